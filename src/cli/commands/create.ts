@@ -1,0 +1,27 @@
+import type { Command } from 'commander';
+import { createEnv } from '../../core/create.ts';
+import { envSummary } from '../output.ts';
+import type { Define } from '../program.ts';
+
+export function defineCreate(program: Command, define: Define): void {
+  program
+    .command('create')
+    .description('Make an env for a branch: worktree, its own Compose project on remapped ports, running.')
+    .argument('<branch>', 'branch to work on; created from --from when it does not exist')
+    .option('--from <ref>', 'start point of a new branch (default: the default branch)')
+    .option('--keep-on-failure', 'on failure keep what was made (status failed) instead of rolling back')
+    .option('--json', 'print the env as JSON')
+    .action(
+      define<[string, { from?: string; keepOnFailure?: boolean; json?: boolean }]>(async (ctx, branch, options) => {
+        const deps = await ctx.open();
+        const view = await createEnv(deps, {
+          branch,
+          ...(options.from !== undefined ? { from: options.from } : {}),
+          keepOnFailure: Boolean(options.keepOnFailure),
+          signal: ctx.signal,
+          onProgress: ctx.progress,
+        });
+        ctx.result(view, (v) => `${envSummary(v, `✓ ${v.branch} is running  (env ${v.name})`)}\n  cd ${v.worktree}\n`);
+      }),
+    );
+}

@@ -1,0 +1,57 @@
+import type { Command } from 'commander';
+import { CliComposeClient } from '../../compose/cli.ts';
+import { runDoctor, type Check } from '../../core/doctor.ts';
+import { dirReader, readSource, renderSource } from '../../core/source.ts';
+import { resolveDockerHost } from '../../docker/endpoint.ts';
+import { LazyEngine } from '../../docker/lazy.ts';
+import { EnvsError } from '../../errors.ts';
+import { runGit } from '../../git/run.ts';
+import { envsHome } from '../../state/paths.ts';
+import { doctorSummary } from '../output.ts';
+import type { CommandContext, Define } from '../program.ts';
+
+export function defineDoctor(program: Command, define: Define): void {
+  program
+    .command('doctor')
+    .description('Check what envs needs: Docker engine, Compose >= 2.24.4, git, Node.js, state directory.')
+    .option('--json', 'print the checks as JSON')
+    .action(
+      define<[{ json?: boolean }]>(async (ctx) => {
+        const result = await runDoctor({
+          gitVersion: async () => (await runGit(['--version'], { cwd: ctx.cwd })).stdout,
+          compose: new CliComposeClient(ctx.env),
+          engine: new LazyEngine(await resolveDockerHost(ctx.env)),
+          home: envsHome(ctx.env),
+          nodeVersion: process.versions.node,
+          repoChecks: () => repoChecks(ctx),
+        });
+        ctx.result(result, doctorSummary);
+        if (!result.ok) ctx.exitCode = 1;
+      }),
+    );
+}
+
+/** Inside a repository: does its compose setup render? Outside one: nothing to check. */
+async function repoChecks(ctx: CommandContext): Promise<Check[]> {
+  let deps;
+  try {
+    deps = await ctx.open();
+  } catch (error) {
+    if (EnvsError.is(error) && error.code === 'NOT_A_GIT_REPO') return [];
+    throw error;
+  }
+  const root = deps.git.repo.root;
+  try {
+    const source = await readSource(dirReader(root));
+    await renderSource(deps, source, { project: 'envs-doctor', worktree: root, onDisk: true, env: { ENVS_DB_PASSWORD: 'doctor' } });
+    const what = source.template ? 'no compose file: envs will give each env a Postgres' : source.sourceFiles.join(' + ');
+    return [{ name: 'compose model', ok: true, detail: `${root}: ${what}` }];
+  } catch (error) {
+    return [{
+      name: 'compose model',
+      ok: false,
+      detail: EnvsError.is(error) ? error.message : String(error),
+      fix: EnvsError.is(error) && error.hint ? error.hint : 'Fix the compose file.',
+    }];
+  }
+}

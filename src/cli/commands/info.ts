@@ -1,0 +1,19 @@
+import type { Command } from 'commander';
+import { infoEnv } from '../../core/list.ts';
+import { envInfo } from '../output.ts';
+import type { Define } from '../program.ts';
+
+export function defineInfo(program: Command, define: Define): void {
+  program
+    .command('info')
+    .description('One env in full, including the variables it injects (secrets redacted).')
+    .argument('<env>', 'branch, env name or worktree path')
+    .option('--show-secrets', 'show secret values')
+    .option('--json', 'print the env as JSON')
+    .action(
+      define<[string, { showSecrets?: boolean; json?: boolean }]>(async (ctx, env, options) => {
+        const view = await infoEnv(await ctx.open(), env, { showSecrets: Boolean(options.showSecrets), cwd: ctx.cwd });
+        ctx.result(view, envInfo);
+      }),
+    );
+}

@@ -1,0 +1,17 @@
+import type { Command } from 'commander';
+import { listEnvs } from '../../core/list.ts';
+import { envList } from '../output.ts';
+import type { Define } from '../program.ts';
+
+export function defineList(program: Command, define: Define): void {
+  program
+    .command('list')
+    .alias('ls')
+    .description('Every env of this repository: status, ports, URL, worktree, dirty and merged flags.')
+    .option('--json', 'print the envs as a JSON array')
+    .action(
+      define<[{ json?: boolean }]>(async (ctx) => {
+        ctx.result(await listEnvs(await ctx.open()), envList);
+      }),
+    );
+}

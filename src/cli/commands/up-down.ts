@@ -1,0 +1,29 @@
+import type { Command } from 'commander';
+import { downEnv, upEnv } from '../../core/updown.ts';
+import { envSummary } from '../output.ts';
+import type { Define } from '../program.ts';
+
+export function defineUpDown(program: Command, define: Define): void {
+  program
+    .command('up')
+    .description("Start an env's containers again (same ports, same data), applying compose-file changes.")
+    .argument('<env>', 'branch, env name or worktree path')
+    .option('--json', 'print the env as JSON')
+    .action(
+      define<[string, { json?: boolean }]>(async (ctx, env) => {
+        const view = await upEnv(await ctx.open(), env, { cwd: ctx.cwd, signal: ctx.signal, onProgress: ctx.progress });
+        ctx.result(view, (v) => envSummary(v));
+      }),
+    );
+  program
+    .command('down')
+    .description("Stop an env's containers, keeping its data, ports and worktree.")
+    .argument('<env>', 'branch, env name or worktree path')
+    .option('--json', 'print the env as JSON')
+    .action(
+      define<[string, { json?: boolean }]>(async (ctx, env) => {
+        const view = await downEnv(await ctx.open(), env, { cwd: ctx.cwd, signal: ctx.signal, onProgress: ctx.progress });
+        ctx.result(view, (v) => envSummary(v));
+      }),
+    );
+}

@@ -1,0 +1,67 @@
+import { Command, CommanderError } from 'commander';
+import { EnvsError } from '../errors.ts';
+import { defineCreate } from './commands/create.ts';
+import { defineDestroy } from './commands/destroy.ts';
+import { defineDoctor } from './commands/doctor.ts';
+import { defineInfo } from './commands/info.ts';
+import { defineList } from './commands/list.ts';
+import { definePlan } from './commands/plan.ts';
+import { defineUpDown } from './commands/up-down.ts';
+import { errorJson, errorText, json, processOut, type Out } from './output.ts';
+import { runAction, type CommandContext } from './runner.ts';
+
+export type { CommandContext };
+
+/** Wraps a command body into a commander action: args typed, context built, exit code kept. */
+export type Define = <A extends unknown[]>(
+  body: (ctx: CommandContext, ...args: A) => Promise<void>,
+) => (...args: unknown[]) => Promise<void>;
+
+export const VERSION = '0.1.0';
+
+/** Runs the CLI on argv; returns the exit code. */
+export async function run(argv: string[], out: Out = processOut, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  let exitCode = 0;
+  const program = new Command('envs');
+  const wantsJson = argv.includes('--json');
+  program
+    .description('An isolated development environment per branch: worktree, own Compose project, remapped ports.')
+    .version(VERSION, '-v, --version')
+    .option('-C, --cwd <dir>', 'run as if started in <dir>')
+    .showHelpAfterError('(run `envs --help` for the commands)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => out.stdout(text),
+      // In --json mode a usage error is reported as JSON below, not as commander's text.
+      writeErr: (text) => (wantsJson ? undefined : out.stderr(text)),
+    });
+
+  const define: Define = (body) => async (...args) => {
+    const command = args[args.length - 1] as Command;
+    const flags = command.opts<{ json?: boolean }>();
+    const cwd = program.opts<{ cwd?: string }>().cwd ?? process.cwd();
+    exitCode = await runAction({ cwd, env, out }, flags, (ctx) => body(ctx, ...(args.slice(0, -1) as never)));
+  };
+
+  defineCreate(program, define);
+  definePlan(program, define);
+  defineList(program, define);
+  defineInfo(program, define);
+  defineDestroy(program, define);
+  defineUpDown(program, define);
+  defineDoctor(program, define);
+
+  try {
+    await program.parseAsync(argv, { from: 'node' });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0) return 0;
+      const usage = new EnvsError('USAGE', error.message.replace(/^error: /, ''), { hint: 'Run `envs --help` for the commands and their options.' });
+      if (wantsJson) json(out, errorJson(usage));
+      return usage.exitCode;
+    }
+    out.stderr(errorText(error));
+    return 70;
+  }
+}

@@ -1,0 +1,150 @@
+import { mkdtemp, mkdir, realpath, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, posix } from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import { EnvsError } from '../errors.ts';
+import type { ComposeClient, ComposeRun, RenderFilesOptions, RenderOptions } from '../core/deps.ts';
+import { writeFileAtomic } from '../state/atomic.ts';
+import type { ComposeModel } from './model.ts';
+import { relocate } from './relocate.ts';
+import { composeYaml } from './write.ts';
+
+/**
+ * Variables that would let the user's shell redirect our Compose calls to another project or file set.
+ * We always say `-p` and `-f` ourselves.
+ */
+const STRIPPED = ['COMPOSE_PROJECT_NAME', 'COMPOSE_FILE', 'COMPOSE_PROFILES', 'COMPOSE_PATH_SEPARATOR', 'COMPOSE_ENV_FILES'];
+
+export class CliComposeClient implements ComposeClient {
+  private readonly env: NodeJS.ProcessEnv;
+
+  /** `env`: the environment Compose runs with (DOCKER_HOST already resolved from the active context). */
+  constructor(env: NodeJS.ProcessEnv) {
+    this.env = Object.fromEntries(Object.entries(env).filter(([key]) => !STRIPPED.includes(key)));
+  }
+
+  private compose(args: string[], options: { cwd?: string; env?: Record<string, string>; signal?: AbortSignal } = {}): ResultPromise<{ reject: false }> {
+    return execa('docker', ['compose', ...args], {
+      cwd: options.cwd,
+      env: { ...this.env, ...options.env },
+      extendEnv: false,
+      reject: false,
+      ...(options.signal ? { cancelSignal: options.signal } : {}),
+    }) as ResultPromise<{ reject: false }>;
+  }
+
+  async render(options: RenderOptions): Promise<ComposeModel> {
+    const args = ['-p', options.project, '--project-directory', options.projectDir];
+    for (const file of options.files) args.push('-f', file);
+    args.push('config', '--format', 'json');
+    const result = await this.compose(args, { cwd: options.projectDir, env: options.env });
+    if (result.exitCode !== 0) {
+      missingCompose(result);
+      throw new EnvsError('COMPOSE_INVALID', `Compose rejected the compose file: ${lastLines(String(result.stderr), 6)}`, {
+        hint: 'Fix the compose file (`docker compose config` shows the same error), commit it on the branch, and run the command again.',
+      });
+    }
+    return JSON.parse(String(result.stdout)) as ComposeModel;
+  }
+
+  async renderFiles(options: RenderFilesOptions): Promise<ComposeModel> {
+    // A scratch copy of just the files Compose reads, so a branch is validated before any worktree exists.
+    const scratch = await realpath(await mkdtemp(join(tmpdir(), 'envs-render-')));
+    try {
+      for (const [path, content] of options.files) {
+        const target = join(scratch, ...path.split('/'));
+        await mkdir(dirname(target), { recursive: true });
+        await writeFile(target, content);
+      }
+      const first = options.composeFiles[0] ?? '';
+      const projectDir = join(scratch, ...posix.dirname(first).split('/').filter((p) => p !== '.'));
+      const model = await this.render({
+        project: options.project,
+        files: options.composeFiles.map((file) => join(scratch, ...file.split('/'))),
+        projectDir,
+        ...(options.env ? { env: options.env } : {}),
+      });
+      return relocate(model, scratch, options.mountAt);
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  }
+
+  async write(file: string, model: ComposeModel): Promise<void> {
+    await writeFileAtomic(file, composeYaml(model));
+  }
+
+  async up(run: ComposeRun & { waitTimeoutSeconds: number }): Promise<{ ok: true } | { ok: false; stderr: string }> {
+    const result = await this.compose(
+      [...target(run), 'up', '--detach', '--wait', '--wait-timeout', String(run.waitTimeoutSeconds), '--remove-orphans', '--quiet-pull'],
+      { cwd: run.projectDir, signal: run.signal },
+    );
+    cancelled(result);
+    if (result.exitCode === 0) return { ok: true };
+    missingCompose(result);
+    return { ok: false, stderr: String(result.stderr) };
+  }
+
+  async stop(run: ComposeRun): Promise<void> {
+    const result = await this.compose([...target(run), 'stop'], { cwd: run.projectDir, signal: run.signal });
+    cancelled(result);
+    if (result.exitCode !== 0) throw failed('stop', result);
+  }
+
+  async downVolumes(project: string, timeoutSeconds: number, signal?: AbortSignal): Promise<void> {
+    // No -f: Compose rebuilds the project from its labels, so this works when the worktree is gone.
+    const result = await this.compose(['-p', project, 'down', '--volumes', '--remove-orphans', '--timeout', String(timeoutSeconds)], { signal });
+    cancelled(result);
+    if (result.exitCode !== 0) throw failed('down', result);
+  }
+
+  async version(): Promise<string> {
+    const result = await this.compose(['version', '--short']);
+    if (result.exitCode !== 0) {
+      missingCompose(result);
+      throw failed('version', result);
+    }
+    return String(result.stdout).trim().replace(/^v/, '');
+  }
+}
+
+function target(run: ComposeRun): string[] {
+  return ['-p', run.project, '-f', run.file, '--project-directory', run.projectDir];
+}
+
+interface Outcome {
+  exitCode?: number;
+  stderr: unknown;
+  isCanceled?: boolean;
+  code?: string;
+  failed: boolean;
+}
+
+function missingCompose(result: Outcome): void {
+  const stderr = String(result.stderr);
+  if (result.code === 'ENOENT' || (result.exitCode === undefined && result.failed)) {
+    throw new EnvsError('COMPOSE_MISSING', 'The docker CLI was not found.', {
+      hint: 'Install Docker (Engine + the Compose v2 plugin, 2.24.4 or later) and make sure `docker` is on PATH.',
+    });
+  }
+  if (/is not a docker command|unknown command "compose"|unknown shorthand flag: 'p'/.test(stderr)) {
+    throw new EnvsError('COMPOSE_MISSING', 'Docker Compose v2 (`docker compose`) is not installed.', {
+      hint: 'Install the Compose v2 plugin, 2.24.4 or later (package docker-compose-plugin, or Docker Desktop).',
+    });
+  }
+}
+
+function cancelled(result: Outcome): void {
+  if (result.isCanceled) throw new EnvsError('CANCELLED', 'Cancelled.');
+}
+
+function failed(command: string, result: Outcome): EnvsError {
+  return new EnvsError('COMPOSE_FAILED', `docker compose ${command} failed: ${lastLines(String(result.stderr), 8)}`, {
+    hint: 'The message above is Compose\'s own. `envs doctor` checks the engine and Compose.',
+  });
+}
+
+export function lastLines(text: string, count: number): string {
+  const lines = text.trim().split('\n').filter((line) => line.trim() !== '');
+  return lines.slice(-count).join('\n') || '(no output)';
+}

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { EnvsError } from '../errors.ts';
+import { parseConfig } from './load.ts';
+
+describe('parseConfig', () => {
+  it('accepts an empty file', () => {
+    expect(parseConfig('')).toEqual({});
+  });
+
+  it('reads every section', () => {
+    const config = parseConfig(
+      'compose:\n  files: [compose.yaml, compose.dev.yaml]\nports:\n  range: 30000-30999\nup:\n  waitTimeout: 60\ndestroy:\n  disposable: [.venv]\n',
+    );
+    expect(config.compose?.files).toEqual(['compose.yaml', 'compose.dev.yaml']);
+    expect(config.ports?.range).toBe('30000-30999');
+  });
+
+  it('reports every problem at once', () => {
+    try {
+      parseConfig('compose:\n  files: [/etc/passwd]\nports:\n  range: lots\nunknown: 1\n');
+      expect.unreachable();
+    } catch (error) {
+      expect(EnvsError.is(error) && error.code).toBe('CONFIG_INVALID');
+      const problems = (error as EnvsError).details?.problems as string[];
+      expect(problems).toHaveLength(3);
+      expect(problems.join('\n')).toMatch(/compose\.files\.0: must be a path inside the repository/);
+      expect(problems.join('\n')).toMatch(/ports\.range: must look like 20000-29999/);
+      expect(problems.join('\n')).toMatch(/unknown/);
+    }
+  });
+
+  it('reports YAML syntax errors with their line', () => {
+    expect(() => parseConfig('compose: [\n')).toThrow(/envs\.yaml is not valid:[\s\S]*line/);
+  });
+});

@@ -1,0 +1,30 @@
+import { parseDocument } from 'yaml';
+import { EnvsError } from '../errors.ts';
+import { ConfigSchema, type Config } from './schema.ts';
+
+/**
+ * Parses and validates `envs.yaml`, reporting every problem at once (YAML syntax with line numbers,
+ * then each schema issue as `path: message`).
+ */
+export function parseConfig(text: string, file = 'envs.yaml'): Config {
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length > 0) {
+    throw invalid(file, doc.errors.map((e) => e.message.split('\n')[0] ?? e.message));
+  }
+  const data = doc.toJS() ?? {};
+  const result = ConfigSchema.safeParse(data);
+  if (!result.success) {
+    throw invalid(
+      file,
+      result.error.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : '(top level)'}: ${issue.message}`),
+    );
+  }
+  return result.data;
+}
+
+function invalid(file: string, problems: string[]): EnvsError {
+  return new EnvsError('CONFIG_INVALID', `${file} is not valid:\n${problems.map((p) => `  - ${p}`).join('\n')}`, {
+    hint: `Fix ${file} (its JSON Schema is schema/envs.schema.json in the envs package) and run the command again.`,
+    details: { problems },
+  });
+}

@@ -1,0 +1,156 @@
+import { stat } from 'node:fs/promises';
+import { EnvsError } from '../errors.ts';
+import { converge, type Progress } from './converge.ts';
+import type { Deps } from './deps.ts';
+import { failpoint } from './failpoints.ts';
+import { envLock, planCreate, type CreateOptions, type EnvPlan } from './plan.ts';
+import type { EnvRecord, Phase } from './record.ts';
+import { removeResources } from './teardown.ts';
+import { viewOf, type EnvView } from './view.ts';
+
+export interface CreateRunOptions extends CreateOptions {
+  /** On failure keep what was made and record the env as `failed` (default: roll back). */
+  keepOnFailure?: boolean;
+  signal?: AbortSignal;
+  onProgress?: Progress;
+}
+
+/**
+ * `envs create`: plan (all checks, no side effects), then under the env's lock: worktree, ports, compose
+ * file, `compose up`, each phase recorded before it runs. A failure rolls back what this run made (or, with
+ * keepOnFailure or when resuming, leaves the env `failed` for `destroy`); a killed run leaves a record that
+ * `list` shows as `partial` and that `create` resumes or `destroy` removes.
+ */
+export async function createEnv(deps: Deps, options: CreateRunOptions): Promise<EnvView> {
+  const plan = await planCreate(deps, options);
+  return deps.locks.with(envLock(plan.names.name), { what: `envs create ${plan.branch}`, waitMs: 0 }, async () => {
+    // Between planning and locking another process may have made (or finished) this env.
+    const now = await deps.records.get(plan.names.name);
+    if (now && now.updatedAt !== plan.resume?.updatedAt) {
+      throw new EnvsError('ENV_EXISTS', `${plan.branch} got an env from another envs process meanwhile.`, {
+        hint: `See it with \`envs info ${plan.branch}\`.`,
+      });
+    }
+    return applyCreate(deps, plan, options);
+  });
+}
+
+async function applyCreate(deps: Deps, plan: EnvPlan, options: CreateRunOptions): Promise<EnvView> {
+  const record = plan.resume ? { ...plan.resume, status: 'creating' as const, error: undefined } : newRecord(deps, plan);
+  const made = { worktree: false, branchAt: undefined as string | undefined, resources: false };
+  const enter = async (phase: Phase) => {
+    record.phase = phase;
+    record.updatedAt = deps.now().toISOString();
+    await deps.records.put(record);
+  };
+  const progress = (step: string, message: string) => options.onProgress?.({ step, message });
+
+  try {
+    await enter('worktree');
+    if (!(await exists(plan.worktree))) {
+      progress('worktree', `git worktree add ${plan.worktree} (${describeCheckout(plan)})`);
+      await deps.locks.with(`repo-${deps.repoId}`, { what: `git worktree add for ${plan.branch}`, waitMs: 120_000 }, () =>
+        deps.git.addWorktree({
+          path: plan.worktree,
+          branch: plan.branch,
+          ...(plan.checkout.kind === 'existing' ? {} : { newBranchFrom: plan.checkout.ref, track: plan.checkout.kind === 'track' }),
+        }),
+      );
+      made.worktree = true;
+      if (plan.checkout.kind !== 'existing') made.branchAt = plan.checkout.commit;
+      if (!record.createdBranch && plan.checkout.kind !== 'existing') record.createdBranch = true;
+    }
+    failpoint(deps.env, 'after-worktree');
+
+    made.resources = true;
+    await converge(deps, record, plan.source, {
+      range: plan.range,
+      waitTimeout: plan.waitTimeout,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      enter: async (phase) => {
+        if (phase === 'compose-file') failpoint(deps.env, 'after-ports');
+        if (phase === 'compose-up') failpoint(deps.env, 'after-compose-file');
+        await enter(phase);
+      },
+    });
+    failpoint(deps.env, 'after-compose-up');
+
+    record.status = 'running';
+    record.warnings = [...new Set([...plan.warnings, ...record.warnings])];
+    await enter('ready');
+    return viewOf(record, { status: 'running', problems: [] });
+  } catch (error) {
+    if (options.keepOnFailure || plan.resume) {
+      record.status = 'failed';
+      record.error = EnvsError.is(error) ? error.message : String(error);
+      record.updatedAt = deps.now().toISOString();
+      await deps.records.put(record).catch(() => {});
+      throw error;
+    }
+    progress('rollback', 'create failed; removing what it made');
+    try {
+      await rollback(deps, record, made);
+    } catch (rollbackError) {
+      record.status = 'failed';
+      record.error = `${EnvsError.is(error) ? error.message : String(error)} (rollback failed too: ${String(rollbackError)})`;
+      await deps.records.put(record).catch(() => {});
+    }
+    throw error;
+  }
+}
+
+/** Undoes what one create run made, and only that; the worktree goes only if it holds no work. */
+async function rollback(deps: Deps, record: EnvRecord, made: { worktree: boolean; branchAt: string | undefined; resources: boolean }): Promise<void> {
+  if (made.resources) await removeResources(deps, record.project);
+  await deps.ports.release(record.project);
+  if (made.worktree) {
+    await deps.git.removeWorktree(record.worktree, false);
+    if (made.branchAt) await deps.git.deleteBranchIfAt(record.branch, made.branchAt);
+  }
+  await deps.records.remove(record.name);
+}
+
+function newRecord(deps: Deps, plan: EnvPlan): EnvRecord {
+  const now = deps.now().toISOString();
+  return {
+    schemaVersion: 1,
+    name: plan.names.name,
+    branch: plan.branch,
+    repo: deps.git.repo.root,
+    repoId: deps.repoId,
+    worktree: plan.worktree,
+    project: plan.names.project,
+    host: plan.names.host,
+    projectDir: plan.source.projectDir,
+    composeFile: deps.records.composeFile(plan.names.name),
+    sourceFiles: plan.source.sourceFiles,
+    ...(plan.source.template ? { template: plan.source.template } : {}),
+    status: 'creating',
+    phase: 'planned',
+    createdBranch: false,
+    base: { ref: plan.checkout.ref, commit: plan.checkout.commit },
+    services: [],
+    ports: [],
+    env: {},
+    secrets: plan.secrets,
+    engine: { id: plan.engine.id, endpoint: plan.engine.endpoint },
+    warnings: [],
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+function describeCheckout(plan: EnvPlan): string {
+  const at = plan.checkout.commit.slice(0, 8);
+  if (plan.checkout.kind === 'existing') return `existing branch ${plan.branch} at ${at}`;
+  if (plan.checkout.kind === 'track') return `new branch ${plan.branch} tracking ${plan.checkout.ref}`;
+  return `new branch ${plan.branch} from ${plan.checkout.ref} at ${at}`;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}

@@ -1,0 +1,183 @@
+import { randomBytes } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
+import { collectPortRequests, type PortRequest } from '../compose/transform.ts';
+import { EnvsError } from '../errors.ts';
+import { DEFAULT_RANGE, parseRange, type PortRange } from '../ports/allocate.ts';
+import type { Config } from '../config/schema.ts';
+import type { Deps, EngineInfo } from './deps.ts';
+import { checkBranchShape, namesFor, printable, type EnvNames } from './naming.ts';
+import type { EnvRecord } from './record.ts';
+import { commitReader, readSource, renderSource, type RenderedSource } from './source.ts';
+
+export interface CreateOptions {
+  branch: string;
+  /** Start point of a new branch; default: the repository's default branch. */
+  from?: string;
+}
+
+/** How the worktree gets its branch. */
+export type Checkout =
+  | { kind: 'existing'; ref: string; commit: string }
+  | { kind: 'new'; ref: string; commit: string }
+  | { kind: 'track'; ref: string; commit: string };
+
+export interface EnvPlan {
+  branch: string;
+  names: EnvNames;
+  worktree: string;
+  checkout: Checkout;
+  /** A record left by an interrupted or failed create of this env: create resumes it. */
+  resume?: EnvRecord;
+  source: RenderedSource;
+  requests: PortRequest[];
+  range: PortRange;
+  secrets: Record<string, string>;
+  engine: EngineInfo;
+  waitTimeout: number;
+  warnings: string[];
+}
+
+export function envLock(name: string): string {
+  return `env-${name}`;
+}
+
+/**
+ * Everything `create` checks before its first side effect: the branch name, the env's state, where the
+ * branch comes from, the worktree path, envs.yaml, the engine, and the compose model rendered from the
+ * commit the worktree will hold. Reads only; a bad input fails here and nothing has changed.
+ */
+export async function planCreate(deps: Deps, options: CreateOptions): Promise<EnvPlan> {
+  const { branch } = options;
+  checkBranchShape(branch);
+  const normalised = await deps.git.checkBranchName(branch);
+  if (normalised !== branch) {
+    throw new EnvsError('INVALID_BRANCH', `"${printable(branch)}" is not a valid branch name.`, {
+      hint: 'Branch names cannot contain spaces, "..", "~", "^", ":", "?", "*", "[", "\\\\" or "@{" (see `git check-ref-format --help`).',
+    });
+  }
+  const names = namesFor(deps.repoId, branch);
+  const warnings: string[] = [];
+
+  const [existing, busy, state, worktrees] = await Promise.all([
+    deps.records.get(names.name),
+    deps.locks.isHeld(envLock(names.name)),
+    deps.git.branchState(branch),
+    deps.git.worktrees(),
+  ]);
+  if (busy) {
+    throw new EnvsError('ENV_BUSY', `Another envs process is working on ${branch} right now.`, {
+      hint: 'Wait for it to finish (`envs list` shows its progress) and run the command again.',
+    });
+  }
+  const resume = existing && (existing.status === 'creating' || existing.status === 'failed') ? existing : undefined;
+  if (existing && !resume) {
+    throw new EnvsError('ENV_EXISTS', `${branch} already has an env (${existing.name}, ${existing.status === 'destroying' ? 'half destroyed' : existing.status}).`, {
+      hint:
+        existing.status === 'destroying'
+          ? `Finish removing it with \`envs destroy ${branch}\` first.`
+          : `Use it (\`envs info ${branch}\`, \`envs up ${branch}\`), or remove it with \`envs destroy ${branch}\`.`,
+    });
+  }
+
+  const holder = worktrees.find((w) => w.branch === branch);
+  if (holder && holder.path !== resume?.worktree) {
+    throw new EnvsError('BRANCH_CHECKED_OUT', `Branch ${branch} is already checked out at ${holder.path}.`, {
+      hint: 'Git allows a branch in one worktree only: switch that checkout to another branch, or create the env for a new branch.',
+    });
+  }
+
+  const checkout = await resolveCheckout(deps, options, state, warnings);
+  const source = await readSource(commitReader(deps, checkout.commit));
+  const worktree = resume?.worktree ?? worktreePath(deps, source.config, names.name);
+  if (!resume) await assertFreePath(worktree);
+
+  const range = portRange(deps.env, source.config);
+  const secrets = resume?.secrets ?? { ENVS_DB_PASSWORD: randomBytes(18).toString('base64url') };
+  const [engine, rendered] = await Promise.all([
+    deps.engine.info(),
+    renderSource(deps, source, { project: names.project, worktree, onDisk: false, env: secrets }),
+  ]);
+  if (resume && resume.engine.id && engine.id !== resume.engine.id) throw engineMismatch(resume, engine);
+
+  return {
+    branch,
+    names,
+    worktree,
+    checkout,
+    ...(resume ? { resume } : {}),
+    source: rendered,
+    requests: collectPortRequests(rendered.model),
+    range,
+    secrets,
+    engine,
+    waitTimeout: source.config.up?.waitTimeout ?? 300,
+    warnings,
+  };
+}
+
+async function resolveCheckout(
+  deps: Deps,
+  options: CreateOptions,
+  state: { local?: string; remote?: string },
+  warnings: string[],
+): Promise<Checkout> {
+  if (state.local) {
+    if (options.from) warnings.push(`--from ${options.from} ignored: branch ${options.branch} already exists.`);
+    const commit = await deps.git.resolveCommit(`refs/heads/${options.branch}`);
+    if (!commit) throw new Error(`refs/heads/${options.branch} vanished`);
+    return { kind: 'existing', ref: options.branch, commit };
+  }
+  if (state.remote && !options.from) {
+    const commit = await deps.git.resolveCommit(`refs/remotes/${state.remote}`);
+    if (commit) return { kind: 'track', ref: state.remote, commit };
+  }
+  const from = options.from ?? (await deps.git.defaultBranch());
+  const commit = await deps.git.resolveCommit(from);
+  if (!commit) {
+    throw new EnvsError('UNKNOWN_REF', `--from ${printable(from)}: no such branch, tag or commit in ${deps.git.repo.root}.`, {
+      hint: 'Check the spelling (`git branch -a`), or `git fetch` if it exists only on the remote.',
+    });
+  }
+  return { kind: 'new', ref: from, commit };
+}
+
+function worktreePath(deps: Deps, config: Config, name: string): string {
+  const dir = config.worktrees?.dir;
+  if (!dir) return join(deps.records.worktreesRoot, name);
+  return join(isAbsolute(dir) ? dir : resolve(deps.git.repo.root, dir), name);
+}
+
+async function assertFreePath(path: string): Promise<void> {
+  try {
+    const entries = await readdir(path);
+    if (entries.length === 0) return;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return;
+    if (code !== 'ENOTDIR') throw error;
+  }
+  throw new EnvsError('WORKTREE_PATH_TAKEN', `${path} already exists and is not empty.`, {
+    hint: 'Move or remove it, or set worktrees.dir in envs.yaml to put worktrees elsewhere.',
+  });
+}
+
+export function portRange(env: NodeJS.ProcessEnv, config: Config): PortRange {
+  const text = env.ENVS_PORT_RANGE ?? config.ports?.range;
+  if (text === undefined) return DEFAULT_RANGE;
+  const range = parseRange(text);
+  if (!range) {
+    throw new EnvsError('CONFIG_INVALID', `Port range "${text}" is not valid (${env.ENVS_PORT_RANGE ? 'ENVS_PORT_RANGE' : 'ports.range in envs.yaml'}).`, {
+      hint: 'Give two ports between 1024 and 65535, low-high, such as 20000-29999.',
+    });
+  }
+  return range;
+}
+
+export function engineMismatch(record: EnvRecord, engine: EngineInfo): EnvsError {
+  return new EnvsError(
+    'ENGINE_MISMATCH',
+    `${record.branch}'s containers live on another Docker engine (${record.engine.endpoint}) than the one envs reaches now (${engine.endpoint}).`,
+    { hint: 'Switch back to that engine (DOCKER_HOST or `docker context use`) and run the command again. Nothing was changed.' },
+  );
+}

@@ -1,0 +1,80 @@
+import { LOOPBACK, transformModel, type Change } from '../compose/transform.ts';
+import { composeYaml } from '../compose/write.ts';
+import type { ComposeModel } from '../compose/model.ts';
+import type { Deps } from './deps.ts';
+import { labelsFor } from './labels.ts';
+import { planCreate, type Checkout, type CreateOptions } from './plan.ts';
+import type { Binding } from './record.ts';
+import { redactValue } from './redact.ts';
+
+export interface PlanView {
+  name: string;
+  branch: string;
+  repo: string;
+  worktree: string;
+  project: string;
+  checkout: Checkout;
+  resume: boolean;
+  source_files: string[];
+  template?: string;
+  /** The ports create would lease now (another process may take them first). */
+  ports: Binding[];
+  changes: Change[];
+  warnings: string[];
+  steps: string[];
+  compose_file: string;
+  /** The generated compose file, secrets redacted unless asked for. */
+  compose_yaml: string;
+  compose: ComposeModel;
+}
+
+/** `envs plan`: everything create would do, computed by the same planning code, with no side effect. */
+export async function planEnv(deps: Deps, options: CreateOptions & { showSecrets?: boolean }): Promise<PlanView> {
+  const plan = await planCreate(deps, options);
+  const owner = { project: plan.names.project, repo: deps.repoId, env: plan.names.name };
+  const leases = await deps.ports.preview({ owner, requests: plan.requests, range: plan.range });
+  const byKey = new Map(leases.map((l) => [l.key, l.port]));
+  const labels = labelsFor({ repoId: deps.repoId, name: plan.names.name, project: plan.names.project, branch: plan.branch });
+  const transformed = transformModel({ model: plan.source.model, project: plan.names.project, labels, ports: byKey });
+  const model = options.showSecrets ? transformed.model : redactModel(transformed.model);
+  const composeFile = plan.resume?.composeFile ?? deps.records.composeFile(plan.names.name);
+  const checkout = plan.checkout;
+  const add =
+    checkout.kind === 'existing'
+      ? `git worktree add ${plan.worktree} ${plan.branch}`
+      : `git worktree add ${checkout.kind === 'track' ? '--track' : '--no-track'} -b ${plan.branch} ${plan.worktree} ${checkout.ref}`;
+  return {
+    name: plan.names.name,
+    branch: plan.branch,
+    repo: deps.git.repo.root,
+    worktree: plan.worktree,
+    project: plan.names.project,
+    checkout,
+    resume: plan.resume !== undefined,
+    source_files: plan.source.sourceFiles,
+    ...(plan.source.template ? { template: plan.source.template } : {}),
+    ports: plan.requests.map((r) => ({ service: r.service, target: r.target, published: byKey.get(r.key) ?? 0, host_ip: LOOPBACK, protocol: r.protocol })),
+    changes: transformed.changes,
+    warnings: [...plan.warnings, ...transformed.warnings],
+    steps: [
+      add,
+      `lease ${plan.requests.length} port(s) in ${plan.range.from}-${plan.range.to}`,
+      `write ${composeFile}`,
+      `docker compose -p ${plan.names.project} -f ${composeFile} --project-directory ${plan.source.projectDir} up --detach --wait`,
+    ],
+    compose_file: composeFile,
+    compose_yaml: composeYaml(model),
+    compose: model,
+  };
+}
+
+function redactModel(model: ComposeModel): ComposeModel {
+  const copy = structuredClone(model);
+  for (const service of Object.values(copy.services)) {
+    if (!service.environment) continue;
+    for (const [key, value] of Object.entries(service.environment)) {
+      if (typeof value === 'string') service.environment[key] = redactValue(key, value);
+    }
+  }
+  return copy;
+}

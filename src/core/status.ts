@@ -1,0 +1,53 @@
+import type { ContainerSummary } from './deps.ts';
+import type { EnvRecord, EnvStatus } from './record.ts';
+
+export interface LiveFacts {
+  /** This env's containers, as the engine reports them; undefined when the engine did not answer. */
+  containers: ContainerSummary[] | undefined;
+  worktreeExists: boolean;
+  /** Some live process holds the env's lock (a create or destroy is under way). */
+  busy: boolean;
+}
+
+export interface DerivedStatus {
+  status: EnvStatus;
+  /** Why it is not `running`, in words for a person. */
+  problems: string[];
+}
+
+/**
+ * An env's status from what it recorded and what is true now. Only intent is recorded; the engine is
+ * the truth for containers, and an interrupted create or destroy (nobody holds its lock) is `partial`.
+ */
+export function deriveStatus(record: EnvRecord, facts: LiveFacts): DerivedStatus {
+  if (record.status === 'creating' || record.status === 'destroying') {
+    if (facts.busy) return { status: record.status, problems: [] };
+    const verb = record.status === 'creating' ? 'create' : 'destroy';
+    return {
+      status: 'partial',
+      problems: [`${verb} was interrupted at "${record.phase}": run \`envs ${verb === 'create' ? 'create' : 'destroy'} ${record.branch}\` again to finish, or \`envs destroy\` to remove it.`],
+    };
+  }
+  if (record.status === 'failed') return { status: 'failed', problems: [record.error ?? 'create failed'] };
+
+  const problems: string[] = [];
+  if (!facts.worktreeExists) problems.push(`worktree ${record.worktree} is missing`);
+  if (facts.containers === undefined) {
+    problems.unshift('the Docker engine did not answer: this is the last recorded status');
+    return { status: facts.worktreeExists ? record.status : 'partial', problems };
+  }
+  const containers = facts.containers;
+  const down: string[] = [];
+  let up = 0;
+  for (const service of record.services) {
+    const mine = containers.filter((c) => c.service === service);
+    const ok = mine.some((c) => c.state === 'running' || c.state === 'exited(0)');
+    if (ok) up++;
+    else down.push(service);
+    if (mine.some((c) => c.health === 'unhealthy')) problems.push(`${service} is unhealthy`);
+  }
+  if (!facts.worktreeExists) return { status: 'partial', problems };
+  if (record.services.length > 0 && up === 0) return { status: 'stopped', problems };
+  if (down.length > 0) return { status: 'partial', problems: [...problems, `not running: ${down.join(', ')}`] };
+  return { status: 'running', problems };
+}

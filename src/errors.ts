@@ -1,0 +1,69 @@
+/**
+ * The one error family of envs.
+ *
+ * An `EnvsError` is the user's to fix: it is shown verbatim with its hint and exits with its own code.
+ * Anything else that escapes is a bug and is shown with its stack.
+ */
+const brand = Symbol.for('dev.envs.error');
+
+export type ErrorCode =
+  | 'USAGE'
+  | 'INVALID_BRANCH'
+  | 'NOT_A_GIT_REPO'
+  | 'UNKNOWN_REF'
+  | 'BRANCH_CHECKED_OUT'
+  | 'WORKTREE_PATH_TAKEN'
+  | 'WORKTREE_LOCKED'
+  | 'ENV_EXISTS'
+  | 'ENV_NOT_FOUND'
+  | 'ENV_BUSY'
+  | 'LOCK_TIMEOUT'
+  | 'CONFIG_INVALID'
+  | 'COMPOSE_INVALID'
+  | 'COMPOSE_FAILED'
+  | 'COMPOSE_MISSING'
+  | 'DOCKER_UNAVAILABLE'
+  | 'ENGINE_MISMATCH'
+  | 'GIT_FAILED'
+  | 'PORTS_EXHAUSTED'
+  | 'DIRTY_WORKTREE'
+  | 'DESTROY_INCOMPLETE'
+  | 'CANCELLED';
+
+export interface EnvsErrorOptions {
+  hint?: string;
+  exitCode?: number;
+  cause?: unknown;
+  /** Machine-readable facts for `--json` (e.g. the dirty files). */
+  details?: Record<string, unknown>;
+}
+
+export class EnvsError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+  readonly exitCode: number;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options: EnvsErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.hint = options.hint;
+    this.exitCode = options.exitCode ?? (code === 'USAGE' ? 2 : code === 'CANCELLED' ? 130 : 1);
+    this.details = options.details;
+    Object.defineProperty(this, 'name', { value: 'EnvsError', enumerable: false });
+    Object.defineProperty(this, brand, { value: true, enumerable: false });
+  }
+
+  static is(error: unknown): error is EnvsError {
+    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[brand] === true;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; hint?: string; details?: Record<string, unknown> } {
+    return {
+      code: this.code,
+      message: this.message,
+      ...(this.hint ? { hint: this.hint } : {}),
+      ...(this.details ? { details: this.details } : {}),
+    };
+  }
+}

@@ -1,0 +1,139 @@
+import { basename, dirname, resolve } from 'node:path';
+import { realpath } from 'node:fs/promises';
+import { EnvsError } from '../errors.ts';
+import type { AddWorktree, GitClient, RepoInfo, StatusEntry, WorktreeEntry } from '../core/deps.ts';
+import { parseCatFileBatch, parseStatus, parseWorktreeList } from './porcelain.ts';
+import { runGit, runGitBuffer } from './run.ts';
+
+/** Finds the repository that contains `cwd`: its main checkout and common git dir. */
+export async function openRepo(cwd: string): Promise<RepoInfo> {
+  const result = await runGit(['rev-parse', '--path-format=absolute', '--git-common-dir', '--show-toplevel'], {
+    cwd,
+    okCodes: [128],
+  }).catch((error: unknown) => {
+    if (EnvsError.is(error) && /cannot change to|No such file/i.test(error.message)) {
+      throw new EnvsError('NOT_A_GIT_REPO', `${cwd} does not exist.`, { hint: 'Run envs inside a git repository.' });
+    }
+    throw error;
+  });
+  if (result.exitCode !== 0) {
+    throw new EnvsError('NOT_A_GIT_REPO', `${cwd} is not inside a git repository.`, {
+      hint: 'Run envs from your project\'s checkout (or pass --repo <dir>); `git init` makes a new one.',
+    });
+  }
+  const [commonDirRaw] = result.stdout.split('\n');
+  if (!commonDirRaw) throw new Error(`unexpected rev-parse output: ${result.stdout}`);
+  const commonDir = await realpath(commonDirRaw);
+  // Non-bare: the main checkout holds `.git`. Bare: the repository directory itself stands for it.
+  const root = basename(commonDir) === '.git' ? dirname(commonDir) : commonDir;
+  return { root, commonDir };
+}
+
+export class CliGitClient implements GitClient {
+  readonly repo: RepoInfo;
+
+  constructor(repo: RepoInfo) {
+    this.repo = repo;
+  }
+
+  private run(args: string[], okCodes?: number[]) {
+    return runGit(args, { cwd: this.repo.root, okCodes });
+  }
+
+  async checkBranchName(branch: string): Promise<string | undefined> {
+    const result = await this.run(['check-ref-format', '--branch', branch], [1, 128]);
+    return result.exitCode === 0 ? result.stdout.trim() : undefined;
+  }
+
+  async resolveCommit(ref: string): Promise<string | undefined> {
+    if (ref.startsWith('-')) return undefined;
+    const result = await this.run(['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`], [1, 128]);
+    return result.exitCode === 0 ? result.stdout.trim() : undefined;
+  }
+
+  async branchState(branch: string): Promise<{ local?: string; remote?: string }> {
+    const result = await this.run([
+      'for-each-ref',
+      '--format=%(refname)',
+      `refs/heads/${branch}`,
+      `refs/remotes/origin/${branch}`,
+    ]);
+    const refs = new Set(result.stdout.split('\n').filter(Boolean));
+    return {
+      ...(refs.has(`refs/heads/${branch}`) ? { local: branch } : {}),
+      ...(refs.has(`refs/remotes/origin/${branch}`) ? { remote: `origin/${branch}` } : {}),
+    };
+  }
+
+  async defaultBranch(): Promise<string> {
+    const result = await this.run([
+      'for-each-ref',
+      '--format=%(refname)%00%(symref)',
+      'refs/remotes/origin/HEAD',
+      'refs/heads/main',
+      'refs/heads/master',
+    ]);
+    const refs = new Map(result.stdout.split('\n').filter(Boolean).map((line) => line.split('\0') as [string, string]));
+    const originHead = refs.get('refs/remotes/origin/HEAD');
+    if (originHead) {
+      const remoteBranch = originHead.replace(/^refs\/remotes\/origin\//, '');
+      const local = await this.branchState(remoteBranch);
+      return local.local ?? `origin/${remoteBranch}`;
+    }
+    if (refs.has('refs/heads/main')) return 'main';
+    if (refs.has('refs/heads/master')) return 'master';
+    const main = (await this.worktrees())[0];
+    if (main?.branch) return main.branch;
+    throw new EnvsError('UNKNOWN_REF', 'Could not tell this repository\'s default branch.', {
+      hint: 'Pass --from <ref> to say which commit new branches start from.',
+    });
+  }
+
+  async worktrees(): Promise<WorktreeEntry[]> {
+    const result = await this.run(['worktree', 'list', '--porcelain', '-z']);
+    return parseWorktreeList(result.stdout);
+  }
+
+  async addWorktree(options: AddWorktree): Promise<void> {
+    const args = ['worktree', 'add', '--quiet'];
+    if (options.newBranchFrom !== undefined) {
+      args.push(options.track ? '--track' : '--no-track', '-b', options.branch, '--', options.path, options.newBranchFrom);
+    } else {
+      args.push('--', options.path, options.branch);
+    }
+    await this.run(args);
+  }
+
+  async removeWorktree(path: string, force: boolean): Promise<void> {
+    await this.run(['worktree', 'remove', ...(force ? ['--force'] : []), '--', path]);
+  }
+
+  async pruneWorktrees(): Promise<void> {
+    await this.run(['worktree', 'prune']);
+  }
+
+  async deleteBranchIfAt(branch: string, oid: string): Promise<boolean> {
+    const result = await this.run(['update-ref', '-d', `refs/heads/${branch}`, oid], [1, 128]);
+    return result.exitCode === 0;
+  }
+
+  async status(worktree: string): Promise<StatusEntry[]> {
+    const result = await runGit(
+      ['status', '--porcelain=v1', '-z', '--untracked-files=all', '--ignored=matching', '--ignore-submodules=none'],
+      { cwd: resolve(worktree) },
+    );
+    return parseStatus(result.stdout);
+  }
+
+  async readFiles(commit: string, paths: string[]): Promise<Map<string, Buffer>> {
+    if (paths.length === 0) return new Map();
+    const input = paths.map((path) => `${commit}:${path}\n`).join('');
+    const output = await runGitBuffer(['cat-file', '--batch'], { cwd: this.repo.root, input });
+    return parseCatFileBatch(output, paths);
+  }
+
+  async mergedInto(base: string): Promise<Set<string>> {
+    const result = await this.run(['for-each-ref', '--format=%(refname:short)', '--merged', base, 'refs/heads/']);
+    return new Set(result.stdout.split('\n').filter(Boolean));
+  }
+}

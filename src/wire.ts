@@ -1,0 +1,69 @@
+/**
+ * The composition root: builds the real adapters behind core's interfaces for one repository.
+ * The CLI and the library API both start here; tests of core pass fakes instead.
+ */
+import { rm } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { CliComposeClient } from './compose/cli.ts';
+import type { Deps, Locks, RecordStore } from './core/deps.ts';
+import { repoIdFor } from './core/naming.ts';
+import { EnvRecordSchema, type EnvRecord } from './core/record.ts';
+import { resolveDockerHost } from './docker/endpoint.ts';
+import { LazyEngine } from './docker/lazy.ts';
+import { CliGitClient, openRepo } from './git/client.ts';
+import { LoopbackProbe } from './ports/probe.ts';
+import { PortRegistry } from './ports/registry.ts';
+import { envsHome, StatePaths } from './state/paths.ts';
+import { isLocked, withLock } from './state/lock.ts';
+import { JsonRecords } from './state/records.ts';
+
+export interface OpenOptions {
+  /** A directory inside the repository (default: the current directory). */
+  cwd?: string;
+  /** Environment to read settings from and to run git/Compose with (default: process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function openEnvs(options: OpenOptions = {}): Promise<Deps> {
+  const env = options.env ?? process.env;
+  const [repo, dockerHost] = await Promise.all([openRepo(options.cwd ?? process.cwd()), resolveDockerHost(env)]);
+  const paths = new StatePaths(envsHome(env));
+  const repoId = repoIdFor(basename(repo.root), repo.commonDir);
+  return {
+    git: new CliGitClient(repo),
+    compose: new CliComposeClient(env),
+    engine: new LazyEngine(dockerHost),
+    ports: new PortRegistry(paths.registry, paths.lock('ports'), new LoopbackProbe()),
+    records: recordStore(paths, repoId),
+    locks: fileLocks(paths),
+    repoId,
+    env,
+    now: () => new Date(),
+  };
+}
+
+function recordStore(paths: StatePaths, repoId: string): RecordStore {
+  const records = new JsonRecords<EnvRecord>(paths.envsDir(repoId), (data, file) => {
+    const parsed = EnvRecordSchema.safeParse(data);
+    if (!parsed.success) throw new Error(`${file} is not an env record this version of envs can read: ${parsed.error.message}`);
+    return parsed.data;
+  });
+  return {
+    list: () => records.list(),
+    get: (name) => records.get(name),
+    put: (record) => records.put(record),
+    remove: async (name) => {
+      await rm(paths.envFiles(repoId, name), { recursive: true, force: true });
+      await records.remove(name);
+    },
+    composeFile: (name) => paths.composeFile(repoId, name),
+    worktreesRoot: paths.worktreesRoot(repoId),
+  };
+}
+
+function fileLocks(paths: StatePaths): Locks {
+  return {
+    with: (name, options, fn) => withLock(paths.lock(name), options, fn),
+    isHeld: (name) => isLocked(paths.lock(name)),
+  };
+}
