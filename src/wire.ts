@@ -7,7 +7,7 @@ import { basename } from 'node:path';
 import { CliComposeClient } from './compose/cli.ts';
 import type { Deps, Locks, RecordStore } from './core/deps.ts';
 import { repoIdFor } from './core/naming.ts';
-import { EnvRecordSchema, type EnvRecord } from './core/record.ts';
+import { parseRecord, type EnvRecord } from './core/record.ts';
 import { resolveDockerHost } from './docker/endpoint.ts';
 import { LazyEngine } from './docker/lazy.ts';
 import { CliGitClient, openRepo } from './git/client.ts';
@@ -43,11 +43,7 @@ export async function openEnvs(options: OpenOptions = {}): Promise<Deps> {
 }
 
 function recordStore(paths: StatePaths, repoId: string): RecordStore {
-  const records = new JsonRecords<EnvRecord>(paths.envsDir(repoId), (data, file) => {
-    const parsed = EnvRecordSchema.safeParse(data);
-    if (!parsed.success) throw new Error(`${file} is not an env record this version of envs can read: ${parsed.error.message}`);
-    return parsed.data;
-  });
+  const records = new JsonRecords<EnvRecord>(paths.envsDir(repoId), parseRecord);
   return {
     list: () => records.list(),
     get: (name) => records.get(name),

@@ -1,10 +1,11 @@
 import { mkdtemp, mkdir, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
-import { execa, type ResultPromise } from 'execa';
 import { EnvsError } from '../errors.ts';
+import { run, type RunResult } from '../process/run.ts';
 import type { ComposeClient, ComposeRun, RenderFilesOptions, RenderOptions } from '../core/deps.ts';
 import { writeFileAtomic } from '../state/atomic.ts';
+import { locateCompose, type ComposeCommand } from './locate.ts';
 import type { ComposeModel } from './model.ts';
 import { relocate } from './relocate.ts';
 import { composeYaml } from './write.ts';
@@ -17,20 +18,22 @@ const STRIPPED = ['COMPOSE_PROJECT_NAME', 'COMPOSE_FILE', 'COMPOSE_PROFILES', 'C
 
 export class CliComposeClient implements ComposeClient {
   private readonly env: NodeJS.ProcessEnv;
+  /** Looked up once, as soon as the client exists, so no call waits on the file system for it. */
+  private readonly command: Promise<ComposeCommand>;
 
-  /** `env`: the environment Compose runs with (DOCKER_HOST already resolved from the active context). */
+  /** `env`: the environment Compose runs with (and where ENVS_COMPOSE may say how to run it). */
   constructor(env: NodeJS.ProcessEnv) {
     this.env = Object.fromEntries(Object.entries(env).filter(([key]) => !STRIPPED.includes(key)));
+    this.command = locateCompose(this.env);
   }
 
-  private compose(args: string[], options: { cwd?: string; env?: Record<string, string>; signal?: AbortSignal } = {}): ResultPromise<{ reject: false }> {
-    return execa('docker', ['compose', ...args], {
-      cwd: options.cwd,
+  private async compose(args: string[], options: { cwd?: string; env?: Record<string, string>; signal?: AbortSignal } = {}): Promise<RunResult> {
+    const { file, prefix } = await this.command;
+    return run(file, [...prefix, ...args], {
+      ...(options.cwd ? { cwd: options.cwd } : {}),
       env: { ...this.env, ...options.env },
-      extendEnv: false,
-      reject: false,
-      ...(options.signal ? { cancelSignal: options.signal } : {}),
-    }) as ResultPromise<{ reject: false }>;
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
   }
 
   async render(options: RenderOptions): Promise<ComposeModel> {
@@ -40,11 +43,11 @@ export class CliComposeClient implements ComposeClient {
     const result = await this.compose(args, { cwd: options.projectDir, env: options.env });
     if (result.exitCode !== 0) {
       missingCompose(result);
-      throw new EnvsError('COMPOSE_INVALID', `Compose rejected the compose file: ${lastLines(String(result.stderr), 6)}`, {
+      throw new EnvsError('COMPOSE_INVALID', `Compose rejected the compose file: ${lastLines(result.stderr, 6)}`, {
         hint: 'Fix the compose file (`docker compose config` shows the same error), commit it on the branch, and run the command again.',
       });
     }
-    return JSON.parse(String(result.stdout)) as ComposeModel;
+    return JSON.parse(result.stdout) as ComposeModel;
   }
 
   async renderFiles(options: RenderFilesOptions): Promise<ComposeModel> {
@@ -71,7 +74,7 @@ export class CliComposeClient implements ComposeClient {
   }
 
   async write(file: string, model: ComposeModel): Promise<void> {
-    await writeFileAtomic(file, composeYaml(model));
+    await writeFileAtomic(file, await composeYaml(model));
   }
 
   async up(run: ComposeRun & { waitTimeoutSeconds: number }): Promise<{ ok: true } | { ok: false; stderr: string }> {
@@ -82,7 +85,7 @@ export class CliComposeClient implements ComposeClient {
     cancelled(result);
     if (result.exitCode === 0) return { ok: true };
     missingCompose(result);
-    return { ok: false, stderr: String(result.stderr) };
+    return { ok: false, stderr: result.stderr };
   }
 
   async stop(run: ComposeRun): Promise<void> {
@@ -104,7 +107,7 @@ export class CliComposeClient implements ComposeClient {
       missingCompose(result);
       throw failed('version', result);
     }
-    return String(result.stdout).trim().replace(/^v/, '');
+    return result.stdout.trim().replace(/^v/, '');
   }
 }
 
@@ -112,17 +115,9 @@ function target(run: ComposeRun): string[] {
   return ['-p', run.project, '-f', run.file, '--project-directory', run.projectDir];
 }
 
-interface Outcome {
-  exitCode?: number;
-  stderr: unknown;
-  isCanceled?: boolean;
-  code?: string;
-  failed: boolean;
-}
-
-function missingCompose(result: Outcome): void {
-  const stderr = String(result.stderr);
-  if (result.code === 'ENOENT' || (result.exitCode === undefined && result.failed)) {
+function missingCompose(result: RunResult): void {
+  const stderr = result.stderr;
+  if (result.spawnError) {
     throw new EnvsError('COMPOSE_MISSING', 'The docker CLI was not found.', {
       hint: 'Install Docker (Engine + the Compose v2 plugin, 2.24.4 or later) and make sure `docker` is on PATH.',
     });
@@ -134,12 +129,12 @@ function missingCompose(result: Outcome): void {
   }
 }
 
-function cancelled(result: Outcome): void {
-  if (result.isCanceled) throw new EnvsError('CANCELLED', 'Cancelled.');
+function cancelled(result: RunResult): void {
+  if (result.cancelled) throw new EnvsError('CANCELLED', 'Cancelled.');
 }
 
-function failed(command: string, result: Outcome): EnvsError {
-  return new EnvsError('COMPOSE_FAILED', `docker compose ${command} failed: ${lastLines(String(result.stderr), 8)}`, {
+function failed(command: string, result: RunResult): EnvsError {
+  return new EnvsError('COMPOSE_FAILED', `docker compose ${command} failed: ${lastLines(result.stderr, 8)}`, {
     hint: 'The message above is Compose\'s own. `envs doctor` checks the engine and Compose.',
   });
 }

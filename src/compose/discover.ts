@@ -1,5 +1,4 @@
 import { posix } from 'node:path';
-import { parse } from 'yaml';
 
 /** Compose's own default file names, in its order of preference (compose-go `DefaultFileNames`). */
 export const DEFAULT_FILES = ['compose.yaml', 'compose.yml', 'docker-compose.yml', 'docker-compose.yaml'];
@@ -17,18 +16,11 @@ export function defaultComposeFiles(exists: (path: string) => boolean): string[]
 }
 
 /**
- * The files a compose file pulls in that `docker compose config` must be able to read: `include`,
- * `extends.file` and `env_file`, resolved against the file's directory. Paths with interpolation
- * (`${…}`) or leaving the repository are skipped: Compose reports them if they matter.
+ * The files a compose file (`path`, parsed as `doc`) pulls in that `docker compose config` must be able
+ * to read: `include`, `extends.file` and `env_file`, resolved against the file's directory. Paths with
+ * interpolation (`${…}`) or leaving the repository are skipped: Compose reports them if they matter.
  */
-export function referencedFiles(path: string, text: string): string[] {
-  let doc: unknown;
-  try {
-    // Unknown tags (`!reset`, `!override`) only warn, and `silent` keeps that quiet.
-    doc = parse(text, { logLevel: 'silent' });
-  } catch {
-    return []; // Compose will report the syntax error in its own words.
-  }
+export function referencedFiles(path: string, doc: unknown): string[] {
   if (!isRecord(doc)) return [];
   const found: string[] = [];
   const add = (value: unknown) => {

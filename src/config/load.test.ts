@@ -3,21 +3,21 @@ import { EnvsError } from '../errors.ts';
 import { parseConfig } from './load.ts';
 
 describe('parseConfig', () => {
-  it('accepts an empty file', () => {
-    expect(parseConfig('')).toEqual({});
+  it('accepts an empty file', async () => {
+    expect(await parseConfig('')).toEqual({});
   });
 
-  it('reads every section', () => {
-    const config = parseConfig(
+  it('reads every section', async () => {
+    const config = await parseConfig(
       'compose:\n  files: [compose.yaml, compose.dev.yaml]\nports:\n  range: 30000-30999\nup:\n  waitTimeout: 60\ndestroy:\n  disposable: [.venv]\n',
     );
     expect(config.compose?.files).toEqual(['compose.yaml', 'compose.dev.yaml']);
     expect(config.ports?.range).toBe('30000-30999');
   });
 
-  it('reports every problem at once', () => {
+  it('reports every problem at once', async () => {
     try {
-      parseConfig('compose:\n  files: [/etc/passwd]\nports:\n  range: lots\nunknown: 1\n');
+      await parseConfig('compose:\n  files: [/etc/passwd]\nports:\n  range: lots\nunknown: 1\n');
       expect.unreachable();
     } catch (error) {
       expect(EnvsError.is(error) && error.code).toBe('CONFIG_INVALID');
@@ -29,7 +29,7 @@ describe('parseConfig', () => {
     }
   });
 
-  it('reports YAML syntax errors with their line', () => {
-    expect(() => parseConfig('compose: [\n')).toThrow(/envs\.yaml is not valid:[\s\S]*line/);
+  it('reports YAML syntax errors with their line', async () => {
+    await expect(parseConfig('compose: [\n')).rejects.toThrow(/envs\.yaml is not valid:[\s\S]*line/);
   });
 });

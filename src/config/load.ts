@@ -1,12 +1,13 @@
-import { parseDocument } from 'yaml';
 import { EnvsError } from '../errors.ts';
-import { ConfigSchema, type Config } from './schema.ts';
+import type { Config } from './schema.ts';
 
 /**
  * Parses and validates `envs.yaml`, reporting every problem at once (YAML syntax with line numbers,
- * then each schema issue as `path: message`).
+ * then each schema issue as `path: message`). The parser and the schema load only when a repository
+ * has an envs.yaml.
  */
-export function parseConfig(text: string, file = 'envs.yaml'): Config {
+export async function parseConfig(text: string, file = 'envs.yaml'): Promise<Config> {
+  const [{ parseDocument }, { ConfigSchema }] = await Promise.all([import('yaml'), import('./schema.ts')]);
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) {
     throw invalid(file, doc.errors.map((e) => e.message.split('\n')[0] ?? e.message));

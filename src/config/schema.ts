@@ -57,8 +57,6 @@ export const ConfigSchema = z
 
 export type Config = z.infer<typeof ConfigSchema>;
 
-export const CONFIG_FILES = ['envs.yaml', 'envs.yml'];
-
 export function configJsonSchema(): unknown {
   return z.toJSONSchema(ConfigSchema, { io: 'input' });
 }

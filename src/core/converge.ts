@@ -50,13 +50,15 @@ export async function converge(deps: Deps, record: EnvRecord, rendered: Rendered
 
     await options.enter?.('compose-up');
     options.onProgress?.({ step: 'compose-up', message: `docker compose up (${services.join(', ') || 'no services'})` });
-    const result = await deps.compose.up({
+    const upping = deps.compose.up({
       project: record.project,
       file: record.composeFile,
       projectDir: rendered.projectDir,
       waitTimeoutSeconds: options.waitTimeout,
       ...(options.signal ? { signal: options.signal } : {}),
     });
+    deps.engine.prepare(); // read-back after `up` needs the engine client: load it while Compose works
+    const result = await upping;
     if (result.ok) break;
 
     const ours = new Set(leases.map((l) => l.port));

@@ -1,6 +1,6 @@
 /**
  * The seams between core and the outside world. Core imports only these types; `src/wire.ts` builds the
- * real implementations (git via execa, Compose via execa, the engine via dockerode, files under ENVS_HOME)
+ * real implementations (git and Compose as subprocesses, the engine via dockerode, files under ENVS_HOME)
  * and unit tests pass fakes of the same shape.
  */
 import type { ComposeModel } from '../compose/model.ts';
@@ -147,6 +147,8 @@ export interface LabeledResources {
 export interface Engine {
   /** Pings the daemon; DOCKER_UNAVAILABLE with a fix when it does not answer. */
   info(): Promise<EngineInfo>;
+  /** Starts loading what the calls after a long wait need; returns at once (a hint, may do nothing). */
+  prepare(): void;
   /** Containers (running or not) carrying all of the given labels. */
   containers(labels: Record<string, string>): Promise<ContainerSummary[]>;
   /** Everything carrying the given labels. */

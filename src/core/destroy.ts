@@ -6,7 +6,7 @@ import { DEFAULT_DISPOSABLE, filesAtRisk, type DirtyFile } from './dirty.ts';
 import { failpoint } from './failpoints.ts';
 import { engineMismatch, envLock } from './plan.ts';
 import { resolveEnv } from './resolve.ts';
-import { CONFIG_FILES } from '../config/schema.ts';
+import { CONFIG_FILES } from '../config/files.ts';
 import { configFrom, dirReader } from './source.ts';
 import { removeResources } from './teardown.ts';
 
@@ -38,23 +38,24 @@ const SHOWN_FILES = 20;
  * worktree holds nothing that would be lost (unless --force). The branch is kept.
  */
 export async function destroyEnv(deps: Deps, arg: string, options: DestroyOptions = {}): Promise<DestroyResult> {
-  const record = await resolveEnv(deps, arg, options.cwd);
-  const engine = await deps.engine.info();
+  // The record, the engine and git's worktrees are independent: ask all three at once, and report a
+  // missing env before an unreachable engine.
+  const [found, answered, listed] = await Promise.allSettled([resolveEnv(deps, arg, options.cwd), deps.engine.info(), deps.git.worktrees()]);
+  const record = settled(found);
+  const engine = settled(answered);
   if (record.engine.id && engine.id !== record.engine.id) throw engineMismatch(record, engine);
-
-  const worktrees = await deps.git.worktrees();
-  const entry = worktrees.find((w) => w.path === record.worktree);
-  const onDisk = await stat(record.worktree).then((s) => s.isDirectory(), () => false);
+  const entry = settled(listed).find((w) => w.path === record.worktree);
   if (entry?.locked !== undefined && !entry.locked.startsWith('envs')) {
     throw new EnvsError('WORKTREE_LOCKED', `The worktree ${record.worktree} is locked${entry.locked ? ` ("${entry.locked}")` : ''}.`, {
       hint: `Someone locked it on purpose. Unlock it with \`git worktree unlock ${record.worktree}\` if it may go, then run destroy again.`,
     });
   }
+  const onDisk = await stat(record.worktree).then((s) => s.isDirectory(), () => false);
 
   let atRisk: DirtyFile[] = [];
   if (entry && onDisk) {
-    const disposable = [...DEFAULT_DISPOSABLE, ...(await extraDisposable(record.worktree))];
-    atRisk = filesAtRisk(await deps.git.status(record.worktree), disposable);
+    const [status, extra] = await Promise.all([deps.git.status(record.worktree), extraDisposable(record.worktree)]);
+    atRisk = filesAtRisk(status, [...DEFAULT_DISPOSABLE, ...extra]);
     if (atRisk.length > 0 && !options.force) {
       const shown = atRisk.slice(0, SHOWN_FILES).map((f) => `  ${f.kind.padEnd(9)} ${f.path}`);
       if (atRisk.length > SHOWN_FILES) shown.push(`  … and ${atRisk.length - SHOWN_FILES} more`);
@@ -75,17 +76,21 @@ export async function destroyEnv(deps: Deps, arg: string, options: DestroyOption
     await removeResources(deps, record.project, options.signal);
     failpoint(deps.env, 'destroy-after-down');
 
+    // Containers are gone (positive evidence): the ports and the worktree can go, independently.
     const leases = await deps.ports.leases(record.project);
-    await deps.ports.release(record.project);
-
-    if (entry && onDisk) {
-      progress('worktree', `git worktree remove ${record.worktree}`);
-      await deps.locks.with(`repo-${deps.repoId}`, { what: `git worktree remove for ${record.branch}`, waitMs: 120_000 }, () =>
-        deps.git.removeWorktree(record.worktree, Boolean(options.force)),
-      );
-    } else if (entry) {
-      await deps.git.pruneWorktrees();
-    }
+    await Promise.all([
+      deps.ports.release(record.project),
+      (async () => {
+        if (entry && onDisk) {
+          progress('worktree', `git worktree remove ${record.worktree}`);
+          await deps.locks.with(`repo-${deps.repoId}`, { what: `git worktree remove for ${record.branch}`, waitMs: 120_000 }, () =>
+            deps.git.removeWorktree(record.worktree, Boolean(options.force)),
+          );
+        } else if (entry) {
+          await deps.git.pruneWorktrees();
+        }
+      })(),
+    ]);
     await deps.records.remove(record.name);
     return {
       name: record.name,
@@ -102,8 +107,13 @@ export async function destroyEnv(deps: Deps, arg: string, options: DestroyOption
 /** `destroy.disposable` from the worktree's own envs.yaml (a broken file adds nothing). */
 async function extraDisposable(worktree: string): Promise<string[]> {
   try {
-    return configFrom(await dirReader(worktree)(CONFIG_FILES)).destroy?.disposable ?? [];
+    return (await configFrom(await dirReader(worktree)(CONFIG_FILES))).destroy?.disposable ?? [];
   } catch {
     return [];
   }
+}
+
+function settled<T>(result: PromiseSettledResult<T>): T {
+  if (result.status === 'rejected') throw result.reason;
+  return result.value;
 }

@@ -63,7 +63,7 @@ export async function planEnv(deps: Deps, options: CreateOptions & { showSecrets
       `docker compose -p ${plan.names.project} -f ${composeFile} --project-directory ${plan.source.projectDir} up --detach --wait`,
     ],
     compose_file: composeFile,
-    compose_yaml: composeYaml(model),
+    compose_yaml: await composeYaml(model),
     compose: model,
   };
 }

@@ -1,53 +1,74 @@
-import { z } from 'zod';
-
-/** The status a record states; `partial` is derived (see status.ts), never written. */
-export const RecordedStatus = z.enum(['creating', 'running', 'stopped', 'failed', 'destroying']);
-export type EnvStatus = z.infer<typeof RecordedStatus> | 'partial';
+/**
+ * The env record: what envs knows about one env, one JSON file per env under ENVS_HOME (mode 0600).
+ * Written only by envs, atomically; read back through `parseRecord`, which checks the shape.
+ */
+export type RecordedStatus = 'creating' | 'running' | 'stopped' | 'failed' | 'destroying';
+const RECORDED: readonly RecordedStatus[] = ['creating', 'running', 'stopped', 'failed', 'destroying'];
+/** `partial` is derived (see status.ts), never written. */
+export type EnvStatus = RecordedStatus | 'partial';
 
 /** Steps of `create`, in order; each is recorded before it runs so a killed create can be resumed or destroyed. */
 export const PHASES = ['planned', 'worktree', 'ports', 'compose-file', 'compose-up', 'ready'] as const;
 export type Phase = (typeof PHASES)[number];
 
-const Binding = z.object({
-  service: z.string(),
-  target: z.number().int(),
-  published: z.number().int(),
-  host_ip: z.string(),
-  protocol: z.string(),
-});
-export type Binding = z.infer<typeof Binding>;
+export interface Binding {
+  service: string;
+  target: number;
+  published: number;
+  host_ip: string;
+  protocol: string;
+}
 
-export const EnvRecordSchema = z.object({
-  schemaVersion: z.literal(1),
-  name: z.string(),
-  branch: z.string(),
-  repo: z.string(),
-  repoId: z.string(),
-  worktree: z.string(),
-  project: z.string(),
-  host: z.string(),
+export interface EnvRecord {
+  schemaVersion: 1;
+  name: string;
+  branch: string;
+  repo: string;
+  repoId: string;
+  worktree: string;
+  project: string;
+  host: string;
   /** Directory Compose resolves relative paths against (the worktree, or a subdirectory of it). */
-  projectDir: z.string(),
+  projectDir: string;
   /** The generated compose file envs runs (under ENVS_HOME, mode 0600). */
-  composeFile: z.string(),
+  composeFile: string;
   /** Repository-relative compose files it was generated from; empty: the embedded template. */
-  sourceFiles: z.array(z.string()),
-  template: z.string().optional(),
-  status: RecordedStatus,
-  phase: z.enum(PHASES),
-  /** True when create made the branch (rollback may delete it while it has no commits of its own). */
-  createdBranch: z.boolean(),
+  sourceFiles: string[];
+  template?: string;
+  status: RecordedStatus;
+  phase: Phase;
+  /** True when create made the branch. */
+  createdBranch: boolean;
   /** Where the branch started (new branches) or stood (existing ones) when the env was made. */
-  base: z.object({ ref: z.string(), commit: z.string() }),
-  services: z.array(z.string()),
-  ports: z.array(Binding),
-  /** Variables the env injects, secrets included (this file is 0600); redacted on output. */
-  env: z.record(z.string(), z.string()),
-  secrets: z.record(z.string(), z.string()),
-  engine: z.object({ id: z.string(), endpoint: z.string() }),
-  warnings: z.array(z.string()),
-  error: z.string().optional(),
-  createdAt: z.string(),
-  updatedAt: z.string(),
-});
-export type EnvRecord = z.infer<typeof EnvRecordSchema>;
+  base: { ref: string; commit: string };
+  services: string[];
+  ports: Binding[];
+  /** Variables the env injects, secrets included; redacted on output. */
+  env: Record<string, string>;
+  secrets: Record<string, string>;
+  engine: { id: string; endpoint: string };
+  warnings: string[];
+  error?: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+const STRINGS = ['name', 'branch', 'repo', 'repoId', 'worktree', 'project', 'host', 'projectDir', 'composeFile', 'createdAt', 'updatedAt'] as const;
+const ARRAYS = ['sourceFiles', 'services', 'ports', 'warnings'] as const;
+const OBJECTS = ['base', 'env', 'secrets', 'engine'] as const;
+
+/** Checks that data read from a record file has the record's shape; names what is wrong otherwise. */
+export function parseRecord(data: unknown, file: string): EnvRecord {
+  const fail = (why: string): never => {
+    throw new Error(`${file} is not an env record this version of envs can read (${why}).`);
+  };
+  if (typeof data !== 'object' || data === null) return fail('not an object');
+  const record = data as Record<string, unknown>;
+  if (record.schemaVersion !== 1) fail(`schemaVersion ${String(record.schemaVersion)}`);
+  for (const key of STRINGS) if (typeof record[key] !== 'string') fail(`${key} is not a string`);
+  for (const key of ARRAYS) if (!Array.isArray(record[key])) fail(`${key} is not a list`);
+  for (const key of OBJECTS) if (typeof record[key] !== 'object' || record[key] === null) fail(`${key} is not an object`);
+  if (!RECORDED.includes(record.status as RecordedStatus)) fail(`status ${String(record.status)}`);
+  if (!PHASES.includes(record.phase as Phase)) fail(`phase ${String(record.phase)}`);
+  return data as EnvRecord;
+}

@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { DEFAULT_FILES, OVERRIDE_FILES, defaultComposeFiles, referencedFiles } from '../compose/discover.ts';
 import type { ComposeModel } from '../compose/model.ts';
 import { parseConfig } from '../config/load.ts';
-import { CONFIG_FILES, type Config } from '../config/schema.ts';
+import { CONFIG_FILES } from '../config/files.ts';
+import type { Config } from '../config/schema.ts';
 import { EnvsError } from '../errors.ts';
 import type { Deps } from './deps.ts';
 
@@ -51,9 +52,20 @@ export function dirReader(dir: string): FileReader {
 }
 
 /** envs.yaml (or envs.yml) among read files; none: the empty config. */
-export function configFrom(files: ReadonlyMap<string, Buffer>): Config {
+export async function configFrom(files: ReadonlyMap<string, Buffer>): Promise<Config> {
   const name = CONFIG_FILES.find((n) => files.has(n));
   return name ? parseConfig(String(files.get(name)), name) : {};
+}
+
+/** A compose file parsed just enough to follow its references; a syntax error is left for Compose to report. */
+async function parseLoosely(text: string): Promise<unknown> {
+  const { parse } = await import('yaml');
+  try {
+    // Unknown tags (`!reset`, `!override`) only warn, and `silent` keeps that quiet.
+    return parse(text, { logLevel: 'silent' });
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -62,7 +74,7 @@ export function configFrom(files: ReadonlyMap<string, Buffer>): Config {
  */
 export async function readSource(read: FileReader): Promise<Source> {
   const first = await read([...DEFAULT_FILES, ...OVERRIDE_FILES, ...CONFIG_FILES, '.env']);
-  const config = configFrom(first);
+  const config = await configFrom(first);
 
   const files = new Map([...first].filter(([path]) => !CONFIG_FILES.includes(path)));
   const sourceFiles = config.compose?.files ?? defaultComposeFiles((path) => first.has(path));
@@ -81,7 +93,8 @@ export async function readSource(read: FileReader): Promise<Source> {
   // Follow include / extends / env_file references, level by level.
   let frontier = sourceFiles;
   for (let depth = 0; depth < MAX_DEPTH && frontier.length > 0; depth++) {
-    const references = frontier.flatMap((path) => referencedFiles(path, String(files.get(path) ?? '')));
+    const docs = await Promise.all(frontier.map((path) => parseLoosely(String(files.get(path) ?? ''))));
+    const references = frontier.flatMap((path, i) => referencedFiles(path, docs[i]));
     const unread = [...new Set(references)].filter((path) => !files.has(path));
     if (unread.length === 0) break;
     const found = await read(unread);

@@ -21,6 +21,8 @@ describe('deriveStatus', () => {
 
   it('is stopped when nothing runs, partial when some services are down', () => {
     expect(deriveStatus(record(), { containers: [], worktreeExists: true, busy: false }).status).toBe('stopped');
+    // `envs down` stops Postgres cleanly (exit 0): still stopped, not a finished one-shot.
+    expect(deriveStatus(record(), { containers: [container('db', 'exited(0)'), container('web', 'exited(143)')], worktreeExists: true, busy: false }).status).toBe('stopped');
     const partial = deriveStatus(record(), { containers: [container('db', 'running'), container('web', 'exited(1)')], worktreeExists: true, busy: false });
     expect(partial).toEqual({ status: 'partial', problems: ['not running: web'] });
   });

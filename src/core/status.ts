@@ -38,16 +38,16 @@ export function deriveStatus(record: EnvRecord, facts: LiveFacts): DerivedStatus
   }
   const containers = facts.containers;
   const down: string[] = [];
-  let up = 0;
+  let running = 0;
   for (const service of record.services) {
     const mine = containers.filter((c) => c.service === service);
-    const ok = mine.some((c) => c.state === 'running' || c.state === 'exited(0)');
-    if (ok) up++;
-    else down.push(service);
+    if (mine.some((c) => c.state === 'running')) running++;
+    // A one-shot (migration, seed) that finished with 0 is done, not down.
+    else if (!mine.some((c) => c.state === 'exited(0)')) down.push(service);
     if (mine.some((c) => c.health === 'unhealthy')) problems.push(`${service} is unhealthy`);
   }
   if (!facts.worktreeExists) return { status: 'partial', problems };
-  if (record.services.length > 0 && up === 0) return { status: 'stopped', problems };
+  if (record.services.length > 0 && running === 0) return { status: 'stopped', problems };
   if (down.length > 0) return { status: 'partial', problems: [...problems, `not running: ${down.join(', ')}`] };
   return { status: 'running', problems };
 }

@@ -11,9 +11,12 @@ const STOP_TIMEOUT_SECONDS = 3;
  * (one-off `run` containers, built images, resources Compose lost track of). Verifies nothing is left.
  */
 export async function removeResources(deps: Deps, project: string, signal?: AbortSignal): Promise<void> {
-  await deps.compose.downVolumes(project, STOP_TIMEOUT_SECONDS, signal);
+  const downing = deps.compose.downVolumes(project, STOP_TIMEOUT_SECONDS, signal);
+  deps.engine.prepare(); // the sweep below needs the engine client: load it while Compose works
+  await downing;
   const left = await leftovers(deps, project);
-  if (count(left) > 0) await deps.engine.remove(left);
+  if (count(left) === 0) return;
+  await deps.engine.remove(left);
   const still = await leftovers(deps, project);
   if (count(still) > 0) {
     throw new EnvsError('DESTROY_INCOMPLETE', `Some of ${project}'s resources could not be removed: ${describe(still)}.`, {

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
+import { run } from '../process/run.ts';
 
 export const DEFAULT_SOCKET = 'unix:///var/run/docker.sock';
 
@@ -14,10 +14,7 @@ export async function resolveDockerHost(env: NodeJS.ProcessEnv): Promise<string>
   if (env.DOCKER_HOST) return env.DOCKER_HOST;
   const context = env.DOCKER_CONTEXT ?? (await currentContext(env));
   if (!context || context === 'default') return DEFAULT_SOCKET;
-  const result = await execa('docker', ['context', 'inspect', '--format', '{{.Endpoints.docker.Host}}', context], {
-    reject: false,
-    env,
-  });
+  const result = await run('docker', ['context', 'inspect', '--format', '{{.Endpoints.docker.Host}}', context], { env });
   return result.exitCode === 0 && result.stdout.trim() ? result.stdout.trim() : DEFAULT_SOCKET;
 }
 

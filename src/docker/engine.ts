@@ -1,11 +1,11 @@
 import Docker from 'dockerode';
-import { EnvsError } from '../errors.ts';
+import { unavailable } from './errors.ts';
 import type { ContainerSummary, Engine, EngineInfo, LabeledResources, PublishedPort } from '../core/deps.ts';
 import { dockerodeOptions } from './endpoint.ts';
 
 const PING_TIMEOUT_MS = 5_000;
 
-export class DockerodeEngine implements Engine {
+export class DockerodeEngine implements Omit<Engine, 'prepare'> {
   private readonly docker: Docker;
   private readonly endpoint: string;
 
@@ -89,16 +89,4 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
     timer = setTimeout(() => reject(new Error(`no answer within ${ms / 1000} s`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-export function unavailable(endpoint: string, error: unknown): EnvsError {
-  const reason = error instanceof Error ? error.message : String(error);
-  const start =
-    process.platform === 'darwin' || process.platform === 'win32'
-      ? 'Start Docker Desktop (or Colima, OrbStack, Rancher Desktop)'
-      : 'Start the engine (`sudo systemctl start docker`, or `dockerd` yourself)';
-  return new EnvsError('DOCKER_UNAVAILABLE', `The Docker engine at ${endpoint} does not answer (${reason}).`, {
-    hint: `${start}, or point DOCKER_HOST at one that runs. Nothing was changed. \`envs doctor\` checks again.`,
-    cause: error,
-  });
 }

@@ -1,24 +1,44 @@
 import type { ContainerSummary, Engine, EngineInfo, LabeledResources } from '../core/deps.ts';
+import type { DockerodeEngine } from './engine.ts';
+import { dockerodeOptions } from './endpoint.ts';
+import { unavailable } from './errors.ts';
+import { infoOverSocket } from './ping.ts';
+
+const INFO_TIMEOUT_MS = 5_000;
 
 /**
- * The engine client, loaded on first use: dockerode and its dependencies take ~80 ms to import, which
- * commands that never talk to the engine should not pay, and `create` overlaps with Compose's own work.
+ * The engine client. dockerode and its dependencies take ~55 ms to import, so they load on first use or
+ * when core says a long wait is starting (`prepare`, called while `compose up`/`down` runs); the ping
+ * before any side effect goes straight to the socket.
  */
 export class LazyEngine implements Engine {
   private readonly endpoint: string;
-  private loaded: Promise<Engine> | undefined;
+  private loaded: Promise<DockerodeEngine> | undefined;
 
   constructor(endpoint: string) {
     this.endpoint = endpoint;
   }
 
-  private engine(): Promise<Engine> {
+  prepare(): void {
+    // On the next turn of the event loop: the caller's subprocess gets started first, then the import's
+    // ~55 ms of CPU runs while that subprocess works.
+    setImmediate(() => void this.engine().catch(() => {}));
+  }
+
+  private engine(): Promise<DockerodeEngine> {
     this.loaded ??= import('./engine.ts').then(({ DockerodeEngine }) => new DockerodeEngine(this.endpoint));
     return this.loaded;
   }
 
   async info(): Promise<EngineInfo> {
-    return (await this.engine()).info();
+    const socket = dockerodeOptions(this.endpoint)?.socketPath;
+    if (!socket) return (await this.engine()).info();
+    try {
+      const info = await infoOverSocket(socket, INFO_TIMEOUT_MS);
+      return { id: info.ID ?? '', version: info.ServerVersion ?? '', endpoint: this.endpoint };
+    } catch (error) {
+      throw unavailable(this.endpoint, error);
+    }
   }
 
   async containers(labels: Record<string, string>): Promise<ContainerSummary[]> {

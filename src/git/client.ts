@@ -1,5 +1,5 @@
 import { basename, dirname, resolve } from 'node:path';
-import { realpath } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { EnvsError } from '../errors.ts';
 import type { AddWorktree, GitClient, RepoInfo, StatusEntry, WorktreeEntry } from '../core/deps.ts';
 import { parseCatFileBatch, parseStatus, parseWorktreeList } from './porcelain.ts';
@@ -7,15 +7,10 @@ import { runGit, runGitBuffer } from './run.ts';
 
 /** Finds the repository that contains `cwd`: its main checkout and common git dir. */
 export async function openRepo(cwd: string): Promise<RepoInfo> {
-  const result = await runGit(['rev-parse', '--path-format=absolute', '--git-common-dir', '--show-toplevel'], {
-    cwd,
-    okCodes: [128],
-  }).catch((error: unknown) => {
-    if (EnvsError.is(error) && /cannot change to|No such file/i.test(error.message)) {
-      throw new EnvsError('NOT_A_GIT_REPO', `${cwd} does not exist.`, { hint: 'Run envs inside a git repository.' });
-    }
-    throw error;
-  });
+  if (!(await stat(cwd).then((s) => s.isDirectory(), () => false))) {
+    throw new EnvsError('NOT_A_GIT_REPO', `${cwd} does not exist.`, { hint: 'Run envs inside a git repository.' });
+  }
+  const result = await runGit(['rev-parse', '--path-format=absolute', '--git-common-dir', '--show-toplevel'], { cwd, okCodes: [128] });
   if (result.exitCode !== 0) {
     throw new EnvsError('NOT_A_GIT_REPO', `${cwd} is not inside a git repository.`, {
       hint: 'Run envs from your project\'s checkout (or pass --repo <dir>); `git init` makes a new one.',

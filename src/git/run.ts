@@ -1,5 +1,5 @@
-import { execa } from 'execa';
 import { EnvsError } from '../errors.ts';
+import { run } from '../process/run.ts';
 
 export interface GitResult {
   stdout: string;
@@ -12,50 +12,43 @@ export interface GitRunOptions {
   input?: string;
   /** Exit codes that are answers, not failures (e.g. 1 for `merge-base --is-ancestor`). */
   okCodes?: number[];
-  encoding?: 'utf8' | 'buffer';
 }
 
-/**
- * Runs git with an argument array (never a shell), in the C locale so its messages are stable,
- * without prompts. A non-zero exit outside `okCodes` becomes GIT_FAILED carrying git's own words.
- */
+/** git in the C locale (stable messages), never prompting, without taking optional locks. */
+function gitEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, LC_ALL: 'C', GIT_TERMINAL_PROMPT: '0', GIT_OPTIONAL_LOCKS: '0' };
+}
+
+/** Runs git with an argument array. A non-zero exit outside `okCodes` becomes GIT_FAILED in git's own words. */
 export async function runGit(args: string[], options: GitRunOptions): Promise<GitResult> {
-  const result = await execa('git', args, {
-    cwd: options.cwd,
-    input: options.input,
-    reject: false,
-    stripFinalNewline: false,
-    env: { LC_ALL: 'C', GIT_TERMINAL_PROMPT: '0', GIT_OPTIONAL_LOCKS: '0' },
-  });
-  if (result.failed && result.exitCode === undefined) {
-    throw new EnvsError('GIT_FAILED', `Could not run git: ${result.shortMessage}`, {
-      hint: 'Install git (2.36 or later) and make sure it is on PATH.',
-      cause: result,
-    });
-  }
-  const exitCode = result.exitCode ?? 1;
-  if (exitCode !== 0 && !(options.okCodes ?? []).includes(exitCode)) {
-    throw gitFailure(args, result.stderr);
-  }
-  return { stdout: result.stdout, stderr: result.stderr, exitCode };
+  const result = await run('git', args, { cwd: options.cwd, env: gitEnv(), ...(options.input !== undefined ? { input: options.input } : {}) });
+  if (result.exitCode === undefined) throw cannotRun(result.spawnError);
+  if (result.exitCode !== 0 && !(options.okCodes ?? []).includes(result.exitCode)) throw gitFailure(args, result.stderr);
+  return { stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode };
+}
+
+/** Runs git and returns raw stdout bytes (for `cat-file --batch`, whose sizes are in bytes). */
+export async function runGitBuffer(args: string[], options: { cwd: string; input: string }): Promise<Buffer> {
+  const result = await run('git', args, { cwd: options.cwd, env: gitEnv(), input: options.input, bytes: true });
+  if (result.exitCode === undefined) throw cannotRun(result.spawnError);
+  if (result.exitCode !== 0) throw gitFailure(args, result.stderr);
+  return result.stdout;
 }
 
 export function gitFailure(args: string[], stderr: string): EnvsError {
   const said = stderr.trim().replace(/^(fatal|error): /gm, '') || 'no output';
   return new EnvsError('GIT_FAILED', `git ${args[0]} failed: ${said}`, {
-    hint: 'The message above is git\'s own; fix what it names and run the command again.',
+    hint: "The message above is git's own; fix what it names and run the command again.",
   });
 }
 
-/** Runs git and returns raw stdout bytes (for `cat-file --batch`). */
-export async function runGitBuffer(args: string[], options: { cwd: string; input: string }): Promise<Buffer> {
-  const result = await execa('git', args, {
-    cwd: options.cwd,
-    input: options.input,
-    reject: false,
-    encoding: 'buffer',
-    env: { LC_ALL: 'C', GIT_TERMINAL_PROMPT: '0' },
+function cannotRun(error: NodeJS.ErrnoException | undefined): EnvsError {
+  if (error?.code === 'ENOENT' && error.path === 'git') {
+    return new EnvsError('GIT_FAILED', 'git is not installed (or not on PATH).', { hint: 'Install git 2.36 or later.', cause: error });
+  }
+  // spawn fails with ENOENT too when the working directory does not exist.
+  return new EnvsError('NOT_A_GIT_REPO', `Could not run git here: ${error?.message ?? 'unknown error'}.`, {
+    hint: 'Run envs inside a git repository that exists.',
+    cause: error,
   });
-  if (result.exitCode !== 0) throw gitFailure(args, Buffer.from(result.stderr).toString());
-  return Buffer.from(result.stdout);
 }

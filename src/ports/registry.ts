@@ -1,20 +1,19 @@
 import { readFile } from 'node:fs/promises';
-import { z } from 'zod';
 import { writeFileAtomic } from '../state/atomic.ts';
 import { withLock } from '../state/lock.ts';
 import type { PortProbe } from '../core/deps.ts';
 import { allocate, type Lease, type LeaseRequest, type PortRange } from './allocate.ts';
 
-const LeaseSchema = z.object({
-  port: z.number().int(),
-  protocol: z.enum(['tcp', 'udp']),
-  project: z.string(),
-  key: z.string(),
-  repo: z.string(),
-  env: z.string(),
-  since: z.string(),
-});
-const RegistrySchema = z.object({ version: z.literal(1), leases: z.array(LeaseSchema) });
+/** The registry file is written only by envs, atomically; this checks it is one we can read. */
+function parseRegistry(data: unknown, file: string): Lease[] {
+  const registry = data as { version?: unknown; leases?: unknown };
+  const ok =
+    registry?.version === 1 &&
+    Array.isArray(registry.leases) &&
+    registry.leases.every((l: Lease) => Number.isInteger(l?.port) && typeof l.project === 'string' && typeof l.key === 'string');
+  if (!ok) throw new Error(`${file} is not a port registry this version of envs can read; move it aside to start afresh.`);
+  return registry.leases as Lease[];
+}
 
 export interface ReserveOptions {
   owner: { project: string; repo: string; env: string };
@@ -83,9 +82,7 @@ export class PortRegistry {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw error;
     }
-    const parsed = RegistrySchema.safeParse(JSON.parse(text));
-    if (!parsed.success) throw new Error(`${this.file} is not a port registry envs can read: ${parsed.error.message}`);
-    return parsed.data.leases;
+    return parseRegistry(JSON.parse(text), this.file);
   }
 
   private async write(leases: Lease[]): Promise<void> {

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { createEnv } from '../../core/create.ts';
 import { envSummary } from '../output.ts';
 import type { Define } from '../program.ts';
 
@@ -13,6 +12,7 @@ export function defineCreate(program: Command, define: Define): void {
     .option('--json', 'print the env as JSON')
     .action(
       define<[string, { from?: string; keepOnFailure?: boolean; json?: boolean }]>(async (ctx, branch, options) => {
+        const { createEnv } = await import('../../core/create.ts');
         const deps = await ctx.open();
         const view = await createEnv(deps, {
           branch,

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { destroyEnv } from '../../core/destroy.ts';
 import { destroySummary } from '../output.ts';
 import type { Define } from '../program.ts';
 
@@ -13,6 +12,7 @@ export function defineDestroy(program: Command, define: Define): void {
     .option('--json', 'print what was removed as JSON')
     .action(
       define<[string, { force?: boolean; json?: boolean }]>(async (ctx, env, options) => {
+        const { destroyEnv } = await import('../../core/destroy.ts');
         const result = await destroyEnv(await ctx.open(), env, {
           force: Boolean(options.force),
           cwd: ctx.cwd,

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { CliComposeClient } from '../../compose/cli.ts';
-import { runDoctor, type Check } from '../../core/doctor.ts';
-import { dirReader, readSource, renderSource } from '../../core/source.ts';
+import type { Check } from '../../core/doctor.ts';
 import { resolveDockerHost } from '../../docker/endpoint.ts';
 import { LazyEngine } from '../../docker/lazy.ts';
 import { EnvsError } from '../../errors.ts';
@@ -17,6 +16,7 @@ export function defineDoctor(program: Command, define: Define): void {
     .option('--json', 'print the checks as JSON')
     .action(
       define<[{ json?: boolean }]>(async (ctx) => {
+        const { runDoctor } = await import('../../core/doctor.ts');
         const result = await runDoctor({
           gitVersion: async () => (await runGit(['--version'], { cwd: ctx.cwd })).stdout,
           compose: new CliComposeClient(ctx.env),
@@ -41,6 +41,7 @@ async function repoChecks(ctx: CommandContext): Promise<Check[]> {
     throw error;
   }
   const root = deps.git.repo.root;
+  const { dirReader, readSource, renderSource } = await import('../../core/source.ts');
   try {
     const source = await readSource(dirReader(root));
     await renderSource(deps, source, { project: 'envs-doctor', worktree: root, onDisk: true, env: { ENVS_DB_PASSWORD: 'doctor' } });

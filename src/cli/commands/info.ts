@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { infoEnv } from '../../core/list.ts';
 import { envInfo } from '../output.ts';
 import type { Define } from '../program.ts';
 
@@ -12,6 +11,7 @@ export function defineInfo(program: Command, define: Define): void {
     .option('--json', 'print the env as JSON')
     .action(
       define<[string, { showSecrets?: boolean; json?: boolean }]>(async (ctx, env, options) => {
+        const { infoEnv } = await import('../../core/list.ts');
         const view = await infoEnv(await ctx.open(), env, { showSecrets: Boolean(options.showSecrets), cwd: ctx.cwd });
         ctx.result(view, envInfo);
       }),

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { listEnvs } from '../../core/list.ts';
 import { envList } from '../output.ts';
 import type { Define } from '../program.ts';
 
@@ -11,6 +10,7 @@ export function defineList(program: Command, define: Define): void {
     .option('--json', 'print the envs as a JSON array')
     .action(
       define<[{ json?: boolean }]>(async (ctx) => {
+        const { listEnvs } = await import('../../core/list.ts');
         ctx.result(await listEnvs(await ctx.open()), envList);
       }),
     );

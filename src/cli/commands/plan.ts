@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { planEnv } from '../../core/preview.ts';
 import { planSummary } from '../output.ts';
 import type { Define } from '../program.ts';
 
@@ -13,6 +12,7 @@ export function definePlan(program: Command, define: Define): void {
     .option('--json', 'print the plan as JSON')
     .action(
       define<[string, { from?: string; showSecrets?: boolean; json?: boolean }]>(async (ctx, branch, options) => {
+        const { planEnv } = await import('../../core/preview.ts');
         const deps = await ctx.open();
         const plan = await planEnv(deps, {
           branch,

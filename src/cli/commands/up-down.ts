@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { downEnv, upEnv } from '../../core/updown.ts';
 import { envSummary } from '../output.ts';
 import type { Define } from '../program.ts';
 
@@ -11,6 +10,7 @@ export function defineUpDown(program: Command, define: Define): void {
     .option('--json', 'print the env as JSON')
     .action(
       define<[string, { json?: boolean }]>(async (ctx, env) => {
+        const { upEnv } = await import('../../core/updown.ts');
         const view = await upEnv(await ctx.open(), env, { cwd: ctx.cwd, signal: ctx.signal, onProgress: ctx.progress });
         ctx.result(view, (v) => envSummary(v));
       }),
@@ -22,6 +22,7 @@ export function defineUpDown(program: Command, define: Define): void {
     .option('--json', 'print the env as JSON')
     .action(
       define<[string, { json?: boolean }]>(async (ctx, env) => {
+        const { downEnv } = await import('../../core/updown.ts');
         const view = await downEnv(await ctx.open(), env, { cwd: ctx.cwd, signal: ctx.signal, onProgress: ctx.progress });
         ctx.result(view, (v) => envSummary(v));
       }),

@@ -1,0 +1,126 @@
+/**
+ * `npm run bench`: `envs create` and `envs destroy` on the trap fixture against the raw floor measured in
+ * the same run, with warm images:
+ *   create floor  = git worktree add + docker compose -p X up -d --wait   (on a hand-edited copy of the file)
+ *   destroy floor = docker compose -p X down -v + git worktree remove
+ * Runs alternate which side goes first; medians are what count (these machines are noisy).
+ * BENCH_RUNS sets the number of runs (default 7). Images come from the same variables as the tests.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { BIN } from '../test/support/cli.ts';
+import { sweep } from '../test/support/docker.ts';
+import { images } from '../test/support/images.ts';
+import { makeRepo, trapFiles, type Fixture } from '../test/support/repo.ts';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 7);
+const GOALS = { create: 1.15, destroy: 1.2 };
+
+/** The trap compose file with its traps fixed by hand, as a person would for a second checkout. */
+function handEdited(project: string, worktree: string, dbPort: number, webPort: number): string {
+  return `services:
+  db:
+    image: ${images.postgres}
+    environment:
+      POSTGRES_PASSWORD: trap-secret
+      POSTGRES_DB: app
+    ports:
+      - "127.0.0.1:${dbPort}:5432"
+    volumes:
+      - pgdata:/var/lib/postgresql/data
+    healthcheck:
+      test: ["CMD-SHELL", "pg_isready -U postgres -d app"]
+      interval: 1s
+      timeout: 3s
+      retries: 60
+  web:
+    build: ${join(worktree, 'web')}
+    image: ${project}-web
+    init: true
+    ports:
+      - "127.0.0.1:${webPort}:80"
+volumes:
+  pgdata: {}
+`;
+}
+
+async function timed(steps: (() => Promise<unknown>)[]): Promise<number> {
+  const start = performance.now();
+  for (const step of steps) await step();
+  return (performance.now() - start) / 1000;
+}
+
+async function run(file: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<void> {
+  const result = await execa(file, args, { cwd, env, reject: false });
+  if (result.exitCode !== 0) throw new Error(`${file} ${args.join(' ')} failed:\n${result.stderr}\n${result.stdout}`);
+}
+
+async function rawCycle(fx: Fixture, i: number): Promise<{ create: number; destroy: number }> {
+  const project = `bench-raw-${i}`;
+  const worktree = join(fx.root, 'raw', `wt-${i}`);
+  const file = join(fx.root, 'raw', `compose-${i}.yaml`);
+  await writeFile(file, handEdited(project, worktree, 29900 + 2 * i, 29901 + 2 * i)).catch(async () => {
+    await execa('mkdir', ['-p', join(fx.root, 'raw')]);
+    await writeFile(file, handEdited(project, worktree, 29900 + 2 * i, 29901 + 2 * i));
+  });
+  const create = await timed([
+    () => run('git', ['worktree', 'add', '-q', '-b', `raw/${i}`, worktree, 'main'], fx.repo),
+    () => run('docker', ['compose', '-p', project, '-f', file, '--project-directory', worktree, 'up', '-d', '--wait'], worktree),
+  ]);
+  const destroy = await timed([
+    () => run('docker', ['compose', '-p', project, 'down', '-v'], fx.repo),
+    () => run('git', ['worktree', 'remove', worktree], fx.repo),
+  ]);
+  await execa('docker', ['image', 'rm', '-f', `${project}-web`], { reject: false });
+  return { create, destroy };
+}
+
+async function envsCycle(fx: Fixture, i: number): Promise<{ create: number; destroy: number }> {
+  const env = { ENVS_HOME: fx.home };
+  const create = await timed([() => run('node', [BIN, 'create', `bench/${i}`], fx.repo, env)]);
+  const destroy = await timed([() => run('node', [BIN, 'destroy', `bench/${i}`], fx.repo, env)]);
+  return { create, destroy };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+const fx = await makeRepo(trapFiles(), 'benchapp');
+const raw = { create: [] as number[], destroy: [] as number[] };
+const ours = { create: [] as number[], destroy: [] as number[] };
+try {
+  process.stderr.write(`warming up (images, build cache, compile cache)…\n`);
+  await rawCycle(fx, 99);
+  await envsCycle(fx, 99);
+  for (let i = 0; i < RUNS; i++) {
+    const order = i % 2 === 0 ? [rawCycle, envsCycle] : [envsCycle, rawCycle];
+    for (const cycle of order) {
+      const result = await cycle(fx, i);
+      const into = cycle === rawCycle ? raw : ours;
+      into.create.push(result.create);
+      into.destroy.push(result.destroy);
+    }
+    process.stderr.write(`run ${i + 1}/${RUNS}: raw ${raw.create.at(-1)?.toFixed(2)}s/${raw.destroy.at(-1)?.toFixed(2)}s  envs ${ours.create.at(-1)?.toFixed(2)}s/${ours.destroy.at(-1)?.toFixed(2)}s\n`);
+  }
+} finally {
+  await sweep(fx.label);
+  await execa('docker', ['compose', 'ls', '-q'], { reject: false });
+  await fx.cleanup();
+}
+
+const rows = (['create', 'destroy'] as const).map((op) => {
+  const floor = median(raw[op]);
+  const envs = median(ours[op]);
+  const ratio = envs / floor;
+  return [op, `${floor.toFixed(2)} s`, `${envs.toFixed(2)} s`, ratio.toFixed(2), `≤ ${GOALS[op].toFixed(2)}`, ratio <= GOALS[op] ? 'met' : 'MISSED'];
+});
+const table = [['operation', 'raw floor (median)', 'envs (median)', 'ratio', 'goal', ''], ...rows];
+const widths = table[0]!.map((_, c) => Math.max(...table.map((r) => r[c]!.length)));
+console.log(`\ntrap fixture (Postgres + built web), warm images, ${RUNS} runs each, order alternating\n`);
+for (const row of table) console.log(row.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd());
+console.log(`\nall runs (s): raw create ${raw.create.map((v) => v.toFixed(2)).join(' ')} | envs create ${ours.create.map((v) => v.toFixed(2)).join(' ')}`);
+console.log(`              raw destroy ${raw.destroy.map((v) => v.toFixed(2)).join(' ')} | envs destroy ${ours.destroy.map((v) => v.toFixed(2)).join(' ')}`);

@@ -1,0 +1,101 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ComposeModel } from '../compose/model.ts';
+import { EnvsError } from '../errors.ts';
+import { makeFakes, type Fakes } from '../testing/fakes.ts';
+import { createEnv } from './create.ts';
+import { destroyEnv } from './destroy.ts';
+import { upEnv } from './updown.ts';
+
+const model: ComposeModel = {
+  name: 'x',
+  services: {
+    db: { image: 'postgres:17-alpine', environment: { POSTGRES_PASSWORD: 'pw' }, ports: [{ target: 5432, published: '5432', protocol: 'tcp' }] },
+    web: { image: 'nginx', ports: [{ target: 80, published: '8080', protocol: 'tcp' }] },
+  },
+};
+
+let fakes: Fakes;
+beforeEach(async () => {
+  fakes = await makeFakes(model);
+});
+afterEach(async () => {
+  await fakes.cleanup();
+});
+
+describe('create', () => {
+  it('records a running env with the bindings the engine reports and a DATABASE_URL', async () => {
+    const view = await createEnv(fakes.deps, { branch: 'feat/x' });
+    expect(view.status).toBe('running');
+    expect(view.ports.map((p) => p.service)).toEqual(['db', 'web']);
+    expect(view.env.DATABASE_URL).toMatch(/^postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/postgres$/);
+    expect(fakes.records.get(view.name)?.phase).toBe('ready');
+    expect(fakes.calls).toEqual(['worktree add feat/x', 'compose up']);
+  });
+
+  it('rolls back everything it made when compose up fails, and keeps the error', async () => {
+    fakes.upResults.push({ ok: false, stderr: 'Error response from daemon: pull access denied for nope' });
+    const error = await createEnv(fakes.deps, { branch: 'feat/x' }).catch((e: unknown) => e);
+    expect(EnvsError.is(error) && error.code).toBe('COMPOSE_FAILED');
+    expect(String((error as Error).message)).toMatch(/pull access denied/);
+    expect(fakes.calls).toEqual(['worktree add feat/x', 'compose up', expect.stringMatching(/^compose down envs-repo-1234-feat-x-/), 'worktree remove', 'branch delete feat/x@c0ffee']);
+    expect(fakes.records.size).toBe(0);
+    expect(await fakes.deps.ports.leases()).toEqual([]);
+  });
+
+  it('keeps a failed env for destroy with --keep-on-failure', async () => {
+    fakes.upResults.push({ ok: false, stderr: 'boom' });
+    await expect(createEnv(fakes.deps, { branch: 'feat/x', keepOnFailure: true })).rejects.toThrow(/boom/);
+    const [record] = [...fakes.records.values()];
+    expect(record?.status).toBe('failed');
+    expect((await fakes.deps.ports.leases()).length).toBe(2);
+    await destroyEnv(fakes.deps, 'feat/x');
+    expect(fakes.records.size).toBe(0);
+    expect(await fakes.deps.ports.leases()).toEqual([]);
+  });
+
+  it('moves a leased port that someone else took, and tries again', async () => {
+    // Find out which port db will get, then make compose report it taken once.
+    const plan = await createEnv(fakes.deps, { branch: 'feat/probe' });
+    const dbPort = plan.ports.find((p) => p.service === 'db')?.published;
+    await destroyEnv(fakes.deps, 'feat/probe');
+    fakes.calls.length = 0;
+    fakes.upResults.push({ ok: false, stderr: `Error starting userland proxy: listen tcp4 127.0.0.1:${dbPort}: bind: address already in use` });
+
+    const view = await createEnv(fakes.deps, { branch: 'feat/probe' });
+    expect(fakes.calls.filter((c) => c === 'compose up')).toHaveLength(2);
+    expect(view.ports.find((p) => p.service === 'db')?.published).not.toBe(dbPort);
+    expect((await fakes.deps.ports.leases()).map((l) => l.port)).not.toContain(dbPort);
+  });
+
+  it('refuses a second env for the same branch', async () => {
+    await createEnv(fakes.deps, { branch: 'feat/x' });
+    await expect(createEnv(fakes.deps, { branch: 'feat/x' })).rejects.toSatisfy((e: unknown) => EnvsError.is(e) && e.code === 'ENV_EXISTS');
+  });
+
+  it('changes nothing when the engine is down', async () => {
+    fakes.engineDown = true;
+    await expect(createEnv(fakes.deps, { branch: 'feat/x' })).rejects.toSatisfy((e: unknown) => EnvsError.is(e) && e.code === 'DOCKER_UNAVAILABLE');
+    expect(fakes.calls).toEqual([]);
+    expect(fakes.records.size).toBe(0);
+  });
+});
+
+describe('destroy needs positive evidence', () => {
+  it('touches nothing when the engine does not answer', async () => {
+    const view = await createEnv(fakes.deps, { branch: 'feat/x' });
+    fakes.calls.length = 0;
+    fakes.engineDown = true;
+    await expect(destroyEnv(fakes.deps, 'feat/x')).rejects.toSatisfy((e: unknown) => EnvsError.is(e) && e.code === 'DOCKER_UNAVAILABLE');
+    expect(fakes.calls).toEqual([]);
+    expect(fakes.records.get(view.name)?.status).toBe('running');
+  });
+
+  it('touches nothing on another engine than the env’s', async () => {
+    await createEnv(fakes.deps, { branch: 'feat/x' });
+    fakes.calls.length = 0;
+    fakes.engineId = 'engine-2';
+    await expect(destroyEnv(fakes.deps, 'feat/x')).rejects.toSatisfy((e: unknown) => EnvsError.is(e) && e.code === 'ENGINE_MISMATCH');
+    await expect(upEnv(fakes.deps, 'feat/x')).rejects.toSatisfy((e: unknown) => EnvsError.is(e) && e.code === 'ENGINE_MISMATCH');
+    expect(fakes.calls).toEqual([]);
+  });
+});

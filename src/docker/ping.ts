@@ -1,0 +1,26 @@
+import { request } from 'node:http';
+
+/**
+ * `GET /info` on the engine's unix socket with node:http. Every command that changes anything asks
+ * this first, before its first side effect; dockerode's import (~55 ms) would sit on that critical path,
+ * so it is loaded later, while Compose works (see Engine.prepare).
+ */
+export function infoOverSocket(socketPath: string, timeoutMs: number): Promise<{ ID?: string; ServerVersion?: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, path: '/info', method: 'GET', headers: { Host: 'docker' }, timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        if (res.statusCode !== 200) return reject(new Error(`HTTP ${res.statusCode} from the engine`));
+        try {
+          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+        } catch (error) {
+          reject(error);
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs / 1000} s`)));
+    req.on('error', reject);
+    req.end();
+  });
+}

@@ -1,0 +1,138 @@
+/**
+ * In-memory fakes of core's seams (not published). Git, Compose and the engine are scripted; the port
+ * registry is the real one on a temporary file with a probe that says every port is free.
+ */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import type { ComposeModel } from '../compose/model.ts';
+import type { ComposeClient, ContainerSummary, Deps, Engine, GitClient, Locks, RecordStore, WorktreeEntry } from '../core/deps.ts';
+import type { EnvRecord } from '../core/record.ts';
+import { EnvsError } from '../errors.ts';
+import { PortRegistry } from '../ports/registry.ts';
+
+export interface Fakes {
+  deps: Deps;
+  calls: string[];
+  /** Results for the next `compose up` calls, in order (default: success). */
+  upResults: ({ ok: true } | { ok: false; stderr: string })[];
+  files: Map<string, string>;
+  records: Map<string, EnvRecord>;
+  engineDown: boolean;
+  engineId: string;
+  dir: string;
+  cleanup(): Promise<void>;
+}
+
+export async function makeFakes(model: ComposeModel): Promise<Fakes> {
+  const dir = await mkdtemp(join(tmpdir(), 'envs-fakes-'));
+  const calls: string[] = [];
+  const files = new Map<string, string>();
+  const records = new Map<string, EnvRecord>();
+  const worktrees: WorktreeEntry[] = [{ path: join(dir, 'repo'), branch: 'main', head: 'c0ffee', bare: false, prunable: false }];
+  const branches = new Map<string, string>([['main', 'c0ffee']]);
+  const fakes: Fakes = { deps: undefined as never, calls, upResults: [], files, records, engineDown: false, engineId: 'engine-1', dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+
+  const git: GitClient = {
+    repo: { root: join(dir, 'repo'), commonDir: join(dir, 'repo', '.git') },
+    checkBranchName: async (b) => (/\s|\.\./.test(b) ? undefined : b),
+    resolveCommit: async (ref) => branches.get(ref.replace(/^refs\/heads\//, '')) ?? (ref === 'c0ffee' ? ref : undefined),
+    branchState: async (b) => (branches.has(b) ? { local: b } : {}),
+    defaultBranch: async () => 'main',
+    worktrees: async () => worktrees,
+    addWorktree: async (o) => {
+      calls.push(`worktree add ${o.branch}`);
+      await mkdir(o.path, { recursive: true });
+      if (o.newBranchFrom) branches.set(o.branch, branches.get(o.newBranchFrom) ?? 'c0ffee');
+      worktrees.push({ path: o.path, branch: o.branch, head: 'c0ffee', bare: false, prunable: false });
+    },
+    removeWorktree: async (path) => {
+      calls.push('worktree remove');
+      await rm(path, { recursive: true, force: true });
+      worktrees.splice(worktrees.findIndex((w) => w.path === path), 1);
+    },
+    pruneWorktrees: async () => void calls.push('worktree prune'),
+    deleteBranchIfAt: async (b, oid) => {
+      calls.push(`branch delete ${b}@${oid}`);
+      return branches.delete(b);
+    },
+    status: async () => [],
+    readFiles: async (_commit, paths) => new Map(paths.filter((p) => p === 'compose.yaml').map((p) => [p, Buffer.from('services: {}')])),
+    mergedInto: async () => new Set(['main']),
+  };
+
+  const compose: ComposeClient = {
+    render: async () => structuredClone(model),
+    renderFiles: async () => structuredClone(model),
+    write: async (file, m) => void files.set(file, JSON.stringify(m)),
+    up: async (run) => {
+      calls.push('compose up');
+      return fakes.upResults.shift() ?? { ok: true };
+    },
+    stop: async () => void calls.push('compose stop'),
+    downVolumes: async (project) => void calls.push(`compose down ${project}`),
+    version: async () => '2.26.1',
+  };
+
+  const engine: Engine = {
+    info: async () => {
+      if (fakes.engineDown) throw new EnvsError('DOCKER_UNAVAILABLE', 'engine down');
+      return { id: fakes.engineId, version: '26.1.5', endpoint: 'unix:///fake.sock' };
+    },
+    // Containers publish what the last written compose file says.
+    containers: async (labels): Promise<ContainerSummary[]> => {
+      const project = labels['com.docker.compose.project'];
+      const text = [...files.entries()].find(([, t]) => (parse(t) as ComposeModel).name === project)?.[1];
+      if (!text) return [];
+      const written = parse(text) as ComposeModel;
+      return Object.entries(written.services).map(([service, s]) => ({
+        id: service,
+        project: project ?? '',
+        service,
+        state: 'running',
+        labels: {},
+        ports: (s.ports ?? []).map((p) => ({ service, target: p.target, published: Number(p.published), host_ip: p.host_ip ?? '', protocol: p.protocol ?? 'tcp' })),
+      }));
+    },
+    prepare: () => {},
+    labeled: async () => ({ containers: [], volumes: [], networks: [], images: [] }),
+    remove: async () => void calls.push('engine remove'),
+  };
+
+  const store: RecordStore = {
+    list: async () => [...records.values()],
+    get: async (name) => structuredClone(records.get(name)),
+    put: async (r) => void records.set(r.name, structuredClone(r)),
+    remove: async (name) => void records.delete(name),
+    composeFile: (name) => join(dir, 'state', name, 'compose.yaml'),
+    worktreesRoot: join(dir, 'worktrees'),
+  };
+
+  const held = new Set<string>();
+  const locks: Locks = {
+    with: async (name, _options, fn) => {
+      if (held.has(name) && name.startsWith('env-')) throw new EnvsError('ENV_BUSY', `${name} busy`);
+      held.add(name);
+      try {
+        return await fn();
+      } finally {
+        held.delete(name);
+      }
+    },
+    isHeld: async (name) => held.has(name),
+  };
+
+  fakes.deps = {
+    git,
+    compose,
+    engine,
+    ports: new PortRegistry(join(dir, 'ports.json'), join(dir, 'ports'), { isFree: async () => true }),
+    records: store,
+    locks,
+    repoId: 'repo-1234',
+    env: {},
+    now: () => new Date('2026-11-21T00:00:00Z'),
+  };
+  return fakes;
+}

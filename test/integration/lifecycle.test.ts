@@ -1,0 +1,159 @@
+import { existsSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execa } from 'execa';
+import { BIN, envs, envsOk } from '../support/cli.ts';
+import { images } from '../support/images.ts';
+import { labelled, sweep } from '../support/docker.ts';
+import { canBind, holdPort, httpGet, release, sql } from '../support/net.ts';
+import { makeRepo, trapFiles, webFiles, type Fixture } from '../support/repo.ts';
+
+const NOTHING = { containers: [], volumes: [], networks: [], images: [] };
+
+describe('a create that fails half-way leaves nothing half-made', () => {
+  let fx: Fixture;
+
+  beforeAll(async () => {
+    fx = await makeRepo(webFiles(), 'fragile');
+  });
+
+  afterAll(async () => {
+    await sweep(fx.label);
+    await fx.cleanup();
+  });
+
+  it.each(['after-worktree', 'after-ports', 'after-compose-file', 'after-compose-up'])('an error %s rolls back everything', async (point) => {
+    const result = await envs(fx.repo, fx.home, ['create', 'feat/rollback', '--json'], { ENVS_FAILPOINT: `${point}:error` });
+    expect(result.exitCode).toBe(1);
+    expect(result.json.error.message).toMatch(new RegExp(`failpoint ${point}`));
+    expect(await labelled(fx.label)).toEqual(NOTHING);
+    expect((await envsOk(fx.repo, fx.home, ['list', '--json'])).json).toEqual([]);
+    expect(await fx.git('worktree', 'list')).not.toMatch(/rollback/);
+    // The branch create made (still without commits of its own) is gone too.
+    expect(await fx.git('branch', '--list', 'feat/rollback')).toBe('');
+  });
+
+  it.each(['after-worktree', 'after-ports', 'after-compose-up'])('a create killed %s shows as partial; destroy removes it all', async (point) => {
+    const killed = await envs(fx.repo, fx.home, ['create', 'feat/killed'], { ENVS_FAILPOINT: point });
+    expect(killed.exitCode).not.toBe(0);
+    const [env] = (await envsOk(fx.repo, fx.home, ['list', '--json'])).json;
+    expect(env).toMatchObject({ branch: 'feat/killed', status: 'partial' });
+    expect(env.problems[0]).toMatch(/interrupted/);
+
+    await envsOk(fx.repo, fx.home, ['destroy', 'feat/killed']);
+    expect(await labelled(fx.label)).toEqual(NOTHING);
+    expect(existsSync(env.worktree)).toBe(false);
+    expect((await envsOk(fx.repo, fx.home, ['list', '--json'])).json).toEqual([]);
+    await fx.git('branch', '-D', 'feat/killed');
+  });
+
+  it('a killed create is resumed by running create again', async () => {
+    await envs(fx.repo, fx.home, ['create', 'feat/resume'], { ENVS_FAILPOINT: 'after-ports' });
+    const resumed = await envsOk(fx.repo, fx.home, ['create', 'feat/resume', '--json']);
+    expect(resumed.json.status).toBe('running');
+    expect(await httpGet(resumed.json.ports[0].published)).not.toBe('');
+    await envsOk(fx.repo, fx.home, ['destroy', 'feat/resume']);
+    expect(await labelled(fx.label)).toEqual(NOTHING);
+  });
+
+  it('--keep-on-failure keeps a failed env for inspection, and destroy cleans it', async () => {
+    const result = await envs(fx.repo, fx.home, ['create', 'feat/kept', '--keep-on-failure'], { ENVS_FAILPOINT: 'after-compose-up:error' });
+    expect(result.exitCode).toBe(1);
+    const [env] = (await envsOk(fx.repo, fx.home, ['list', '--json'])).json;
+    expect(env).toMatchObject({ branch: 'feat/kept', status: 'failed' });
+    expect((await labelled(fx.label)).containers).toHaveLength(1);
+    await envsOk(fx.repo, fx.home, ['destroy', 'feat/kept']);
+    expect(await labelled(fx.label)).toEqual(NOTHING);
+  });
+});
+
+describe('Ctrl-C during create', () => {
+  let fx: Fixture;
+
+  beforeAll(async () => {
+    // A service that never becomes healthy, so `compose up --wait` is still waiting when we interrupt.
+    fx = await makeRepo({
+      'compose.yaml': `services:
+  slow:
+    image: ${images.busybox}
+    init: true
+    command: ["sleep", "3600"]
+    ports: ["8080:80"]
+    healthcheck:
+      test: ["CMD", "false"]
+      interval: 1s
+      retries: 1000
+`,
+    }, 'impatient');
+  });
+
+  afterAll(async () => {
+    await sweep(fx.label);
+    await fx.cleanup();
+  });
+
+  it('stops Compose, rolls back, and exits 130', async () => {
+    const child = execa('node', [BIN, 'create', 'feat/interrupted'], { cwd: fx.repo, reject: false, env: { ENVS_HOME: fx.home } });
+    // Wait until the container exists (compose is waiting for health), then interrupt.
+    for (let i = 0; i < 100 && (await labelled(fx.label)).containers.length === 0; i++) await new Promise((r) => setTimeout(r, 200));
+    child.kill('SIGINT');
+    const result = await child;
+    expect(result.exitCode).toBe(130);
+    expect(result.stderr).toMatch(/Cancelling/);
+    expect(await labelled(fx.label)).toEqual(NOTHING);
+    expect((await envsOk(fx.repo, fx.home, ['list', '--json'])).json).toEqual([]);
+    expect(await fx.git('branch', '--list', 'feat/interrupted')).toBe('');
+  });
+});
+
+describe('down and up', () => {
+  let fx: Fixture;
+
+  beforeAll(async () => {
+    fx = await makeRepo(trapFiles(), 'steady');
+  });
+
+  afterAll(async () => {
+    await sweep(fx.label);
+    await fx.cleanup();
+  });
+
+  it('keep data and ports; a port taken meanwhile moves, and the env says where', async () => {
+    const created = (await envsOk(fx.repo, fx.home, ['create', 'feat/steady', '--json'])).json;
+    const url = (await envsOk(fx.repo, fx.home, ['info', 'feat/steady', '--json', '--show-secrets'])).json.env.DATABASE_URL;
+    await sql(url, "create table kept (v text); insert into kept values ('still here')");
+
+    const down = (await envsOk(fx.repo, fx.home, ['down', 'feat/steady', '--json'])).json;
+    expect(down.status).toBe('stopped');
+    expect((await envsOk(fx.repo, fx.home, ['list', '--json'])).json[0].status).toBe('stopped');
+    // Ports stay leased while stopped: another env does not get them.
+    const other = (await envsOk(fx.repo, fx.home, ['plan', 'feat/other', '--json'])).json;
+    const held = created.ports.map((p: any) => p.published);
+    expect(other.ports.map((p: any) => p.published).some((p: number) => held.includes(p))).toBe(false);
+
+    const up = (await envsOk(fx.repo, fx.home, ['up', 'feat/steady', '--json'])).json;
+    expect(up.status).toBe('running');
+    expect(up.ports).toEqual(created.ports);
+    expect(await sql(url, 'select v from kept')).toEqual([{ v: 'still here' }]);
+
+    // Someone takes the web port while the env is down.
+    await envsOk(fx.repo, fx.home, ['down', 'feat/steady']);
+    const webPort = created.ports.find((p: any) => p.service === 'web').published;
+    const holder = await holdPort(webPort);
+    try {
+      const moved = (await envsOk(fx.repo, fx.home, ['up', 'feat/steady', '--json'])).json;
+      const newWeb = moved.ports.find((p: any) => p.service === 'web').published;
+      expect(newWeb).not.toBe(webPort);
+      expect(moved.ports.find((p: any) => p.service === 'db')).toEqual(created.ports.find((p: any) => p.service === 'db'));
+      expect(await httpGet(newWeb)).toBe('trap-web');
+      expect(moved.env.ENVS_WEB_PORT).toBe(String(newWeb));
+      expect(await sql(url, 'select v from kept')).toEqual([{ v: 'still here' }]);
+    } finally {
+      await release(holder);
+    }
+
+    const destroyed = (await envsOk(fx.repo, fx.home, ['destroy', 'feat/steady', '--json'])).json;
+    expect(destroyed.released_ports).not.toContain(webPort);
+    for (const port of destroyed.released_ports) expect(await canBind(port)).toBe(true);
+    expect(await labelled(fx.label)).toEqual(NOTHING);
+  });
+});
