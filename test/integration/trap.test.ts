@@ -33,6 +33,18 @@ describe('two envs of a compose file full of traps', () => {
     expect(await fx.git('worktree', 'list')).toContain(a.worktree);
   });
 
+  it('keeps its records and generated files private (0600 in 0700 directories)', async () => {
+    const { stat } = await import('node:fs/promises');
+    const { dirname } = await import('node:path');
+    const mode = async (path: string) => (await stat(path)).mode & 0o777;
+    expect(await mode(a.compose_file)).toBe(0o600);
+    expect(await mode(dirname(a.compose_file))).toBe(0o700);
+    const record = `${dirname(a.compose_file)}.json`;
+    expect(await mode(record)).toBe(0o600);
+    expect(await mode(fx.home)).toBe(0o700);
+    expect(await mode(`${fx.home}/ports.json`)).toBe(0o600);
+  });
+
   it('publishes every port on 127.0.0.1 only, each env on its own ports', () => {
     const ports = [...a.ports, ...b.ports];
     expect(ports.every((p: any) => p.host_ip === '127.0.0.1')).toBe(true);
