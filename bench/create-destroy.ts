@@ -6,12 +6,11 @@
  * Runs alternate which side goes first; medians are what count (these machines are noisy).
  * BENCH_RUNS sets the number of runs (default 7). Images come from the same variables as the tests.
  */
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { BIN } from '../test/support/cli.ts';
 import { sweep } from '../test/support/docker.ts';
-import { images } from '../test/support/images.ts';
 import { makeRepo, trapFiles, type Fixture } from '../test/support/repo.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
@@ -19,30 +18,21 @@ const GOALS = { create: 1.15, destroy: 1.2 };
 
 /** The trap compose file with its traps fixed by hand, as a person would for a second checkout. */
 function handEdited(project: string, worktree: string, dbPort: number, webPort: number): string {
-  return `services:
-  db:
-    image: ${images.postgres}
-    environment:
-      POSTGRES_PASSWORD: trap-secret
-      POSTGRES_DB: app
-    ports:
-      - "127.0.0.1:${dbPort}:5432"
-    volumes:
-      - pgdata:/var/lib/postgresql/data
-    healthcheck:
-      test: ["CMD-SHELL", "pg_isready -U postgres -d app"]
-      interval: 1s
-      timeout: 3s
-      retries: 60
-  web:
-    build: ${join(worktree, 'web')}
-    image: ${project}-web
-    init: true
-    ports:
-      - "127.0.0.1:${webPort}:80"
-volumes:
-  pgdata: {}
-`;
+  const edits: [string, string][] = [
+    ['name: trapapp\n', ''],
+    ['    container_name: trap-db\n', ''],
+    ['"5432:5432"', `"127.0.0.1:${dbPort}:5432"`],
+    ['"8080:80"', `"127.0.0.1:${webPort}:80"`],
+    ['build: ./web', `build: ${join(worktree, 'web')}`],
+    ['image: trapapp-web:latest', `image: ${project}-web`],
+    ['    name: trapapp-pgdata\n', ''],
+  ];
+  let text = trapFiles()['compose.yaml'] as string;
+  for (const [from, to] of edits) {
+    if (!text.includes(from)) throw new Error(`bench: the trap fixture no longer contains ${JSON.stringify(from)}`);
+    text = text.replace(from, to);
+  }
+  return text;
 }
 
 async function timed(steps: (() => Promise<unknown>)[]): Promise<number> {
@@ -56,14 +46,16 @@ async function run(file: string, args: string[], cwd: string, env: Record<string
   if (result.exitCode !== 0) throw new Error(`${file} ${args.join(' ')} failed:\n${result.stderr}\n${result.stdout}`);
 }
 
+/** Raw projects carry no envs labels; these are torn down at the end whatever happens. */
+const rawProjects: string[] = [];
+
 async function rawCycle(fx: Fixture, i: number): Promise<{ create: number; destroy: number }> {
   const project = `bench-raw-${i}`;
+  rawProjects.push(project);
   const worktree = join(fx.root, 'raw', `wt-${i}`);
   const file = join(fx.root, 'raw', `compose-${i}.yaml`);
-  await writeFile(file, handEdited(project, worktree, 29900 + 2 * i, 29901 + 2 * i)).catch(async () => {
-    await execa('mkdir', ['-p', join(fx.root, 'raw')]);
-    await writeFile(file, handEdited(project, worktree, 29900 + 2 * i, 29901 + 2 * i));
-  });
+  await mkdir(join(fx.root, 'raw'), { recursive: true });
+  await writeFile(file, handEdited(project, worktree, 29900 + 2 * i, 29901 + 2 * i));
   const create = await timed([
     () => run('git', ['worktree', 'add', '-q', '-b', `raw/${i}`, worktree, 'main'], fx.repo),
     () => run('docker', ['compose', '-p', project, '-f', file, '--project-directory', worktree, 'up', '-d', '--wait'], worktree),
@@ -107,8 +99,11 @@ try {
     process.stderr.write(`run ${i + 1}/${RUNS}: raw ${raw.create.at(-1)?.toFixed(2)}s/${raw.destroy.at(-1)?.toFixed(2)}s  envs ${ours.create.at(-1)?.toFixed(2)}s/${ours.destroy.at(-1)?.toFixed(2)}s\n`);
   }
 } finally {
+  for (const project of rawProjects) {
+    await execa('docker', ['compose', '-p', project, 'down', '-v'], { reject: false });
+    await execa('docker', ['image', 'rm', '-f', `${project}-web`], { reject: false });
+  }
   await sweep(fx.label);
-  await execa('docker', ['compose', 'ls', '-q'], { reject: false });
   await fx.cleanup();
 }
 

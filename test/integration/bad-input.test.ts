@@ -2,11 +2,11 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { envs, envsOk, type CliResult } from '../support/cli.ts';
-import { labelled, sweep } from '../support/docker.ts';
+import { expectNothingLeft, labelled } from '../support/docker.ts';
 import { holdPort, release } from '../support/net.ts';
-import { makeRepo, webFiles, type Fixture } from '../support/repo.ts';
+import { useRepo, webFiles, type Fixture } from '../support/repo.ts';
 
 /** Everything a failed command must leave as it was: git's worktrees and branches, our state, the engine. */
 async function snapshot(fx: Fixture) {
@@ -29,10 +29,7 @@ async function snapshot(fx: Fixture) {
 }
 
 describe('bad input: a clear error, a non-zero exit, and nothing changed', () => {
-  let fx: Fixture;
-
-  beforeAll(async () => {
-    fx = await makeRepo(webFiles(), 'strict');
+  const fx = useRepo(webFiles(), 'strict', async (fx) => {
     // An env that exists, so "nothing changed" covers a populated state too.
     await envsOk(fx.repo, fx.home, ['create', 'feat/existing']);
     // Branches whose compose file or envs.yaml is broken.
@@ -47,11 +44,6 @@ describe('bad input: a clear error, a non-zero exit, and nothing changed', () =>
     await fx.commit('broken config');
     await fx.git('switch', '-q', 'main');
     await fx.git('worktree', 'add', '-q', '-b', 'held-elsewhere', join(fx.root, 'manual'));
-  });
-
-  afterAll(async () => {
-    await sweep(fx.label);
-    await fx.cleanup();
   });
 
   async function expectRefused(args: string[], code: string, message: RegExp, options: { cwd?: string; env?: Record<string, string>; exit?: number } = {}): Promise<CliResult> {
@@ -151,16 +143,7 @@ describe('bad input: a clear error, a non-zero exit, and nothing changed', () =>
 });
 
 describe('odd but valid branch names are data, never code', () => {
-  let fx: Fixture;
-
-  beforeAll(async () => {
-    fx = await makeRepo(webFiles(), 'odd');
-  });
-
-  afterAll(async () => {
-    await sweep(fx.label);
-    await fx.cleanup();
-  });
+  const fx = useRepo(webFiles(), 'odd');
 
   it.each([
     ['feat/$(touch${IFS}pwned)'],
@@ -187,21 +170,12 @@ describe('odd but valid branch names are data, never code', () => {
       expect(existsSync(join(dir, 'pwned'))).toBe(false);
       expect(existsSync(join(dir, 'pwned2'))).toBe(false);
     }
-    expect(await labelled(fx.label)).toEqual({ containers: [], volumes: [], networks: [], images: [] });
+    await expectNothingLeft(fx.label);
   });
 });
 
 describe('ports someone else holds', () => {
-  let fx: Fixture;
-
-  beforeAll(async () => {
-    fx = await makeRepo(webFiles(), 'crowded');
-  });
-
-  afterAll(async () => {
-    await sweep(fx.label);
-    await fx.cleanup();
-  });
+  const fx = useRepo(webFiles(), 'crowded');
 
   it('are skipped when allocating', async () => {
     const holders = await Promise.all([24100, 24101, 24102].map(holdPort));

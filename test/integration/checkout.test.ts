@@ -1,21 +1,16 @@
 import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { envsOk } from '../support/cli.ts';
-import { labelled, sweep } from '../support/docker.ts';
+import { expectNothingLeft } from '../support/docker.ts';
 import { images } from '../support/images.ts';
 import { httpGet } from '../support/net.ts';
-import { makeRepo, webFiles, type Fixture } from '../support/repo.ts';
-
-const NOTHING = { containers: [], volumes: [], networks: [], images: [] };
+import { useRepo, webFiles } from '../support/repo.ts';
 
 describe('where the branch of an env comes from', () => {
-  let fx: Fixture;
   let tagCommit: string;
-
-  beforeAll(async () => {
-    fx = await makeRepo(webFiles(), 'origins');
+  const fx = useRepo(webFiles(), 'origins', async (fx) => {
     await fx.git('tag', 'v1');
     tagCommit = await fx.git('rev-parse', 'v1');
     await fx.write({ 'CHANGELOG.md': 'later\n' });
@@ -32,11 +27,6 @@ describe('where the branch of an env comes from', () => {
     await execa('git', ['-C', remote, 'branch', 'feat/remote-only', 'main']);
     await fx.git('remote', 'add', 'origin', remote);
     await fx.git('fetch', '-q', 'origin');
-  });
-
-  afterAll(async () => {
-    await sweep(fx.label);
-    await fx.cleanup();
   });
 
   it('starts a new branch from the default branch, or from --from', async () => {
@@ -67,21 +57,12 @@ describe('where the branch of an env comes from', () => {
     expect(env.base.ref).toBe('origin/feat/remote-only');
     expect(await fx.git('-C', env.worktree, 'rev-parse', '--abbrev-ref', '@{upstream}')).toBe('origin/feat/remote-only');
     await envsOk(fx.repo, fx.home, ['destroy', 'feat/remote-only']);
-    expect(await labelled(fx.label)).toEqual(NOTHING);
+    await expectNothingLeft(fx.label);
   });
 });
 
 describe('up applies what the branch changed in its compose file', () => {
-  let fx: Fixture;
-
-  beforeAll(async () => {
-    fx = await makeRepo(webFiles(), 'evolving');
-  });
-
-  afterAll(async () => {
-    await sweep(fx.label);
-    await fx.cleanup();
-  });
+  const fx = useRepo(webFiles(), 'evolving');
 
   it('adds a service with its own port, keeping the ports it had', async () => {
     const created = (await envsOk(fx.repo, fx.home, ['create', 'feat/grow', '--json'])).json;
@@ -107,6 +88,6 @@ describe('up applies what the branch changed in its compose file', () => {
     expect(await httpGet(port('api'))).toBe('api');
     expect(await httpGet(port('web'))).toBe('web');
     await envsOk(fx.repo, fx.home, ['destroy', 'feat/grow', '--force']);
-    expect(await labelled(fx.label)).toEqual(NOTHING);
+    await expectNothingLeft(fx.label);
   });
 });

@@ -1,18 +1,13 @@
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { envs, envsOk } from '../support/cli.ts';
-import { containerOf, labelled, sweep } from '../support/docker.ts';
+import { containerOf, expectNothingLeft } from '../support/docker.ts';
 import { images } from '../support/images.ts';
 import { sql } from '../support/net.ts';
-import { makeRepo, type Fixture } from '../support/repo.ts';
-
-const NOTHING = { containers: [], volumes: [], networks: [], images: [] };
+import { useRepo } from '../support/repo.ts';
 
 describe('every way of publishing a port', () => {
-  let fx: Fixture;
-
-  beforeAll(async () => {
-    fx = await makeRepo({
+  const fx = useRepo({
       'compose.yaml': `services:
   app:
     image: ${images.busybox}
@@ -33,12 +28,6 @@ describe('every way of publishing a port', () => {
       - "9100-9101:9100-9101"
 `,
     }, 'forms');
-  });
-
-  afterAll(async () => {
-    await sweep(fx.label);
-    await fx.cleanup();
-  });
 
   it('remaps the published side of each form to 127.0.0.1 and leaves the container side and variables alone', async () => {
     const plan = (await envsOk(fx.repo, fx.home, ['plan', 'feat/forms', '--json'], { DB_PORT: '6543' })).json;
@@ -66,15 +55,12 @@ describe('every way of publishing a port', () => {
     const printed = await execa('docker', ['exec', container, 'sh', '-c', 'echo "$DB_PORT|$LITERAL"']);
     expect(printed.stdout).toBe('5432|costs $5');
     await envsOk(fx.repo, fx.home, ['destroy', 'feat/forms']);
-    expect(await labelled(fx.label)).toEqual(NOTHING);
+    await expectNothingLeft(fx.label);
   });
 });
 
 describe('compose files that pull in other files', () => {
-  let fx: Fixture;
-
-  beforeAll(async () => {
-    fx = await makeRepo({
+  const fx = useRepo({
       'docker/compose.yaml': `include:
   - db.yaml
 services:
@@ -101,12 +87,6 @@ services:
       'config/app.env': 'GREETING=hello from env_file\n',
       'envs.yaml': 'compose:\n  files: [docker/compose.yaml]\n',
     }, 'nested');
-  });
-
-  afterAll(async () => {
-    await sweep(fx.label);
-    await fx.cleanup();
-  });
 
   it('renders from the commit before any worktree exists, and runs', async () => {
     const plan = (await envsOk(fx.repo, fx.home, ['plan', 'feat/nested', '--json'])).json;
@@ -118,7 +98,7 @@ services:
     expect(env.status).toBe('running');
     expect(env.ports.map((p: any) => p.service).sort()).toEqual(['app', 'cache']);
     await envsOk(fx.repo, fx.home, ['destroy', 'feat/nested']);
-    expect(await labelled(fx.label)).toEqual(NOTHING);
+    await expectNothingLeft(fx.label);
   });
 
   it('names a missing configured compose file', async () => {
@@ -132,16 +112,7 @@ services:
 });
 
 describe('a repository without a compose file', () => {
-  let fx: Fixture;
-
-  beforeAll(async () => {
-    fx = await makeRepo({ 'README.md': '# no services here\n' }, 'bare');
-  });
-
-  afterAll(async () => {
-    await sweep(fx.label);
-    await fx.cleanup();
-  });
+  const fx = useRepo({ 'README.md': '# no services here\n' }, 'bare');
 
   it('gets an embedded Postgres per env, with its own generated password and a DATABASE_URL', async () => {
     const a = (await envsOk(fx.repo, fx.home, ['create', 'feat/one', '--json'])).json;
@@ -165,20 +136,12 @@ describe('a repository without a compose file', () => {
 
     await envsOk(fx.repo, fx.home, ['destroy', 'feat/one']);
     await envsOk(fx.repo, fx.home, ['destroy', 'feat/two']);
-    expect(await labelled(fx.label)).toEqual(NOTHING);
+    await expectNothingLeft(fx.label);
   });
 });
 
 describe('doctor', () => {
-  let fx: Fixture;
-
-  beforeAll(async () => {
-    fx = await makeRepo({ 'compose.yaml': 'services:\n  a:\n    image: busybox\n    ports: ["abc:80"]\n' }, 'doc');
-  });
-
-  afterAll(async () => {
-    await fx.cleanup();
-  });
+  const fx = useRepo({ 'compose.yaml': 'services:\n  a:\n    image: busybox\n    ports: ["abc:80"]\n' }, 'doc');
 
   it('passes the machine checks here, and names a broken compose file with a fix', async () => {
     const result = await envs(fx.repo, fx.home, ['doctor', '--json']);

@@ -1,25 +1,16 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { envs, envsOk } from '../support/cli.ts';
-import { labelled, sweep } from '../support/docker.ts';
+import { expectNothingLeft } from '../support/docker.ts';
 import { httpGet } from '../support/net.ts';
-import { makeRepo, webFiles, type Fixture } from '../support/repo.ts';
+import { useRepo, webFiles } from '../support/repo.ts';
 
 const N = 10;
 
 describe(`${N} envs created at once`, () => {
-  let fx: Fixture;
+  const fx = useRepo(webFiles(), 'busy');
   const branches = Array.from({ length: N }, (_, i) => `agent/task-${i}`);
-
-  beforeAll(async () => {
-    fx = await makeRepo(webFiles(), 'busy');
-  });
-
-  afterAll(async () => {
-    await sweep(fx.label);
-    await fx.cleanup();
-  });
 
   it('all run, on distinct ports, and list shows them all', async () => {
     const results = await Promise.all(branches.map((b) => envs(fx.repo, fx.home, ['create', b, '--json'])));
@@ -48,7 +39,7 @@ describe(`${N} envs created at once`, () => {
   it('all destroy at once, leaving nothing', async () => {
     const results = await Promise.all(branches.map((b) => envs(fx.repo, fx.home, ['destroy', b, '--json'])));
     for (const r of results) expect(r.exitCode, r.stdout + r.stderr).toBe(0);
-    expect(await labelled(fx.label)).toEqual({ containers: [], volumes: [], networks: [], images: [] });
+    await expectNothingLeft(fx.label);
     expect((await envsOk(fx.repo, fx.home, ['list', '--json'])).json).toEqual([]);
     expect(JSON.parse(await readFile(join(fx.home, 'ports.json'), 'utf8')).leases).toEqual([]);
     expect((await fx.git('worktree', 'list')).split('\n')).toHaveLength(1);
@@ -64,6 +55,6 @@ describe(`${N} envs created at once`, () => {
     const list = (await envsOk(fx.repo, fx.home, ['list', '--json'])).json;
     expect(list.map((e: any) => [e.branch, e.status])).toEqual([['agent/same', 'running']]);
     await envsOk(fx.repo, fx.home, ['destroy', 'agent/same']);
-    expect(await labelled(fx.label)).toEqual({ containers: [], volumes: [], networks: [], images: [] });
+    await expectNothingLeft(fx.label);
   });
 });

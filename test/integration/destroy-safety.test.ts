@@ -1,23 +1,14 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { envs, envsOk } from '../support/cli.ts';
-import { labelled, sweep } from '../support/docker.ts';
+import { expectNothingLeft } from '../support/docker.ts';
 import { httpGet } from '../support/net.ts';
-import { makeRepo, webFiles, type Fixture } from '../support/repo.ts';
+import { useRepo, webFiles } from '../support/repo.ts';
 
 describe('destroy never loses work without --force', () => {
-  let fx: Fixture;
-
-  beforeAll(async () => {
-    fx = await makeRepo(webFiles(), 'careful');
-  });
-
-  afterAll(async () => {
-    await sweep(fx.label);
-    await fx.cleanup();
-  });
+  const fx = useRepo(webFiles(), 'careful');
 
   it('refuses an env with an untracked file, names it, changes nothing; --force removes it', async () => {
     const env = (await envsOk(fx.repo, fx.home, ['create', 'feat/untracked', '--json'])).json;
@@ -38,7 +29,7 @@ describe('destroy never loses work without --force', () => {
     const forced = await envsOk(fx.repo, fx.home, ['destroy', 'feat/untracked', '--force', '--json']);
     expect(forced.json.forced_files).toEqual([{ path: 'notes.md', kind: 'untracked' }]);
     expect(existsSync(env.worktree)).toBe(false);
-    expect(await labelled(fx.label)).toEqual({ containers: [], volumes: [], networks: [], images: [] });
+    await expectNothingLeft(fx.label);
     expect(await fx.git('branch', '--list', 'feat/untracked')).toContain('feat/untracked');
   });
 
@@ -67,16 +58,7 @@ describe('destroy never loses work without --force', () => {
 });
 
 describe('plan', () => {
-  let fx: Fixture;
-
-  beforeAll(async () => {
-    fx = await makeRepo(webFiles(), 'planner');
-  });
-
-  afterAll(async () => {
-    await sweep(fx.label);
-    await fx.cleanup();
-  });
+  const fx = useRepo(webFiles(), 'planner');
 
   it('prints the generated compose file and changes nothing', async () => {
     const worktreesBefore = await fx.git('worktree', 'list', '--porcelain');
@@ -95,7 +77,7 @@ describe('plan', () => {
     expect(await fx.git('branch', '--list')).toBe(branchesBefore);
     expect(existsSync(plan.worktree)).toBe(false);
     expect(existsSync(fx.home)).toBe(false); // no state, no lease, no record
-    expect(await labelled(fx.label)).toEqual({ containers: [], volumes: [], networks: [], images: [] });
+    await expectNothingLeft(fx.label);
 
     const human = await envsOk(fx.repo, fx.home, ['plan', 'feat/planned']);
     expect(human.stdout).toMatch(/nothing has been changed/);

@@ -1,31 +1,20 @@
 import { existsSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { BIN, envs, envsOk } from '../support/cli.ts';
 import { images } from '../support/images.ts';
-import { labelled, sweep } from '../support/docker.ts';
+import { expectNothingLeft, labelled } from '../support/docker.ts';
 import { canBind, holdPort, httpGet, release, sql } from '../support/net.ts';
-import { makeRepo, trapFiles, webFiles, type Fixture } from '../support/repo.ts';
-
-const NOTHING = { containers: [], volumes: [], networks: [], images: [] };
+import { trapFiles, useRepo, webFiles } from '../support/repo.ts';
 
 describe('a create that fails half-way leaves nothing half-made', () => {
-  let fx: Fixture;
-
-  beforeAll(async () => {
-    fx = await makeRepo(webFiles(), 'fragile');
-  });
-
-  afterAll(async () => {
-    await sweep(fx.label);
-    await fx.cleanup();
-  });
+  const fx = useRepo(webFiles(), 'fragile');
 
   it.each(['after-worktree', 'after-ports', 'after-compose-file', 'after-compose-up'])('an error %s rolls back everything', async (point) => {
     const result = await envs(fx.repo, fx.home, ['create', 'feat/rollback', '--json'], { ENVS_FAILPOINT: `${point}:error` });
     expect(result.exitCode).toBe(1);
     expect(result.json.error.message).toMatch(new RegExp(`failpoint ${point}`));
-    expect(await labelled(fx.label)).toEqual(NOTHING);
+    await expectNothingLeft(fx.label);
     expect((await envsOk(fx.repo, fx.home, ['list', '--json'])).json).toEqual([]);
     expect(await fx.git('worktree', 'list')).not.toMatch(/rollback/);
     // The branch create made (still without commits of its own) is gone too.
@@ -40,7 +29,7 @@ describe('a create that fails half-way leaves nothing half-made', () => {
     expect(env.problems[0]).toMatch(/interrupted/);
 
     await envsOk(fx.repo, fx.home, ['destroy', 'feat/killed']);
-    expect(await labelled(fx.label)).toEqual(NOTHING);
+    await expectNothingLeft(fx.label);
     expect(existsSync(env.worktree)).toBe(false);
     expect((await envsOk(fx.repo, fx.home, ['list', '--json'])).json).toEqual([]);
     await fx.git('branch', '-D', 'feat/killed');
@@ -52,7 +41,7 @@ describe('a create that fails half-way leaves nothing half-made', () => {
     expect(resumed.json.status).toBe('running');
     expect(await httpGet(resumed.json.ports[0].published)).not.toBe('');
     await envsOk(fx.repo, fx.home, ['destroy', 'feat/resume']);
-    expect(await labelled(fx.label)).toEqual(NOTHING);
+    await expectNothingLeft(fx.label);
   });
 
   it('--keep-on-failure keeps a failed env for inspection, and destroy cleans it', async () => {
@@ -62,16 +51,13 @@ describe('a create that fails half-way leaves nothing half-made', () => {
     expect(env).toMatchObject({ branch: 'feat/kept', status: 'failed' });
     expect((await labelled(fx.label)).containers).toHaveLength(1);
     await envsOk(fx.repo, fx.home, ['destroy', 'feat/kept']);
-    expect(await labelled(fx.label)).toEqual(NOTHING);
+    await expectNothingLeft(fx.label);
   });
 });
 
 describe('Ctrl-C during create', () => {
-  let fx: Fixture;
-
-  beforeAll(async () => {
-    // A service that never becomes healthy, so `compose up --wait` is still waiting when we interrupt.
-    fx = await makeRepo({
+  // A service that never becomes healthy, so `compose up --wait` is still waiting when we interrupt.
+  const fx = useRepo({
       'compose.yaml': `services:
   slow:
     image: ${images.busybox}
@@ -84,12 +70,6 @@ describe('Ctrl-C during create', () => {
       retries: 1000
 `,
     }, 'impatient');
-  });
-
-  afterAll(async () => {
-    await sweep(fx.label);
-    await fx.cleanup();
-  });
 
   it('stops Compose, rolls back, and exits 130', async () => {
     const child = execa('node', [BIN, 'create', 'feat/interrupted'], { cwd: fx.repo, reject: false, env: { ENVS_HOME: fx.home } });
@@ -99,23 +79,14 @@ describe('Ctrl-C during create', () => {
     const result = await child;
     expect(result.exitCode).toBe(130);
     expect(result.stderr).toMatch(/Cancelling/);
-    expect(await labelled(fx.label)).toEqual(NOTHING);
+    await expectNothingLeft(fx.label);
     expect((await envsOk(fx.repo, fx.home, ['list', '--json'])).json).toEqual([]);
     expect(await fx.git('branch', '--list', 'feat/interrupted')).toBe('');
   });
 });
 
 describe('down and up', () => {
-  let fx: Fixture;
-
-  beforeAll(async () => {
-    fx = await makeRepo(trapFiles(), 'steady');
-  });
-
-  afterAll(async () => {
-    await sweep(fx.label);
-    await fx.cleanup();
-  });
+  const fx = useRepo(trapFiles(), 'steady');
 
   it('keep data and ports; a port taken meanwhile moves, and the env says where', async () => {
     const created = (await envsOk(fx.repo, fx.home, ['create', 'feat/steady', '--json'])).json;
@@ -154,6 +125,6 @@ describe('down and up', () => {
     const destroyed = (await envsOk(fx.repo, fx.home, ['destroy', 'feat/steady', '--json'])).json;
     expect(destroyed.released_ports).not.toContain(webPort);
     for (const port of destroyed.released_ports) expect(await canBind(port)).toBe(true);
-    expect(await labelled(fx.label)).toEqual(NOTHING);
+    await expectNothingLeft(fx.label);
   });
 });

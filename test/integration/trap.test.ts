@@ -1,26 +1,18 @@
 import { existsSync } from 'node:fs';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { envsOk } from '../support/cli.ts';
-import { containerOf, labelled, sweep } from '../support/docker.ts';
+import { containerOf, expectNothingLeft } from '../support/docker.ts';
 import { canBind, httpGet, sql } from '../support/net.ts';
-import { makeRepo, trapFiles, type Fixture } from '../support/repo.ts';
+import { trapFiles, useRepo } from '../support/repo.ts';
 
 // A compose file with every trap, run twice side by side, then destroyed.
 describe('two envs of a compose file full of traps', () => {
-  let fx: Fixture;
   let a: any;
   let b: any;
-
-  beforeAll(async () => {
-    fx = await makeRepo(trapFiles(), 'trapapp');
+  const fx = useRepo(trapFiles(), 'trapapp', async (fx) => {
     a = (await envsOk(fx.repo, fx.home, ['create', 'feat/a', '--json'])).json;
     b = (await envsOk(fx.repo, fx.home, ['create', 'feat/b', '--json'])).json;
-  });
-
-  afterAll(async () => {
-    await sweep(fx.label);
-    await fx.cleanup();
   });
 
   it('both reach running, with their own worktrees and projects', async () => {
@@ -96,7 +88,7 @@ describe('two envs of a compose file full of traps', () => {
     await envsOk(fx.repo, fx.home, ['destroy', 'feat/a']);
     await envsOk(fx.repo, fx.home, ['rm', b.worktree]);
 
-    expect(await labelled(fx.label)).toEqual({ containers: [], volumes: [], networks: [], images: [] });
+    await expectNothingLeft(fx.label);
     expect(existsSync(a.worktree)).toBe(false);
     expect(existsSync(b.worktree)).toBe(false);
     expect(await fx.git('worktree', 'list', '--porcelain')).not.toContain('feat/');
@@ -108,7 +100,7 @@ describe('two envs of a compose file full of traps', () => {
     const again = (await envsOk(fx.repo, fx.home, ['create', 'feat/a', '--json'])).json;
     expect(again.ports.map((p: any) => p.published)).toEqual(a.ports.map((p: any) => p.published));
     await envsOk(fx.repo, fx.home, ['destroy', 'feat/a']);
-    expect(await labelled(fx.label)).toEqual({ containers: [], volumes: [], networks: [], images: [] });
+    await expectNothingLeft(fx.label);
   });
 
   async function databaseUrl(branch: string): Promise<string> {

@@ -1,4 +1,5 @@
 import { execa } from 'execa';
+import { expect } from 'vitest';
 
 async function ids(kind: 'ps' | 'volume' | 'network' | 'image', label: string): Promise<string[]> {
   const args =
@@ -35,4 +36,9 @@ export async function sweep(label: string): Promise<void> {
 export async function containerOf(project: string, service: string): Promise<string> {
   const { stdout } = await execa('docker', ['ps', '-q', '--filter', `label=com.docker.compose.project=${project}`, '--filter', `label=com.docker.compose.service=${service}`]);
   return stdout.trim();
+}
+
+/** Asserts that no container, volume, network or image carries the label any more. */
+export async function expectNothingLeft(label: string): Promise<void> {
+  expect(await labelled(label)).toEqual({ containers: [], volumes: [], networks: [], images: [] });
 }

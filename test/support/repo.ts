@@ -2,7 +2,9 @@ import { mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
+import { afterAll, beforeAll } from 'vitest';
 import { repoIdFor } from '../../src/core/naming.ts';
+import { sweep } from './docker.ts';
 import { images } from './images.ts';
 
 export interface Fixture {
@@ -100,4 +102,21 @@ export function webFiles(): Record<string, string> {
 `,
     '.gitignore': 'node_modules/\n.env.local\n',
   };
+}
+
+/**
+ * A fixture repository for one describe block: made before its tests (then `setup`), and after them every
+ * engine resource of its envs swept (the reaper is off here) and its directory removed.
+ */
+export function useRepo(files: Record<string, string>, name: string, setup?: (fx: Fixture) => Promise<void>): Fixture {
+  const fx = {} as Fixture;
+  beforeAll(async () => {
+    Object.assign(fx, await makeRepo(files, name));
+    await setup?.(fx);
+  });
+  afterAll(async () => {
+    if (fx.label) await sweep(fx.label);
+    await fx.cleanup?.();
+  });
+  return fx;
 }
