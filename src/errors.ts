@@ -38,6 +38,12 @@ export interface EnvsErrorOptions {
   details?: Record<string, unknown>;
 }
 
+/** The last `count` non-empty lines of a program's output, for an error message. */
+export function lastLines(text: string, count: number): string {
+  const lines = text.trim().split('\n').filter((line) => line.trim() !== '');
+  return lines.slice(-count).join('\n') || '(no output)';
+}
+
 export class EnvsError extends Error {
   readonly code: ErrorCode;
   readonly hint: string | undefined;

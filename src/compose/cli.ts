@@ -1,7 +1,7 @@
 import { mkdtemp, mkdir, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
-import { EnvsError } from '../errors.ts';
+import { EnvsError, lastLines } from '../errors.ts';
 import { run, type RunResult } from '../process/run.ts';
 import type { ComposeClient, ComposeRun, RenderFilesOptions, RenderOptions } from '../core/deps.ts';
 import { writeFileAtomic } from '../state/atomic.ts';
@@ -137,9 +137,4 @@ function failed(command: string, result: RunResult): EnvsError {
   return new EnvsError('COMPOSE_FAILED', `docker compose ${command} failed: ${lastLines(result.stderr, 8)}`, {
     hint: 'The message above is Compose\'s own. `envs doctor` checks the engine and Compose.',
   });
-}
-
-export function lastLines(text: string, count: number): string {
-  const lines = text.trim().split('\n').filter((line) => line.trim() !== '');
-  return lines.slice(-count).join('\n') || '(no output)';
 }

@@ -1,6 +1,6 @@
 import { conflictingPorts } from '../compose/conflicts.ts';
 import { collectPortRequests, LOOPBACK, transformModel } from '../compose/transform.ts';
-import { EnvsError } from '../errors.ts';
+import { EnvsError, lastLines } from '../errors.ts';
 import type { PortRange } from '../ports/allocate.ts';
 import type { Deps } from './deps.ts';
 import { envVarsFor } from './env-vars.ts';
@@ -64,7 +64,7 @@ export async function converge(deps: Deps, record: EnvRecord, rendered: Rendered
     const ours = new Set(leases.map((l) => l.port));
     const taken = conflictingPorts(result.stderr).filter((port) => ours.has(port));
     if (taken.length === 0 || attempt >= MAX_PORT_MOVES) {
-      const said = scrub(lastLines(result.stderr), Object.values(record.secrets));
+      const said = scrub(lastLines(result.stderr, 10), Object.values(record.secrets));
       throw new EnvsError('COMPOSE_FAILED', `docker compose up failed for ${record.branch}:\n${said}`, {
         hint: taken.length > 0
           ? 'Ports kept being taken by other programs while envs retried; free some ports or widen ENVS_PORT_RANGE.'
@@ -108,8 +108,4 @@ export async function readBindings(deps: Deps, project: string): Promise<Binding
       return true;
     })
     .sort((a, b) => (a.service === b.service ? a.target - b.target : a.service < b.service ? -1 : 1));
-}
-
-function lastLines(text: string): string {
-  return text.trim().split('\n').filter((l) => l.trim()).slice(-10).join('\n') || '(no output)';
 }

@@ -3,7 +3,8 @@ import { EnvsError } from '../errors.ts';
 import { converge, type Progress } from './converge.ts';
 import type { Deps } from './deps.ts';
 import { failpoint } from './failpoints.ts';
-import { envLock, planCreate, type CreateOptions, type EnvPlan } from './plan.ts';
+import { envLock } from './guards.ts';
+import { planCreate, type CreateOptions, type EnvPlan } from './plan.ts';
 import type { EnvRecord, Phase } from './record.ts';
 import { removeResources } from './teardown.ts';
 import { viewOf, type EnvView } from './view.ts';
@@ -53,12 +54,15 @@ async function applyCreate(deps: Deps, plan: EnvPlan, options: CreateRunOptions)
         deps.git.addWorktree({
           path: plan.worktree,
           branch: plan.branch,
-          ...(plan.checkout.kind === 'existing' ? {} : { newBranchFrom: plan.checkout.ref, track: plan.checkout.kind === 'track' }),
+          // A new branch starts at the commit whose compose model was validated, even if its ref moved since;
+          // a tracking branch needs the remote ref itself to record the upstream.
+          ...(plan.checkout.kind === 'new' ? { newBranchFrom: plan.checkout.commit } : {}),
+          ...(plan.checkout.kind === 'track' ? { newBranchFrom: plan.checkout.ref, track: true } : {}),
         }),
       );
       made.worktree = true;
       if (plan.checkout.kind !== 'existing') made.branchAt = plan.checkout.commit;
-      if (!record.createdBranch && plan.checkout.kind !== 'existing') record.createdBranch = true;
+      record.createdBranch ||= plan.checkout.kind !== 'existing';
     }
     failpoint(deps.env, 'after-worktree');
 

@@ -4,11 +4,11 @@ import type { Progress } from './converge.ts';
 import type { Deps } from './deps.ts';
 import { DEFAULT_DISPOSABLE, filesAtRisk, type DirtyFile } from './dirty.ts';
 import { failpoint } from './failpoints.ts';
-import { engineMismatch, envLock } from './plan.ts';
+import { engineMismatch, envLock } from './guards.ts';
 import { resolveEnv } from './resolve.ts';
 import { CONFIG_FILES } from '../config/files.ts';
 import { configFrom, dirReader } from './source.ts';
-import { removeResources } from './teardown.ts';
+import { composeDown, sweep } from './teardown.ts';
 
 export interface DestroyOptions {
   /** Delete the worktree even with modified, untracked or precious ignored files. */
@@ -38,10 +38,13 @@ const SHOWN_FILES = 20;
  * worktree holds nothing that would be lost (unless --force). The branch is kept.
  */
 export async function destroyEnv(deps: Deps, arg: string, options: DestroyOptions = {}): Promise<DestroyResult> {
-  // The record, the engine and git's worktrees are independent: ask all three at once, and report a
-  // missing env before an unreachable engine.
-  const [found, answered, listed] = await Promise.allSettled([resolveEnv(deps, arg, options.cwd), deps.engine.info(), deps.git.worktrees()]);
-  const record = settled(found);
+  // Ask everything at once; report a missing env before an unreachable engine.
+  const [found, answered, listed] = await Promise.allSettled([
+    resolveEnv(deps, arg, options.cwd).then(async (record) => ({ record, atRisk: await filesAtRiskIn(deps, record.worktree) })),
+    deps.engine.info(),
+    deps.git.worktrees(),
+  ]);
+  const { record, atRisk } = settled(found);
   const engine = settled(answered);
   if (record.engine.id && engine.id !== record.engine.id) throw engineMismatch(record, engine);
   const entry = settled(listed).find((w) => w.path === record.worktree);
@@ -50,20 +53,14 @@ export async function destroyEnv(deps: Deps, arg: string, options: DestroyOption
       hint: `Someone locked it on purpose. Unlock it with \`git worktree unlock ${record.worktree}\` if it may go, then run destroy again.`,
     });
   }
-  const onDisk = await stat(record.worktree).then((s) => s.isDirectory(), () => false);
-
-  let atRisk: DirtyFile[] = [];
-  if (entry && onDisk) {
-    const [status, extra] = await Promise.all([deps.git.status(record.worktree), extraDisposable(record.worktree)]);
-    atRisk = filesAtRisk(status, [...DEFAULT_DISPOSABLE, ...extra]);
-    if (atRisk.length > 0 && !options.force) {
-      const shown = atRisk.slice(0, SHOWN_FILES).map((f) => `  ${f.kind.padEnd(9)} ${f.path}`);
-      if (atRisk.length > SHOWN_FILES) shown.push(`  … and ${atRisk.length - SHOWN_FILES} more`);
-      throw new EnvsError('DIRTY_WORKTREE', `${record.branch}'s worktree has work that destroy would delete:\n${shown.join('\n')}`, {
-        hint: `Commit, stash or move it (the branch is kept), or run \`envs destroy ${record.branch} --force\` to delete it. Nothing was changed.`,
-        details: { files: atRisk },
-      });
-    }
+  const onDisk = atRisk !== undefined;
+  if (entry && atRisk && atRisk.length > 0 && !options.force) {
+    const shown = atRisk.slice(0, SHOWN_FILES).map((f) => `  ${f.kind.padEnd(9)} ${f.path}`);
+    if (atRisk.length > SHOWN_FILES) shown.push(`  … and ${atRisk.length - SHOWN_FILES} more`);
+    throw new EnvsError('DIRTY_WORKTREE', `${record.branch}'s worktree has work that destroy would delete:\n${shown.join('\n')}`, {
+      hint: `Commit, stash or move it (the branch is kept), or run \`envs destroy ${record.branch} --force\` to delete it. Nothing was changed.`,
+      details: { files: atRisk },
+    });
   }
 
   return deps.locks.with(envLock(record.name), { what: `envs destroy ${record.branch}`, waitMs: 0 }, async () => {
@@ -73,12 +70,14 @@ export async function destroyEnv(deps: Deps, arg: string, options: DestroyOption
     await deps.records.put(record);
 
     progress('containers', `docker compose -p ${record.project} down --volumes`);
-    await removeResources(deps, record.project, options.signal);
+    await composeDown(deps, record.project, options.signal);
     failpoint(deps.env, 'destroy-after-down');
 
-    // Containers are gone (positive evidence): the ports and the worktree can go, independently.
+    // The containers are gone (positive evidence): what is left on the engine, the ports and the worktree
+    // go independently of each other.
     const leases = await deps.ports.leases(record.project);
     await Promise.all([
+      sweep(deps, record.project),
       deps.ports.release(record.project),
       (async () => {
         if (entry && onDisk) {
@@ -98,10 +97,17 @@ export async function destroyEnv(deps: Deps, arg: string, options: DestroyOption
       project: record.project,
       worktree: record.worktree,
       branch_kept: true,
-      forced_files: options.force ? atRisk : [],
+      forced_files: options.force ? (atRisk ?? []) : [],
       released_ports: leases.map((l) => l.port),
     };
   });
+}
+
+/** What destroying a worktree would lose; undefined when it is not on disk. */
+async function filesAtRiskIn(deps: Deps, worktree: string): Promise<DirtyFile[] | undefined> {
+  if (!(await stat(worktree).then((s) => s.isDirectory(), () => false))) return undefined;
+  const [status, extra] = await Promise.all([deps.git.status(worktree), extraDisposable(worktree)]);
+  return filesAtRisk(status, [...DEFAULT_DISPOSABLE, ...extra]);
 }
 
 /** `destroy.disposable` from the worktree's own envs.yaml (a broken file adds nothing). */

@@ -3,7 +3,7 @@ import { EnvsError } from '../errors.ts';
 import type { ContainerSummary, Deps } from './deps.ts';
 import { filesAtRisk, DEFAULT_DISPOSABLE } from './dirty.ts';
 import { LABEL } from './labels.ts';
-import { envLock } from './plan.ts';
+import { envLock } from './guards.ts';
 import type { EnvRecord } from './record.ts';
 import { resolveEnv } from './resolve.ts';
 import { deriveStatus } from './status.ts';

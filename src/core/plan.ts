@@ -6,6 +6,7 @@ import { EnvsError } from '../errors.ts';
 import { DEFAULT_RANGE, parseRange, type PortRange } from '../ports/allocate.ts';
 import type { Config } from '../config/schema.ts';
 import type { Deps, EngineInfo } from './deps.ts';
+import { engineMismatch, envLock } from './guards.ts';
 import { checkBranchShape, namesFor, printable, type EnvNames } from './naming.ts';
 import type { EnvRecord } from './record.ts';
 import { commitReader, readSource, renderSource, type RenderedSource } from './source.ts';
@@ -38,10 +39,6 @@ export interface EnvPlan {
   warnings: string[];
 }
 
-export function envLock(name: string): string {
-  return `env-${name}`;
-}
-
 /**
  * Everything `create` checks before its first side effect: the branch name, the env's state, where the
  * branch comes from, the worktree path, envs.yaml, the engine, and the compose model rendered from the
@@ -65,19 +62,10 @@ export async function planCreate(deps: Deps, options: CreateOptions): Promise<En
     deps.git.branchState(branch),
     deps.git.worktrees(),
   ]);
-  if (busy) {
-    throw new EnvsError('ENV_BUSY', `Another envs process is working on ${branch} right now.`, {
-      hint: 'Wait for it to finish (`envs list` shows its progress) and run the command again.',
-    });
-  }
+  if (busy) throw busyError(branch);
   const resume = existing && (existing.status === 'creating' || existing.status === 'failed') ? existing : undefined;
   if (existing && !resume) {
-    throw new EnvsError('ENV_EXISTS', `${branch} already has an env (${existing.name}, ${existing.status === 'destroying' ? 'half destroyed' : existing.status}).`, {
-      hint:
-        existing.status === 'destroying'
-          ? `Finish removing it with \`envs destroy ${branch}\` first.`
-          : `Use it (\`envs info ${branch}\`, \`envs up ${branch}\`), or remove it with \`envs destroy ${branch}\`.`,
-    });
+    throw existsError(branch, existing.status, existing.name);
   }
 
   const holder = worktrees.find((w) => w.branch === branch);
@@ -90,7 +78,15 @@ export async function planCreate(deps: Deps, options: CreateOptions): Promise<En
   const checkout = await resolveCheckout(deps, options, state, warnings);
   const source = await readSource(commitReader(deps, checkout.commit));
   const worktree = resume?.worktree ?? worktreePath(deps, source.config, names.name);
-  if (!resume) await assertFreePath(worktree);
+  if (!resume && !(await isFreePath(worktree))) {
+    // Another create of this branch may have got there between our first look and now: say that.
+    if (await deps.locks.isHeld(envLock(names.name))) throw busyError(branch);
+    const other = await deps.records.get(names.name);
+    if (other) throw existsError(branch, other.status, other.name);
+    throw new EnvsError('WORKTREE_PATH_TAKEN', `${worktree} already exists and is not empty.`, {
+      hint: 'Move or remove it, or set worktrees.dir in envs.yaml to put worktrees elsewhere.',
+    });
+  }
 
   const range = portRange(deps.env, source.config);
   const secrets = resume?.secrets ?? { ENVS_DB_PASSWORD: randomBytes(18).toString('base64url') };
@@ -148,17 +144,30 @@ function worktreePath(deps: Deps, config: Config, name: string): string {
   return join(isAbsolute(dir) ? dir : resolve(deps.git.repo.root, dir), name);
 }
 
-async function assertFreePath(path: string): Promise<void> {
+async function isFreePath(path: string): Promise<boolean> {
   try {
-    const entries = await readdir(path);
-    if (entries.length === 0) return;
+    return (await readdir(path)).length === 0;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return;
-    if (code !== 'ENOTDIR') throw error;
+    if (code === 'ENOENT') return true;
+    if (code === 'ENOTDIR') return false;
+    throw error;
   }
-  throw new EnvsError('WORKTREE_PATH_TAKEN', `${path} already exists and is not empty.`, {
-    hint: 'Move or remove it, or set worktrees.dir in envs.yaml to put worktrees elsewhere.',
+}
+
+function busyError(branch: string): EnvsError {
+  return new EnvsError('ENV_BUSY', `Another envs process is working on ${branch} right now.`, {
+    hint: 'Wait for it to finish (`envs list` shows its progress) and run the command again.',
+  });
+}
+
+function existsError(branch: string, status: string, name?: string): EnvsError {
+  const shown = status === 'destroying' ? 'half destroyed' : status;
+  return new EnvsError('ENV_EXISTS', `${branch} already has an env${name ? ` (${name}, ${shown})` : ''}.`, {
+    hint:
+      status === 'destroying'
+        ? `Finish removing it with \`envs destroy ${branch}\` first.`
+        : `Use it (\`envs info ${branch}\`, \`envs up ${branch}\`), or remove it with \`envs destroy ${branch}\`.`,
   });
 }
 
@@ -172,12 +181,4 @@ export function portRange(env: NodeJS.ProcessEnv, config: Config): PortRange {
     });
   }
   return range;
-}
-
-export function engineMismatch(record: EnvRecord, engine: EngineInfo): EnvsError {
-  return new EnvsError(
-    'ENGINE_MISMATCH',
-    `${record.branch}'s containers live on another Docker engine (${record.engine.endpoint}) than the one envs reaches now (${engine.endpoint}).`,
-    { hint: 'Switch back to that engine (DOCKER_HOST or `docker context use`) and run the command again. Nothing was changed.' },
-  );
 }

@@ -42,7 +42,9 @@ export async function planEnv(deps: Deps, options: CreateOptions & { showSecrets
   const add =
     checkout.kind === 'existing'
       ? `git worktree add ${plan.worktree} ${plan.branch}`
-      : `git worktree add ${checkout.kind === 'track' ? '--track' : '--no-track'} -b ${plan.branch} ${plan.worktree} ${checkout.ref}`;
+      : checkout.kind === 'track'
+        ? `git worktree add --track -b ${plan.branch} ${plan.worktree} ${checkout.ref}`
+        : `git worktree add --no-track -b ${plan.branch} ${plan.worktree} ${checkout.commit} (${checkout.ref})`;
   return {
     name: plan.names.name,
     branch: plan.branch,

@@ -11,6 +11,7 @@ import type { Deps } from './deps.ts';
 
 /** The embedded stack for a repository without a compose file: one Postgres. */
 export const POSTGRES_TEMPLATE = fileURLToPath(new URL('../../compose-templates/postgres.yaml', import.meta.url));
+const POSTGRES_TEMPLATE_DIR = fileURLToPath(new URL('../../compose-templates/', import.meta.url));
 
 /** Reads repository files (POSIX paths from the root); missing ones are absent from the result. */
 export type FileReader = (paths: string[]) => Promise<Map<string, Buffer>>;
@@ -143,5 +144,3 @@ export async function renderSource(
   }
   return { ...source, model, projectDir };
 }
-
-const POSTGRES_TEMPLATE_DIR = fileURLToPath(new URL('../../compose-templates/', import.meta.url));

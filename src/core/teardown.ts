@@ -6,22 +6,39 @@ import { LABEL } from './labels.ts';
 const STOP_TIMEOUT_SECONDS = 3;
 
 /**
- * Removes every engine resource of a project: `docker compose -p <project> down -v --remove-orphans`
- * (works from labels, without the compose file), then whatever still carries the project's labels
- * (one-off `run` containers, built images, resources Compose lost track of). Verifies nothing is left.
+ * Removes every engine resource of a project: `composeDown`, then `sweep` what is left. Throws
+ * DESTROY_INCOMPLETE when something cannot be removed.
  */
 export async function removeResources(deps: Deps, project: string, signal?: AbortSignal): Promise<void> {
+  await composeDown(deps, project, signal);
+  await sweep(deps, project);
+}
+
+/**
+ * `docker compose -p <project> down -v --remove-orphans`: works from labels, without the compose file,
+ * so also when the worktree is gone.
+ */
+export async function composeDown(deps: Deps, project: string, signal?: AbortSignal): Promise<void> {
   const downing = deps.compose.downVolumes(project, STOP_TIMEOUT_SECONDS, signal);
-  deps.engine.prepare(); // the sweep below needs the engine client: load it while Compose works
+  deps.engine.prepare(); // the sweep after this needs the engine client: load it while Compose works
   await downing;
+}
+
+/**
+ * What Compose does not remove — built images, one-off `run` containers, resources it lost track of —
+ * removed by the project's labels. A removal that succeeds (or finds the resource gone) is the evidence;
+ * anything that cannot be removed throws, and the env stays `destroying` for the next run.
+ */
+export async function sweep(deps: Deps, project: string): Promise<void> {
   const left = await leftovers(deps, project);
   if (count(left) === 0) return;
-  await deps.engine.remove(left);
-  const still = await leftovers(deps, project);
-  if (count(still) > 0) {
-    throw new EnvsError('DESTROY_INCOMPLETE', `Some of ${project}'s resources could not be removed: ${describe(still)}.`, {
+  try {
+    await deps.engine.remove(left);
+  } catch (error) {
+    throw new EnvsError('DESTROY_INCOMPLETE', `Some of ${project}'s resources could not be removed: ${describe(left)}.`, {
       hint: 'Run the command again; if they stay, remove them with `docker rm -f` / `docker volume rm` / `docker network rm`.',
-      details: { left: still },
+      details: { left },
+      cause: error,
     });
   }
 }

@@ -1,5 +1,6 @@
 import { basename, dirname, resolve } from 'node:path';
-import { realpath, stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { realpath } from 'node:fs/promises';
 import { EnvsError } from '../errors.ts';
 import type { AddWorktree, GitClient, RepoInfo, StatusEntry, WorktreeEntry } from '../core/deps.ts';
 import { parseCatFileBatch, parseStatus, parseWorktreeList } from './porcelain.ts';
@@ -7,7 +8,8 @@ import { runGit, runGitBuffer } from './run.ts';
 
 /** Finds the repository that contains `cwd`: its main checkout and common git dir. */
 export async function openRepo(cwd: string): Promise<RepoInfo> {
-  if (!(await stat(cwd).then((s) => s.isDirectory(), () => false))) {
+  // Synchronous on purpose: git is spawned within this call, so callers can load code while it runs.
+  if (!statSync(cwd, { throwIfNoEntry: false })?.isDirectory()) {
     throw new EnvsError('NOT_A_GIT_REPO', `${cwd} does not exist.`, { hint: 'Run envs inside a git repository.' });
   }
   const result = await runGit(['rev-parse', '--path-format=absolute', '--git-common-dir', '--show-toplevel'], { cwd, okCodes: [128] });

@@ -31,10 +31,6 @@ export class StatePaths {
     return join(this.home, 'locks');
   }
 
-  get tmp(): string {
-    return join(this.home, 'tmp');
-  }
-
   lock(name: string): string {
     return join(this.locks, `${name}.lock`);
   }

@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import { BIN, envs, envsOk } from '../support/cli.ts';
 import { images } from '../support/images.ts';
@@ -51,6 +53,38 @@ describe('a create that fails half-way leaves nothing half-made', () => {
     expect(env).toMatchObject({ branch: 'feat/kept', status: 'failed' });
     expect((await labelled(fx.label)).containers).toHaveLength(1);
     await envsOk(fx.repo, fx.home, ['destroy', 'feat/kept']);
+    await expectNothingLeft(fx.label);
+  });
+});
+
+describe('an env whose worktree was deleted by hand', () => {
+  const fx = useRepo(webFiles(), 'vanished');
+
+  it('shows as partial, and destroy still removes everything else', async () => {
+    const env = (await envsOk(fx.repo, fx.home, ['create', 'feat/vanished', '--json'])).json;
+    await rm(env.worktree, { recursive: true, force: true });
+    const [listed] = (await envsOk(fx.repo, fx.home, ['list', '--json'])).json;
+    expect(listed).toMatchObject({ status: 'partial', worktree_exists: false, problems: [expect.stringMatching(/worktree .* is missing/)] });
+
+    await envsOk(fx.repo, fx.home, ['destroy', 'feat/vanished']);
+    await expectNothingLeft(fx.label);
+    expect(await fx.git('worktree', 'list', '--porcelain')).not.toContain(env.worktree);
+    expect((await envsOk(fx.repo, fx.home, ['list', '--json'])).json).toEqual([]);
+  });
+});
+
+describe('envs used from inside an env’s worktree', () => {
+  const fx = useRepo(webFiles(), 'inside');
+
+  it('finds the repository and the env from the current directory', async () => {
+    const env = (await envsOk(fx.repo, fx.home, ['create', 'feat/inside', '--json'])).json;
+    const sub = join(env.worktree, 'sub');
+    await mkdir(sub);
+    expect((await envsOk(sub, fx.home, ['info', '.', '--json'])).json.name).toBe(env.name);
+    expect((await envsOk(env.worktree, fx.home, ['list', '--json'])).json.map((e: any) => e.name)).toEqual([env.name]);
+    expect((await envsOk(fx.root, fx.home, ['-C', env.worktree, 'info', env.name, '--json'])).json.repo).toBe(fx.repo);
+    await rm(sub, { recursive: true });
+    await envsOk(env.worktree, fx.home, ['destroy', 'feat/inside']);
     await expectNothingLeft(fx.label);
   });
 });

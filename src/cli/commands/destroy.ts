@@ -12,8 +12,10 @@ export function defineDestroy(program: Command, define: Define): void {
     .option('--json', 'print what was removed as JSON')
     .action(
       define<[string, { force?: boolean; json?: boolean }]>(async (ctx, env, options) => {
+        const opening = ctx.open(); // spawns git at once; the command's code loads meanwhile
         const { destroyEnv } = await import('../../core/destroy.ts');
-        const result = await destroyEnv(await ctx.open(), env, {
+        const deps = await opening;
+        const result = await destroyEnv(deps, env, {
           force: Boolean(options.force),
           cwd: ctx.cwd,
           signal: ctx.signal,

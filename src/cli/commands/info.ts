@@ -11,8 +11,10 @@ export function defineInfo(program: Command, define: Define): void {
     .option('--json', 'print the env as JSON')
     .action(
       define<[string, { showSecrets?: boolean; json?: boolean }]>(async (ctx, env, options) => {
+        const opening = ctx.open(); // spawns git at once; the command's code loads meanwhile
         const { infoEnv } = await import('../../core/list.ts');
-        const view = await infoEnv(await ctx.open(), env, { showSecrets: Boolean(options.showSecrets), cwd: ctx.cwd });
+        const deps = await opening;
+        const view = await infoEnv(deps, env, { showSecrets: Boolean(options.showSecrets), cwd: ctx.cwd });
         ctx.result(view, envInfo);
       }),
     );

@@ -10,8 +10,10 @@ export function defineList(program: Command, define: Define): void {
     .option('--json', 'print the envs as a JSON array')
     .action(
       define<[{ json?: boolean }]>(async (ctx) => {
+        const opening = ctx.open(); // spawns git at once; the command's code loads meanwhile
         const { listEnvs } = await import('../../core/list.ts');
-        ctx.result(await listEnvs(await ctx.open()), envList);
+        const deps = await opening;
+        ctx.result(await listEnvs(deps), envList);
       }),
     );
 }

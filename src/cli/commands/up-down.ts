@@ -10,8 +10,10 @@ export function defineUpDown(program: Command, define: Define): void {
     .option('--json', 'print the env as JSON')
     .action(
       define<[string, { json?: boolean }]>(async (ctx, env) => {
+        const opening = ctx.open(); // spawns git at once; the command's code loads meanwhile
         const { upEnv } = await import('../../core/updown.ts');
-        const view = await upEnv(await ctx.open(), env, { cwd: ctx.cwd, signal: ctx.signal, onProgress: ctx.progress });
+        const deps = await opening;
+        const view = await upEnv(deps, env, { cwd: ctx.cwd, signal: ctx.signal, onProgress: ctx.progress });
         ctx.result(view, (v) => envSummary(v));
       }),
     );
@@ -22,8 +24,10 @@ export function defineUpDown(program: Command, define: Define): void {
     .option('--json', 'print the env as JSON')
     .action(
       define<[string, { json?: boolean }]>(async (ctx, env) => {
+        const opening = ctx.open(); // spawns git at once; the command's code loads meanwhile
         const { downEnv } = await import('../../core/updown.ts');
-        const view = await downEnv(await ctx.open(), env, { cwd: ctx.cwd, signal: ctx.signal, onProgress: ctx.progress });
+        const deps = await opening;
+        const view = await downEnv(deps, env, { cwd: ctx.cwd, signal: ctx.signal, onProgress: ctx.progress });
         ctx.result(view, (v) => envSummary(v));
       }),
     );
