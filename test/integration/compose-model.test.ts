@@ -1,3 +1,5 @@
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { envs, envsOk } from '../support/cli.ts';
@@ -149,6 +151,19 @@ describe('doctor', () => {
     for (const name of ['node', 'git', 'docker compose', 'docker engine', 'state directory']) expect(byName[name].ok, name).toBe(true);
     expect(byName['compose model']).toMatchObject({ ok: false, detail: expect.stringMatching(/Invalid hostPort: abc/), fix: expect.any(String) });
     expect(result.exitCode).toBe(1);
+  });
+
+  it('follows the active docker context, as the docker CLI does', async () => {
+    // A context whose endpoint is the real engine under another path: only a context-aware client finds it.
+    const config = join(fx.root, 'docker-config');
+    const socket = join(fx.root, 'engine.sock');
+    await mkdir(config);
+    await symlink('/var/run/docker.sock', socket);
+    await execa('docker', ['context', 'create', 'envs-test', '--docker', `host=unix://${socket}`], { env: { DOCKER_CONFIG: config } });
+    await writeFile(join(config, 'config.json'), JSON.stringify({ currentContext: 'envs-test' }));
+    const result = await envs(fx.repo, fx.home, ['doctor', '--json'], { DOCKER_CONFIG: config });
+    const engine = result.json.checks.find((c: any) => c.name === 'docker engine');
+    expect(engine).toMatchObject({ ok: true, detail: expect.stringContaining(`unix://${socket}`) });
   });
 
   it('says how to fix an engine that is down', async () => {
