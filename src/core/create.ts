@@ -3,7 +3,7 @@ import { EnvsError } from '../errors.ts';
 import { converge, type Progress } from './converge.ts';
 import type { Deps } from './deps.ts';
 import { failpoint } from './failpoints.ts';
-import { envLock } from './guards.ts';
+import { envLock, withWorktreeLock } from './guards.ts';
 import { planCreate, type CreateOptions, type EnvPlan } from './plan.ts';
 import type { EnvRecord, Phase } from './record.ts';
 import { removeResources } from './teardown.ts';
@@ -50,7 +50,7 @@ async function applyCreate(deps: Deps, plan: EnvPlan, options: CreateRunOptions)
     await enter('worktree');
     if (!(await exists(plan.worktree))) {
       progress('worktree', `git worktree add ${plan.worktree} (${describeCheckout(plan)})`);
-      await deps.locks.with(`repo-${deps.repoId}`, { what: `git worktree add for ${plan.branch}`, waitMs: 120_000 }, () =>
+      await withWorktreeLock(deps, `git worktree add for ${plan.branch}`, () =>
         deps.git.addWorktree({
           path: plan.worktree,
           branch: plan.branch,
@@ -109,7 +109,7 @@ async function rollback(deps: Deps, record: EnvRecord, made: { worktree: boolean
   if (made.resources) await removeResources(deps, record.project);
   await deps.ports.release(record.project);
   if (made.worktree) {
-    await deps.git.removeWorktree(record.worktree, false);
+    await withWorktreeLock(deps, `git worktree remove for ${record.branch} (rollback)`, () => deps.git.removeWorktree(record.worktree, false));
     if (made.branchAt) await deps.git.deleteBranchIfAt(record.branch, made.branchAt);
   }
   await deps.records.remove(record.name);

@@ -4,7 +4,7 @@ import type { Progress } from './converge.ts';
 import type { Deps } from './deps.ts';
 import { DEFAULT_DISPOSABLE, filesAtRisk, type DirtyFile } from './dirty.ts';
 import { failpoint } from './failpoints.ts';
-import { engineMismatch, envLock } from './guards.ts';
+import { engineMismatch, envLock, withWorktreeLock } from './guards.ts';
 import { resolveEnv } from './resolve.ts';
 import { CONFIG_FILES } from '../config/files.ts';
 import { configFrom, dirReader } from './source.ts';
@@ -82,9 +82,7 @@ export async function destroyEnv(deps: Deps, arg: string, options: DestroyOption
       (async () => {
         if (entry && onDisk) {
           progress('worktree', `git worktree remove ${record.worktree}`);
-          await deps.locks.with(`repo-${deps.repoId}`, { what: `git worktree remove for ${record.branch}`, waitMs: 120_000 }, () =>
-            deps.git.removeWorktree(record.worktree, Boolean(options.force)),
-          );
+          await withWorktreeLock(deps, `git worktree remove for ${record.branch}`, () => deps.git.removeWorktree(record.worktree, Boolean(options.force)));
         } else if (entry) {
           await deps.git.pruneWorktrees();
         }

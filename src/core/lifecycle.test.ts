@@ -4,6 +4,7 @@ import { EnvsError } from '../errors.ts';
 import { makeFakes, type Fakes } from '../testing/fakes.ts';
 import { createEnv } from './create.ts';
 import { destroyEnv } from './destroy.ts';
+import { listEnvs } from './list.ts';
 import { upEnv } from './updown.ts';
 
 const model: ComposeModel = {
@@ -77,6 +78,16 @@ describe('create', () => {
     await expect(createEnv(fakes.deps, { branch: 'feat/x' })).rejects.toSatisfy((e: unknown) => EnvsError.is(e) && e.code === 'DOCKER_UNAVAILABLE');
     expect(fakes.calls).toEqual([]);
     expect(fakes.records.size).toBe(0);
+  });
+});
+
+describe('list', () => {
+  it('asks the engine once, however many envs there are', async () => {
+    for (const branch of ['feat/a', 'feat/b', 'feat/c']) await createEnv(fakes.deps, { branch });
+    fakes.engineCalls.containers = 0;
+    const views = await listEnvs(fakes.deps);
+    expect(views.map((v) => [v.branch, v.status])).toEqual([['feat/a', 'running'], ['feat/b', 'running'], ['feat/c', 'running']].sort());
+    expect(fakes.engineCalls.containers).toBe(1);
   });
 });
 

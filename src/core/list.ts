@@ -18,10 +18,7 @@ export async function listEnvs(deps: Deps): Promise<EnvView[]> {
   const records = await deps.records.list();
   if (records.length === 0) return [];
   const [containers, worktrees, merged] = await Promise.all([
-    deps.engine.containers({ [LABEL.repo]: deps.repoId }).catch((error: unknown) => {
-      if (EnvsError.is(error) || isConnectionError(error)) return undefined;
-      throw error;
-    }),
+    containersIfReachable(deps, { [LABEL.repo]: deps.repoId }),
     deps.git.worktrees(),
     mergedBranches(deps),
   ]);
@@ -32,10 +29,7 @@ export async function listEnvs(deps: Deps): Promise<EnvView[]> {
 export async function infoEnv(deps: Deps, arg: string, options: { showSecrets?: boolean; cwd?: string } = {}): Promise<EnvView> {
   const record = await resolveEnv(deps, arg, options.cwd);
   const [containers, worktrees, merged] = await Promise.all([
-    deps.engine.containers({ 'com.docker.compose.project': record.project }).catch((error: unknown) => {
-      if (EnvsError.is(error) || isConnectionError(error)) return undefined;
-      throw error;
-    }),
+    containersIfReachable(deps, { 'com.docker.compose.project': record.project }),
     deps.git.worktrees(),
     mergedBranches(deps),
   ]);
@@ -87,7 +81,13 @@ async function mergedBranches(deps: Deps): Promise<Set<string> | undefined> {
   }
 }
 
-function isConnectionError(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException).code;
-  return code === 'ENOENT' || code === 'ECONNREFUSED' || code === 'EACCES';
+/** Containers by label; undefined when the engine does not answer (reads go on from the records). */
+async function containersIfReachable(deps: Deps, labels: Record<string, string>): Promise<ContainerSummary[] | undefined> {
+  try {
+    return await deps.engine.containers(labels);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (EnvsError.is(error) || code === 'ENOENT' || code === 'ECONNREFUSED' || code === 'EACCES') return undefined;
+    throw error;
+  }
 }

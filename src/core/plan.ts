@@ -88,7 +88,7 @@ export async function planCreate(deps: Deps, options: CreateOptions): Promise<En
     });
   }
 
-  const range = portRange(deps.env, source.config);
+  const { range, waitTimeout } = upSettings(deps.env, source.config);
   const secrets = resume?.secrets ?? { ENVS_DB_PASSWORD: randomBytes(18).toString('base64url') };
   const [engine, rendered] = await Promise.all([
     deps.engine.info(),
@@ -107,7 +107,7 @@ export async function planCreate(deps: Deps, options: CreateOptions): Promise<En
     range,
     secrets,
     engine,
-    waitTimeout: source.config.up?.waitTimeout ?? 300,
+    waitTimeout,
     warnings,
   };
 }
@@ -171,7 +171,12 @@ function existsError(branch: string, status: string, name?: string): EnvsError {
   });
 }
 
-export function portRange(env: NodeJS.ProcessEnv, config: Config): PortRange {
+/** How `compose up` runs for a config: the port range to lease from and how long `--wait` may take. */
+export function upSettings(env: NodeJS.ProcessEnv, config: Config): { range: PortRange; waitTimeout: number } {
+  return { range: portRange(env, config), waitTimeout: config.up?.waitTimeout ?? 300 };
+}
+
+function portRange(env: NodeJS.ProcessEnv, config: Config): PortRange {
   const text = env.ENVS_PORT_RANGE ?? config.ports?.range;
   if (text === undefined) return DEFAULT_RANGE;
   const range = parseRange(text);

@@ -4,7 +4,7 @@ import { converge, type Progress } from './converge.ts';
 import type { Deps } from './deps.ts';
 import { EnvsError } from '../errors.ts';
 import { engineMismatch, envLock } from './guards.ts';
-import { portRange } from './plan.ts';
+import { upSettings } from './plan.ts';
 import type { EnvRecord } from './record.ts';
 import { resolveEnv } from './resolve.ts';
 import { dirReader, readSource, renderSource } from './source.ts';
@@ -31,8 +31,7 @@ export async function upEnv(deps: Deps, arg: string, options: UpDownOptions = {}
     const source = await readSource(dirReader(record.worktree));
     const rendered = await renderSource(deps, source, { project: record.project, worktree: record.worktree, onDisk: true, env: record.secrets });
     await converge(deps, record, rendered, {
-      range: portRange(deps.env, source.config),
-      waitTimeout: source.config.up?.waitTimeout ?? 300,
+      ...upSettings(deps.env, source.config),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });

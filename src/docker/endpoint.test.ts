@@ -1,26 +1,20 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useTempDir } from '../testing/temp-dir.ts';
 import { DEFAULT_SOCKET, dockerodeOptions, resolveDockerHost } from './endpoint.ts';
 
-let dir: string;
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'envs-endpoint-'));
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const tempDir = useTempDir('endpoint');
 
 describe('resolveDockerHost', () => {
   it('uses DOCKER_HOST first', async () => {
-    expect(await resolveDockerHost({ DOCKER_HOST: 'unix:///run/user/1000/docker.sock', DOCKER_CONFIG: dir })).toBe('unix:///run/user/1000/docker.sock');
+    expect(await resolveDockerHost({ DOCKER_HOST: 'unix:///run/user/1000/docker.sock', DOCKER_CONFIG: tempDir() })).toBe('unix:///run/user/1000/docker.sock');
   });
 
   it('uses the default socket without a config or with the default context', async () => {
-    expect(await resolveDockerHost({ DOCKER_CONFIG: dir })).toBe(DEFAULT_SOCKET);
-    await writeFile(join(dir, 'config.json'), JSON.stringify({ currentContext: 'default' }));
-    expect(await resolveDockerHost({ DOCKER_CONFIG: dir })).toBe(DEFAULT_SOCKET);
+    expect(await resolveDockerHost({ DOCKER_CONFIG: tempDir() })).toBe(DEFAULT_SOCKET);
+    await writeFile(join(tempDir(), 'config.json'), JSON.stringify({ currentContext: 'default' }));
+    expect(await resolveDockerHost({ DOCKER_CONFIG: tempDir() })).toBe(DEFAULT_SOCKET);
   });
 });
 

@@ -1,23 +1,18 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useTempDir } from '../testing/temp-dir.ts';
 import { EnvsError } from '../errors.ts';
 import { isLocked, withLock } from './lock.ts';
 
-let dir: string;
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'envs-lock-'));
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const tempDir = useTempDir('lock');
 
 describe('withLock', () => {
   it('serialises holders in one process', async () => {
-    const lock = join(dir, 'a.lock');
+    const lock = join(tempDir(), 'a.lock');
     const order: string[] = [];
     const hold = (name: string) =>
       withLock(lock, { what: name, waitMs: 5_000 }, async () => {
@@ -31,7 +26,7 @@ describe('withLock', () => {
   });
 
   it('fails at once, naming the holder, when told not to wait', async () => {
-    const lock = join(dir, 'b.lock');
+    const lock = join(tempDir(), 'b.lock');
     await withLock(lock, { what: 'envs create feat/x', waitMs: 0 }, async () => {
       expect(await isLocked(lock)).toBe(true);
       const error = await withLock(lock, { what: 'other', waitMs: 0 }, async () => {}).catch((e: unknown) => e);
@@ -41,7 +36,7 @@ describe('withLock', () => {
   });
 
   it('breaks at once a lock whose holder died', async () => {
-    const lock = join(dir, 'c.lock');
+    const lock = join(tempDir(), 'c.lock');
     const dead = (await execa('node', ['-e', 'process.stdout.write(String(process.pid))'])).stdout;
     await mkdir(`${lock}.d`);
     await writeFile(join(`${lock}.d`, 'owner.json'), JSON.stringify({ pid: Number(dead), host: hostname(), what: 'killed create', since: '', token: 't' }));
@@ -50,8 +45,8 @@ describe('withLock', () => {
   });
 
   it('excludes other processes (no lost updates across 4 processes × 25 increments)', async () => {
-    const lock = join(dir, 'counter.lock');
-    const counter = join(dir, 'counter');
+    const lock = join(tempDir(), 'counter.lock');
+    const counter = join(tempDir(), 'counter');
     await writeFile(counter, '0');
     const module = fileURLToPath(new URL('./lock.ts', import.meta.url));
     const script = `

@@ -21,6 +21,8 @@ export interface Fakes {
   records: Map<string, EnvRecord>;
   engineDown: boolean;
   engineId: string;
+  /** How many times each engine method was called. */
+  engineCalls: Record<string, number>;
   dir: string;
   cleanup(): Promise<void>;
 }
@@ -32,7 +34,7 @@ export async function makeFakes(model: ComposeModel): Promise<Fakes> {
   const records = new Map<string, EnvRecord>();
   const worktrees: WorktreeEntry[] = [{ path: join(dir, 'repo'), branch: 'main', head: 'c0ffee', bare: false, prunable: false }];
   const branches = new Map<string, string>([['main', 'c0ffee']]);
-  const fakes: Fakes = { deps: undefined as never, calls, upResults: [], files, records, engineDown: false, engineId: 'engine-1', dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+  const fakes: Fakes = { deps: undefined as never, calls, upResults: [], files, records, engineDown: false, engineId: 'engine-1', engineCalls: {}, dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 
   const git: GitClient = {
     repo: { root: join(dir, 'repo'), commonDir: join(dir, 'repo', '.git') },
@@ -80,20 +82,23 @@ export async function makeFakes(model: ComposeModel): Promise<Fakes> {
       if (fakes.engineDown) throw new EnvsError('DOCKER_UNAVAILABLE', 'engine down');
       return { id: fakes.engineId, version: '26.1.5', endpoint: 'unix:///fake.sock' };
     },
-    // Containers publish what the last written compose file says.
+    // Containers publish what each env's last written compose file says; asked by project or by repository.
     containers: async (labels): Promise<ContainerSummary[]> => {
-      const project = labels['com.docker.compose.project'];
-      const text = [...files.entries()].find(([, t]) => (parse(t) as ComposeModel).name === project)?.[1];
-      if (!text) return [];
-      const written = parse(text) as ComposeModel;
-      return Object.entries(written.services).map(([service, s]) => ({
-        id: service,
-        project: project ?? '',
-        service,
-        state: 'running',
-        labels: {},
-        ports: (s.ports ?? []).map((p) => ({ service, target: p.target, published: Number(p.published), host_ip: p.host_ip ?? '', protocol: p.protocol ?? 'tcp' })),
-      }));
+      fakes.engineCalls.containers = (fakes.engineCalls.containers ?? 0) + 1;
+      const wanted = labels['com.docker.compose.project'];
+      return [...files.values()]
+        .map((text) => parse(text) as ComposeModel)
+        .filter((written) => wanted === undefined || written.name === wanted)
+        .flatMap((written) =>
+          Object.entries(written.services).map(([service, s]) => ({
+            id: `${written.name}-${service}`,
+            project: written.name ?? '',
+            service,
+            state: 'running',
+            labels: {},
+            ports: (s.ports ?? []).map((p) => ({ service, target: p.target, published: Number(p.published), host_ip: p.host_ip ?? '', protocol: p.protocol ?? 'tcp' })),
+          })),
+        );
     },
     prepare: () => {},
     labeled: async () => ({ containers: [], volumes: [], networks: [], images: [] }),

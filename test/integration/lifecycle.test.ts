@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { BIN, envs, envsOk } from '../support/cli.ts';
@@ -54,6 +54,25 @@ describe('a create that fails half-way leaves nothing half-made', () => {
     expect((await labelled(fx.label)).containers).toHaveLength(1);
     await envsOk(fx.repo, fx.home, ['destroy', 'feat/kept']);
     await expectNothingLeft(fx.label);
+  });
+});
+
+describe('a destroy that is killed half-way', () => {
+  const fx = useRepo(webFiles(), 'halfgone');
+
+  it('shows as partial, and running destroy again finishes it', async () => {
+    const env = (await envsOk(fx.repo, fx.home, ['create', 'feat/halfgone', '--json'])).json;
+    const killed = await envs(fx.repo, fx.home, ['destroy', 'feat/halfgone'], { ENVS_FAILPOINT: 'destroy-after-down' });
+    expect(killed.exitCode).not.toBe(0);
+    const [listed] = (await envsOk(fx.repo, fx.home, ['list', '--json'])).json;
+    expect(listed).toMatchObject({ branch: 'feat/halfgone', status: 'partial', problems: [expect.stringMatching(/destroy was interrupted/)] });
+    expect(existsSync(env.worktree)).toBe(true); // the worktree goes only after the containers
+
+    await envsOk(fx.repo, fx.home, ['destroy', 'feat/halfgone']);
+    await expectNothingLeft(fx.label);
+    expect(existsSync(env.worktree)).toBe(false);
+    expect((await envsOk(fx.repo, fx.home, ['list', '--json'])).json).toEqual([]);
+    expect(JSON.parse(await readFile(join(fx.home, 'ports.json'), 'utf8')).leases).toEqual([]);
   });
 });
 
