@@ -22,7 +22,7 @@ test-integration:
 bench:            ## envs create/destroy vs the raw floor, medians (BENCH_RUNS=7)
 	$(SANDBOX_IMAGES) npm run bench
 
-lint:             ## strict type check of everything, and the JSON Schema is current
+lint:             ## Biome (lint + format check) and the strict type check of everything; the JSON Schema is current
 	npm run lint
 	npx vitest run --project unit src/config/schema.test.ts
 

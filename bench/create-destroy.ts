@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { BIN } from '../test/support/cli.ts';
 import { sweep } from '../test/support/docker.ts';
-import { makeRepo, trapFiles, type Fixture } from '../test/support/repo.ts';
+import { type Fixture, makeRepo, trapFiles } from '../test/support/repo.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const GOALS = { create: 1.15, destroy: 1.2 };
@@ -96,7 +96,9 @@ try {
       into.create.push(result.create);
       into.destroy.push(result.destroy);
     }
-    process.stderr.write(`run ${i + 1}/${RUNS}: raw ${raw.create.at(-1)?.toFixed(2)}s/${raw.destroy.at(-1)?.toFixed(2)}s  envs ${ours.create.at(-1)?.toFixed(2)}s/${ours.destroy.at(-1)?.toFixed(2)}s\n`);
+    process.stderr.write(
+      `run ${i + 1}/${RUNS}: raw ${raw.create.at(-1)?.toFixed(2)}s/${raw.destroy.at(-1)?.toFixed(2)}s  envs ${ours.create.at(-1)?.toFixed(2)}s/${ours.destroy.at(-1)?.toFixed(2)}s\n`,
+    );
   }
 } finally {
   for (const project of rawProjects) {
@@ -111,11 +113,28 @@ const rows = (['create', 'destroy'] as const).map((op) => {
   const floor = median(raw[op]);
   const envs = median(ours[op]);
   const ratio = envs / floor;
-  return [op, `${floor.toFixed(2)} s`, `${envs.toFixed(2)} s`, ratio.toFixed(2), `≤ ${GOALS[op].toFixed(2)}`, ratio <= GOALS[op] ? 'met' : 'MISSED'];
+  return [
+    op,
+    `${floor.toFixed(2)} s`,
+    `${envs.toFixed(2)} s`,
+    ratio.toFixed(2),
+    `≤ ${GOALS[op].toFixed(2)}`,
+    ratio <= GOALS[op] ? 'met' : 'MISSED',
+  ];
 });
 const table = [['operation', 'raw floor (median)', 'envs (median)', 'ratio', 'goal', ''], ...rows];
-const widths = table[0]!.map((_, c) => Math.max(...table.map((r) => r[c]!.length)));
+const widths = (table[0] ?? []).map((_, c) => Math.max(...table.map((r) => r[c]?.length ?? 0)));
 console.log(`\ntrap fixture (Postgres + built web), warm images, ${RUNS} runs each, order alternating\n`);
-for (const row of table) console.log(row.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd());
-console.log(`\nall runs (s): raw create ${raw.create.map((v) => v.toFixed(2)).join(' ')} | envs create ${ours.create.map((v) => v.toFixed(2)).join(' ')}`);
-console.log(`              raw destroy ${raw.destroy.map((v) => v.toFixed(2)).join(' ')} | envs destroy ${ours.destroy.map((v) => v.toFixed(2)).join(' ')}`);
+for (const row of table)
+  console.log(
+    row
+      .map((cell, c) => cell.padEnd(widths[c] ?? 0))
+      .join('  ')
+      .trimEnd(),
+  );
+console.log(
+  `\nall runs (s): raw create ${raw.create.map((v) => v.toFixed(2)).join(' ')} | envs create ${ours.create.map((v) => v.toFixed(2)).join(' ')}`,
+);
+console.log(
+  `              raw destroy ${raw.destroy.map((v) => v.toFixed(2)).join(' ')} | envs destroy ${ours.destroy.map((v) => v.toFixed(2)).join(' ')}`,
+);

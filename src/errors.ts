@@ -40,7 +40,10 @@ export interface EnvsErrorOptions {
 
 /** The last `count` non-empty lines of a program's output, for an error message. */
 export function lastLines(text: string, count: number): string {
-  const lines = text.trim().split('\n').filter((line) => line.trim() !== '');
+  const lines = text
+    .trim()
+    .split('\n')
+    .filter((line) => line.trim() !== '');
   return lines.slice(-count).join('\n') || '(no output)';
 }
 

@@ -5,14 +5,15 @@
  *   const env = await createEnv(deps, { branch: 'feat/login' });
  *   await destroyEnv(deps, 'feat/login');
  */
-export { openEnvs, type OpenOptions } from './wire.ts';
-export { createEnv, type CreateRunOptions } from './core/create.ts';
-export { planEnv, type PlanView } from './core/preview.ts';
-export { listEnvs, infoEnv } from './core/list.ts';
-export { destroyEnv, type DestroyOptions, type DestroyResult } from './core/destroy.ts';
-export { upEnv, downEnv, type UpDownOptions } from './core/updown.ts';
-export { runDoctor, type Check } from './core/doctor.ts';
-export type { EnvView } from './core/view.ts';
-export type { EnvStatus, EnvRecord, Binding } from './core/record.ts';
+
+export { type CreateRunOptions, createEnv } from './core/create.ts';
 export type { Deps } from './core/deps.ts';
+export { type DestroyOptions, type DestroyResult, destroyEnv } from './core/destroy.ts';
+export { type Check, runDoctor } from './core/doctor.ts';
+export { infoEnv, listEnvs } from './core/list.ts';
+export { type PlanView, planEnv } from './core/preview.ts';
+export type { Binding, EnvRecord, EnvStatus } from './core/record.ts';
+export { downEnv, type UpDownOptions, upEnv } from './core/updown.ts';
+export type { EnvView } from './core/view.ts';
 export { EnvsError, type ErrorCode } from './errors.ts';
+export { type OpenOptions, openEnvs } from './wire.ts';

@@ -7,14 +7,14 @@ import { basename } from 'node:path';
 import { CliComposeClient } from './compose/cli.ts';
 import type { Deps, Locks, RecordStore } from './core/deps.ts';
 import { repoIdFor } from './core/naming.ts';
-import { parseRecord, type EnvRecord } from './core/record.ts';
+import { type EnvRecord, parseRecord } from './core/record.ts';
 import { resolveDockerHost } from './docker/endpoint.ts';
 import { LazyEngine } from './docker/lazy.ts';
 import { CliGitClient, openRepo } from './git/client.ts';
 import { LoopbackProbe } from './ports/probe.ts';
 import { PortRegistry } from './ports/registry.ts';
-import { envsHome, StatePaths } from './state/paths.ts';
 import { isLocked, withLock } from './state/lock.ts';
+import { envsHome, StatePaths } from './state/paths.ts';
 import { JsonRecords } from './state/records.ts';
 
 export interface OpenOptions {

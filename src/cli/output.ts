@@ -2,11 +2,12 @@
  * Rendering for people and for machines. The CLI is the only place that prints, and this file holds
  * how things look: JSON on stdout for --json, tables and summaries on stdout otherwise, progress on stderr.
  */
-import { EnvsError } from '../errors.ts';
+
+import type { DestroyResult } from '../core/destroy.ts';
 import type { Check } from '../core/doctor.ts';
 import type { PlanView } from '../core/preview.ts';
 import type { EnvView } from '../core/view.ts';
-import type { DestroyResult } from '../core/destroy.ts';
+import { EnvsError } from '../errors.ts';
 
 export interface Out {
   stdout: (text: string) => void;
@@ -25,7 +26,14 @@ export function json(out: Out, value: unknown): void {
 /** Columns padded to their widest cell. */
 export function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 const MARK: Record<string, string> = { running: '●', stopped: '○', creating: '◐', destroying: '◐', partial: '◑', failed: '✗' };
@@ -41,7 +49,7 @@ export function envSummary(view: EnvView, headline?: string): string {
       `${p.target}${p.protocol === 'tcp' ? '' : `/${p.protocol}`}`,
       '→',
       `${p.host_ip}:${p.published}`,
-      view.urls[p.service] && view.urls[p.service]?.endsWith(`:${p.published}/`) ? view.urls[p.service] ?? '' : '',
+      view.urls[p.service] && view.urls[p.service]?.endsWith(`:${p.published}/`) ? (view.urls[p.service] ?? '') : '',
     ]);
     lines.push(table(rows));
   }
@@ -56,7 +64,9 @@ export function envList(views: EnvView[]): string {
   if (views.length === 0) return 'No envs in this repository. Make one with `envs create <branch>`.\n';
   const rows = [['NAME', 'BRANCH', 'STATUS', 'PORTS', 'URL', 'FLAGS', 'WORKTREE']];
   for (const v of views) {
-    const flags = [v.dirty ? 'dirty' : '', v.merged ? 'merged' : '', v.worktree_exists === false ? 'no-worktree' : ''].filter(Boolean).join(',');
+    const flags = [v.dirty ? 'dirty' : '', v.merged ? 'merged' : '', v.worktree_exists === false ? 'no-worktree' : '']
+      .filter(Boolean)
+      .join(',');
     rows.push([
       v.name,
       v.branch,
@@ -83,7 +93,9 @@ export function envInfo(view: EnvView): string {
 }
 
 export function planSummary(plan: PlanView): string {
-  const lines = [`Plan for ${plan.branch} (env ${plan.name}${plan.resume ? ', resuming an interrupted create' : ''}) — nothing has been changed.`];
+  const lines = [
+    `Plan for ${plan.branch} (env ${plan.name}${plan.resume ? ', resuming an interrupted create' : ''}) — nothing has been changed.`,
+  ];
   lines.push('', 'Steps:');
   for (const step of plan.steps) lines.push(`  ${step}`);
   if (plan.changes.length > 0) {
@@ -96,13 +108,23 @@ export function planSummary(plan: PlanView): string {
 }
 
 export function destroySummary(result: DestroyResult): string {
-  const lines = [`✓ destroyed ${result.branch} (env ${result.name}): containers, volumes, networks, ports and worktree removed; branch ${result.branch} kept.`];
-  if (result.forced_files.length > 0) lines.push(`  --force deleted ${result.forced_files.length} file(s): ${result.forced_files.slice(0, 5).map((f) => f.path).join(', ')}${result.forced_files.length > 5 ? ', …' : ''}`);
+  const lines = [
+    `✓ destroyed ${result.branch} (env ${result.name}): containers, volumes, networks, ports and worktree removed; branch ${result.branch} kept.`,
+  ];
+  if (result.forced_files.length > 0)
+    lines.push(
+      `  --force deleted ${result.forced_files.length} file(s): ${result.forced_files
+        .slice(0, 5)
+        .map((f) => f.path)
+        .join(', ')}${result.forced_files.length > 5 ? ', …' : ''}`,
+    );
   return `${lines.join('\n')}\n`;
 }
 
 export function doctorSummary(result: { ok: boolean; checks: Check[] }): string {
-  const lines = result.checks.map((c) => `${c.ok ? '✓' : '✗'} ${c.name.padEnd(16)} ${c.detail}${c.fix && !c.ok ? `\n  fix: ${c.fix}` : ''}`);
+  const lines = result.checks.map(
+    (c) => `${c.ok ? '✓' : '✗'} ${c.name.padEnd(16)} ${c.detail}${c.fix && !c.ok ? `\n  fix: ${c.fix}` : ''}`,
+  );
   lines.push(result.ok ? '\nAll good.' : '\nSome checks failed; each says how to fix it.');
   return `${lines.join('\n')}\n`;
 }
@@ -116,5 +138,11 @@ export function errorText(error: unknown): string {
 
 export function errorJson(error: unknown): { error: { code: string; message: string; hint?: string; details?: Record<string, unknown> } } {
   if (EnvsError.is(error)) return { error: error.toJSON() };
-  return { error: { code: 'INTERNAL', message: error instanceof Error ? error.message : String(error), hint: 'This is a bug in envs; please report it.' } };
+  return {
+    error: {
+      code: 'INTERNAL',
+      message: error instanceof Error ? error.message : String(error),
+      hint: 'This is a bug in envs; please report it.',
+    },
+  };
 }

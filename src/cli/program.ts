@@ -7,8 +7,8 @@ import { defineInfo } from './commands/info.ts';
 import { defineList } from './commands/list.ts';
 import { definePlan } from './commands/plan.ts';
 import { defineUpDown } from './commands/up-down.ts';
-import { errorJson, errorText, json, processOut, type Out } from './output.ts';
-import { runAction, type CommandContext } from './runner.ts';
+import { errorJson, errorText, json, type Out, processOut } from './output.ts';
+import { type CommandContext, runAction } from './runner.ts';
 
 export type { CommandContext };
 
@@ -36,12 +36,14 @@ export async function run(argv: string[], out: Out = processOut, env: NodeJS.Pro
       writeErr: (text) => (wantsJson ? undefined : out.stderr(text)),
     });
 
-  const define: Define = (body) => async (...args) => {
-    const command = args[args.length - 1] as Command;
-    const flags = command.opts<{ json?: boolean }>();
-    const cwd = program.opts<{ cwd?: string }>().cwd ?? process.cwd();
-    exitCode = await runAction({ cwd, env, out }, flags, (ctx) => body(ctx, ...(args.slice(0, -1) as never)));
-  };
+  const define: Define =
+    (body) =>
+    async (...args) => {
+      const command = args[args.length - 1] as Command;
+      const flags = command.opts<{ json?: boolean }>();
+      const cwd = program.opts<{ cwd?: string }>().cwd ?? process.cwd();
+      exitCode = await runAction({ cwd, env, out }, flags, (ctx) => body(ctx, ...(args.slice(0, -1) as never)));
+    };
 
   defineCreate(program, define);
   definePlan(program, define);
@@ -57,7 +59,9 @@ export async function run(argv: string[], out: Out = processOut, env: NodeJS.Pro
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0) return 0;
-      const usage = new EnvsError('USAGE', error.message.replace(/^error: /, ''), { hint: 'Run `envs --help` for the commands and their options.' });
+      const usage = new EnvsError('USAGE', error.message.replace(/^error: /, ''), {
+        hint: 'Run `envs --help` for the commands and their options.',
+      });
       if (wantsJson) json(out, errorJson(usage));
       return usage.exitCode;
     }

@@ -32,7 +32,11 @@ export const BUG_EXIT = 70;
  * Runs one command action: builds its context, turns Ctrl-C into a cancellation (a second Ctrl-C exits at
  * once), renders errors (JSON on stdout with --json), and returns the exit code.
  */
-export async function runAction(options: RunnerOptions, flags: { json?: boolean }, action: (ctx: CommandContext) => Promise<void>): Promise<number> {
+export async function runAction(
+  options: RunnerOptions,
+  flags: { json?: boolean },
+  action: (ctx: CommandContext) => Promise<void>,
+): Promise<number> {
   const controller = new AbortController();
   let interrupts = 0;
   const onSignal = () => {

@@ -1,11 +1,11 @@
-import { mkdtemp, mkdir, realpath, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
-import { EnvsError, lastLines } from '../errors.ts';
-import { run, type RunResult } from '../process/run.ts';
 import type { ComposeClient, ComposeRun, RenderFilesOptions, RenderOptions } from '../core/deps.ts';
+import { EnvsError, lastLines } from '../errors.ts';
+import { type RunResult, run } from '../process/run.ts';
 import { writeFileAtomic } from '../state/atomic.ts';
-import { locateCompose, type ComposeCommand } from './locate.ts';
+import { type ComposeCommand, locateCompose } from './locate.ts';
 import type { ComposeModel } from './model.ts';
 import { relocate } from './relocate.ts';
 import { composeYaml } from './write.ts';
@@ -27,7 +27,10 @@ export class CliComposeClient implements ComposeClient {
     this.command = locateCompose(this.env);
   }
 
-  private async compose(args: string[], options: { cwd?: string; env?: Record<string, string>; signal?: AbortSignal } = {}): Promise<RunResult> {
+  private async compose(
+    args: string[],
+    options: { cwd?: string; env?: Record<string, string>; signal?: AbortSignal } = {},
+  ): Promise<RunResult> {
     const { file, prefix } = await this.command;
     return run(file, [...prefix, ...args], {
       ...(options.cwd ? { cwd: options.cwd } : {}),
@@ -60,7 +63,13 @@ export class CliComposeClient implements ComposeClient {
         await writeFile(target, content);
       }
       const first = options.composeFiles[0] ?? '';
-      const projectDir = join(scratch, ...posix.dirname(first).split('/').filter((p) => p !== '.'));
+      const projectDir = join(
+        scratch,
+        ...posix
+          .dirname(first)
+          .split('/')
+          .filter((p) => p !== '.'),
+      );
       const model = await this.render({
         project: options.project,
         files: options.composeFiles.map((file) => join(scratch, ...file.split('/'))),
@@ -96,7 +105,9 @@ export class CliComposeClient implements ComposeClient {
 
   async downVolumes(project: string, timeoutSeconds: number, signal?: AbortSignal): Promise<void> {
     // No -f: Compose rebuilds the project from its labels, so this works when the worktree is gone.
-    const result = await this.compose(['-p', project, 'down', '--volumes', '--remove-orphans', '--timeout', String(timeoutSeconds)], { signal });
+    const result = await this.compose(['-p', project, 'down', '--volumes', '--remove-orphans', '--timeout', String(timeoutSeconds)], {
+      signal,
+    });
     cancelled(result);
     if (result.exitCode !== 0) throw failed('down', result);
   }
@@ -135,6 +146,6 @@ function cancelled(result: RunResult): void {
 
 function failed(command: string, result: RunResult): EnvsError {
   return new EnvsError('COMPOSE_FAILED', `docker compose ${command} failed: ${lastLines(result.stderr, 8)}`, {
-    hint: 'The message above is Compose\'s own. `envs doctor` checks the engine and Compose.',
+    hint: "The message above is Compose's own. `envs doctor` checks the engine and Compose.",
   });
 }

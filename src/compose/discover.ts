@@ -2,7 +2,12 @@ import { posix } from 'node:path';
 
 /** Compose's own default file names, in its order of preference (compose-go `DefaultFileNames`). */
 export const DEFAULT_FILES = ['compose.yaml', 'compose.yml', 'docker-compose.yml', 'docker-compose.yaml'];
-export const OVERRIDE_FILES = ['compose.override.yml', 'compose.override.yaml', 'docker-compose.override.yml', 'docker-compose.override.yaml'];
+export const OVERRIDE_FILES = [
+  'compose.override.yml',
+  'compose.override.yaml',
+  'docker-compose.override.yml',
+  'docker-compose.override.yaml',
+];
 
 /**
  * The compose files Compose itself would load from a directory: the first default file and the

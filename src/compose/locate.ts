@@ -35,7 +35,13 @@ export async function locateCompose(env: NodeJS.ProcessEnv): Promise<ComposeComm
   }
   for (const dir of pluginDirs(env)) {
     const candidate = join(dir, 'docker-compose');
-    if (await access(candidate, constants.X_OK).then(() => true, () => false)) return { file: candidate, prefix: [] };
+    if (
+      await access(candidate, constants.X_OK).then(
+        () => true,
+        () => false,
+      )
+    )
+      return { file: candidate, prefix: [] };
   }
   return { file: 'docker', prefix: ['compose'] };
 }

@@ -40,7 +40,13 @@ function ports(model: ComposeModel): Map<string, number> {
 
 describe('collectPortRequests', () => {
   it('keys every published port by service, container port and protocol; repeats get #n; host networking is skipped', () => {
-    expect(collectPortRequests(trap()).map((r) => r.key)).toEqual(['db/5432/tcp', 'web/80/tcp', 'web/80/tcp#1', 'web/3000/tcp', 'web/53/udp']);
+    expect(collectPortRequests(trap()).map((r) => r.key)).toEqual([
+      'db/5432/tcp',
+      'web/80/tcp',
+      'web/80/tcp#1',
+      'web/3000/tcp',
+      'web/53/udp',
+    ]);
   });
 });
 
@@ -107,6 +113,8 @@ describe('transformModel', () => {
   });
 
   it('fails loudly when a port has no allocation (a bug, not a user error)', () => {
-    expect(() => transformModel({ model: trap(), project: 'envs-x', labels, ports: new Map() })).toThrow(/no host port allocated for db\/5432\/tcp/);
+    expect(() => transformModel({ model: trap(), project: 'envs-x', labels, ports: new Map() })).toThrow(
+      /no host port allocated for db\/5432\/tcp/,
+    );
   });
 });

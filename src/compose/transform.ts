@@ -44,13 +44,15 @@ export function collectPortRequests(model: ComposeModel): PortRequest[] {
   return sortedEntries(model.services).flatMap(([service, definition]) =>
     definition.network_mode === 'host'
       ? []
-      : (definition.ports ?? []).map((mapping, index, all): PortRequest => ({
-          key: portKey(service, all, index),
-          service,
-          target: mapping.target,
-          protocol: protocolOf(mapping),
-          ...(mapping.published ? { requested: mapping.published } : {}),
-        })),
+      : (definition.ports ?? []).map(
+          (mapping, index, all): PortRequest => ({
+            key: portKey(service, all, index),
+            service,
+            target: mapping.target,
+            protocol: protocolOf(mapping),
+            ...(mapping.published ? { requested: mapping.published } : {}),
+          }),
+        ),
   );
 }
 
@@ -108,7 +110,12 @@ export function transformModel(input: TransformInput): TransformResult {
         const hostPort = ports.get(key);
         if (hostPort === undefined) throw new Error(`no host port allocated for ${key}`);
         const from = `${mapping.host_ip ? `${mapping.host_ip}:` : ''}${mapping.published ?? '(any)'}`;
-        changes.push({ kind: 'port', subject: `${service}:${mapping.target}/${mapping.protocol ?? 'tcp'}`, from, to: `${hostIp}:${hostPort}` });
+        changes.push({
+          kind: 'port',
+          subject: `${service}:${mapping.target}/${mapping.protocol ?? 'tcp'}`,
+          from,
+          to: `${hostIp}:${hostPort}`,
+        });
         return { ...mapping, host_ip: hostIp, published: String(hostPort) };
       });
     }
@@ -138,7 +145,7 @@ export function transformModel(input: TransformInput): TransformResult {
       definition.image = newImage;
     }
     if (definition.build) definition.build = { ...definition.build, labels: { ...definition.build.labels, ...ourLabels } };
-    definition.labels = { ...definition.labels, ...ourLabels, 'dev.envs.service': escape(service) };
+    definition.labels = { ...definition.labels, ...ourLabels, 'dev.envs.service': escapeDollars(service) };
   }
 
   for (const kind of ['volume', 'network'] as const) {
@@ -168,12 +175,12 @@ export function imageFor(project: string, service: string): string {
 }
 
 /** Compose interpolates `$` in the files it reads; values we add must say `$$`. */
-export function escape(value: string): string {
+export function escapeDollars(value: string): string {
   return value.split('$').join('$$');
 }
 
 function escapeRecord(record: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, escape(v)]));
+  return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, escapeDollars(v)]));
 }
 
 function rewriteContainerReferences(definition: Service, containerNames: Map<string, string>): void {

@@ -10,7 +10,10 @@ export async function parseConfig(text: string, file = 'envs.yaml'): Promise<Con
   const [{ parseDocument }, { ConfigSchema }] = await Promise.all([import('yaml'), import('./schema.ts')]);
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) {
-    throw invalid(file, doc.errors.map((e) => e.message.split('\n')[0] ?? e.message));
+    throw invalid(
+      file,
+      doc.errors.map((e) => e.message.split('\n')[0] ?? e.message),
+    );
   }
   const data = doc.toJS() ?? {};
   const result = ConfigSchema.safeParse(data);

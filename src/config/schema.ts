@@ -11,7 +11,12 @@ export const ConfigSchema = z
     $schema: z.string().optional(),
     compose: z
       .object({
-        files: z.array(repoPath).min(1).describe('Compose files, repository-relative, in merge order. Default: what `docker compose` would pick (compose.yaml + compose.override.yaml, …).'),
+        files: z
+          .array(repoPath)
+          .min(1)
+          .describe(
+            'Compose files, repository-relative, in merge order. Default: what `docker compose` would pick (compose.yaml + compose.override.yaml, …).',
+          ),
       })
       .strict()
       .optional(),
@@ -27,13 +32,21 @@ export const ConfigSchema = z
       .optional(),
     worktrees: z
       .object({
-        dir: z.string().min(1).describe('Where worktrees go; relative paths are taken from the main checkout. Default: $ENVS_HOME/worktrees/<repo>.').optional(),
+        dir: z
+          .string()
+          .min(1)
+          .describe('Where worktrees go; relative paths are taken from the main checkout. Default: $ENVS_HOME/worktrees/<repo>.')
+          .optional(),
       })
       .strict()
       .optional(),
     database: z
       .object({
-        service: z.string().min(1).describe('The Postgres service DATABASE_URL points at. Default: the one service whose image is Postgres.').optional(),
+        service: z
+          .string()
+          .min(1)
+          .describe('The Postgres service DATABASE_URL points at. Default: the one service whose image is Postgres.')
+          .optional(),
       })
       .strict()
       .optional(),
@@ -47,7 +60,9 @@ export const ConfigSchema = z
       .object({
         disposable: z
           .array(z.string().min(1))
-          .describe('Names of ignored files or directories that `envs destroy` may delete without --force, added to node_modules, dist, .next, .turbo and other build caches.')
+          .describe(
+            'Names of ignored files or directories that `envs destroy` may delete without --force, added to node_modules, dist, .next, .turbo and other build caches.',
+          )
           .optional(),
       })
       .strict()

@@ -12,9 +12,7 @@ import type { RenderedSource } from './source.ts';
 /** Bind conflicts (someone took a leased port) are moved around this many times before giving up. */
 const MAX_PORT_MOVES = 3;
 
-export interface Progress {
-  (event: { step: string; message: string }): void;
-}
+export type Progress = (event: { step: string; message: string }) => void;
 
 export interface ConvergeOptions {
   range: PortRange;
@@ -43,7 +41,12 @@ export async function converge(deps: Deps, record: EnvRecord, rendered: Rendered
     await options.enter?.('ports');
     const leases = await deps.ports.reserve({ owner, requests, range: options.range, avoid });
     await options.enter?.('compose-file');
-    const transformed = transformModel({ model: rendered.model, project: record.project, labels, ports: new Map(leases.map((l) => [l.key, l.port])) });
+    const transformed = transformModel({
+      model: rendered.model,
+      project: record.project,
+      labels,
+      ports: new Map(leases.map((l) => [l.key, l.port])),
+    });
     warnings = transformed.warnings;
     services = transformed.services;
     await deps.compose.write(record.composeFile, transformed.model);
@@ -66,9 +69,10 @@ export async function converge(deps: Deps, record: EnvRecord, rendered: Rendered
     if (taken.length === 0 || attempt >= MAX_PORT_MOVES) {
       const said = scrub(lastLines(result.stderr, 10), Object.values(record.secrets));
       throw new EnvsError('COMPOSE_FAILED', `docker compose up failed for ${record.branch}:\n${said}`, {
-        hint: taken.length > 0
-          ? 'Ports kept being taken by other programs while envs retried; free some ports or widen ENVS_PORT_RANGE.'
-          : `See the containers' logs: docker compose -p ${record.project} logs`,
+        hint:
+          taken.length > 0
+            ? 'Ports kept being taken by other programs while envs retried; free some ports or widen ENVS_PORT_RANGE.'
+            : `See the containers' logs: docker compose -p ${record.project} logs`,
       });
     }
     for (const port of taken) avoid.add(port);

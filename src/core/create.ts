@@ -4,10 +4,10 @@ import { converge, type Progress } from './converge.ts';
 import type { Deps } from './deps.ts';
 import { failpoint } from './failpoints.ts';
 import { envLock, withWorktreeLock } from './guards.ts';
-import { planCreate, type CreateOptions, type EnvPlan } from './plan.ts';
+import { type CreateOptions, type EnvPlan, planCreate } from './plan.ts';
 import type { EnvRecord, Phase } from './record.ts';
 import { removeResources } from './teardown.ts';
-import { viewOf, type EnvView } from './view.ts';
+import { type EnvView, viewOf } from './view.ts';
 
 export interface CreateRunOptions extends CreateOptions {
   /** On failure keep what was made and record the env as `failed` (default: roll back). */
@@ -105,11 +105,17 @@ async function applyCreate(deps: Deps, plan: EnvPlan, options: CreateRunOptions)
 }
 
 /** Undoes what one create run made, and only that; the worktree goes only if it holds no work. */
-async function rollback(deps: Deps, record: EnvRecord, made: { worktree: boolean; branchAt: string | undefined; resources: boolean }): Promise<void> {
+async function rollback(
+  deps: Deps,
+  record: EnvRecord,
+  made: { worktree: boolean; branchAt: string | undefined; resources: boolean },
+): Promise<void> {
   if (made.resources) await removeResources(deps, record.project);
   await deps.ports.release(record.project);
   if (made.worktree) {
-    await withWorktreeLock(deps, `git worktree remove for ${record.branch} (rollback)`, () => deps.git.removeWorktree(record.worktree, false));
+    await withWorktreeLock(deps, `git worktree remove for ${record.branch} (rollback)`, () =>
+      deps.git.removeWorktree(record.worktree, false),
+    );
     if (made.branchAt) await deps.git.deleteBranchIfAt(record.branch, made.branchAt);
   }
   await deps.records.remove(record.name);

@@ -1,12 +1,12 @@
 import { stat } from 'node:fs/promises';
+import { CONFIG_FILES } from '../config/files.ts';
 import { EnvsError } from '../errors.ts';
 import type { Progress } from './converge.ts';
 import type { Deps } from './deps.ts';
-import { DEFAULT_DISPOSABLE, filesAtRisk, type DirtyFile } from './dirty.ts';
+import { DEFAULT_DISPOSABLE, type DirtyFile, filesAtRisk } from './dirty.ts';
 import { failpoint } from './failpoints.ts';
 import { engineMismatch, envLock, withWorktreeLock } from './guards.ts';
 import { resolveEnv } from './resolve.ts';
-import { CONFIG_FILES } from '../config/files.ts';
 import { configFrom, dirReader } from './source.ts';
 import { composeDown, sweep } from './teardown.ts';
 
@@ -82,7 +82,9 @@ export async function destroyEnv(deps: Deps, arg: string, options: DestroyOption
       (async () => {
         if (entry && onDisk) {
           progress('worktree', `git worktree remove ${record.worktree}`);
-          await withWorktreeLock(deps, `git worktree remove for ${record.branch}`, () => deps.git.removeWorktree(record.worktree, Boolean(options.force)));
+          await withWorktreeLock(deps, `git worktree remove for ${record.branch}`, () =>
+            deps.git.removeWorktree(record.worktree, Boolean(options.force)),
+          );
         } else if (entry) {
           await deps.git.pruneWorktrees();
         }
@@ -103,7 +105,13 @@ export async function destroyEnv(deps: Deps, arg: string, options: DestroyOption
 
 /** What destroying a worktree would lose; undefined when it is not on disk. */
 async function filesAtRiskIn(deps: Deps, worktree: string): Promise<DirtyFile[] | undefined> {
-  if (!(await stat(worktree).then((s) => s.isDirectory(), () => false))) return undefined;
+  if (
+    !(await stat(worktree).then(
+      (s) => s.isDirectory(),
+      () => false,
+    ))
+  )
+    return undefined;
   const [status, extra] = await Promise.all([deps.git.status(worktree), extraDisposable(worktree)]);
   return filesAtRisk(status, [...DEFAULT_DISPOSABLE, ...extra]);
 }

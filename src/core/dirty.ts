@@ -2,10 +2,33 @@ import type { StatusEntry } from './deps.ts';
 
 /** Ignored names that are rebuilt, not written: `destroy` may delete them without --force. */
 export const DEFAULT_DISPOSABLE = [
-  'node_modules', '.pnpm-store', 'dist', 'build', 'out', '.next', '.nuxt', '.svelte-kit', '.turbo', '.vercel',
-  '.cache', '.parcel-cache', '.vite', '.eslintcache', '.stylelintcache', 'coverage', '.nyc_output',
-  '__pycache__', '.pytest_cache', '.mypy_cache', '.ruff_cache', '.tox', 'target', '.gradle',
-  '.DS_Store', '*.tsbuildinfo', '*.pyc',
+  'node_modules',
+  '.pnpm-store',
+  'dist',
+  'build',
+  'out',
+  '.next',
+  '.nuxt',
+  '.svelte-kit',
+  '.turbo',
+  '.vercel',
+  '.cache',
+  '.parcel-cache',
+  '.vite',
+  '.eslintcache',
+  '.stylelintcache',
+  'coverage',
+  '.nyc_output',
+  '__pycache__',
+  '.pytest_cache',
+  '.mypy_cache',
+  '.ruff_cache',
+  '.tox',
+  'target',
+  '.gradle',
+  '.DS_Store',
+  '*.tsbuildinfo',
+  '*.pyc',
 ];
 
 export interface DirtyFile {

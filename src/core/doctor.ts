@@ -26,9 +26,19 @@ export interface DoctorDeps {
 /** `envs doctor`: every precondition of envs, each failure with the command that fixes it. */
 export async function runDoctor(deps: DoctorDeps): Promise<{ ok: boolean; checks: Check[] }> {
   const checks = await Promise.all([
-    versionCheck('node', async () => deps.nodeVersion, REQUIRED.node, 'Install Node.js 22 or later (24 LTS recommended), e.g. with nvm, fnm or your package manager.'),
+    versionCheck(
+      'node',
+      async () => deps.nodeVersion,
+      REQUIRED.node,
+      'Install Node.js 22 or later (24 LTS recommended), e.g. with nvm, fnm or your package manager.',
+    ),
     versionCheck('git', deps.gitVersion, REQUIRED.git, 'Install git 2.36 or later.'),
-    versionCheck('docker compose', () => deps.compose.version(), REQUIRED.compose, 'Install the Docker Compose v2 plugin 2.24.4 or later (docker-compose-plugin, or a current Docker Desktop).'),
+    versionCheck(
+      'docker compose',
+      () => deps.compose.version(),
+      REQUIRED.compose,
+      'Install the Docker Compose v2 plugin 2.24.4 or later (docker-compose-plugin, or a current Docker Desktop).',
+    ),
     engineCheck(deps),
     stateCheck(deps.home),
   ]);

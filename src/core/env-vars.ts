@@ -41,7 +41,7 @@ export function envVarsFor(input: EnvVarsInput): { env: Record<string, string>; 
   const database = pickDatabase(input, warnings);
   if (database) {
     const environment = input.model.services[database.service]?.environment ?? {};
-    const read = (key: string) => unescape(environment[key] ?? undefined);
+    const read = (key: string) => unescapeDollars(environment[key] ?? undefined);
     const user = read('POSTGRES_USER') || 'postgres';
     const password = read('POSTGRES_PASSWORD') ?? '';
     const db = read('POSTGRES_DB') || user;
@@ -54,7 +54,8 @@ export function envVarsFor(input: EnvVarsInput): { env: Record<string, string>; 
 }
 
 function pickDatabase(input: EnvVarsInput, warnings: string[]): { service: string; host: string; port: number } | undefined {
-  const binding = (service: string) => input.bindings.find((b) => b.service === service && b.target === 5432) ?? input.bindings.find((b) => b.service === service);
+  const binding = (service: string) =>
+    input.bindings.find((b) => b.service === service && b.target === 5432) ?? input.bindings.find((b) => b.service === service);
   if (input.databaseService) {
     const found = binding(input.databaseService);
     if (!found) warnings.push(`database.service "${input.databaseService}" publishes no port; no DATABASE_URL.`);
@@ -65,7 +66,9 @@ function pickDatabase(input: EnvVarsInput, warnings: string[]): { service: strin
     .map(([name]) => binding(name))
     .filter((b): b is Binding => b !== undefined && b.target === 5432);
   if (candidates.length > 1) {
-    warnings.push(`Several Postgres services (${candidates.map((c) => c.service).join(', ')}); set database.service in envs.yaml to get a DATABASE_URL.`);
+    warnings.push(
+      `Several Postgres services (${candidates.map((c) => c.service).join(', ')}); set database.service in envs.yaml to get a DATABASE_URL.`,
+    );
     return undefined;
   }
   const [only] = candidates;
@@ -73,6 +76,6 @@ function pickDatabase(input: EnvVarsInput, warnings: string[]): { service: strin
 }
 
 /** Values from the rendered model keep Compose's `$$` escapes. */
-function unescape(value: string | undefined): string | undefined {
+function unescapeDollars(value: string | undefined): string | undefined {
   return value?.split('$$').join('$');
 }

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ComposeModel } from '../compose/model.ts';
 import { EnvsError } from '../errors.ts';
-import { makeFakes, type Fakes } from '../testing/fakes.ts';
+import { type Fakes, makeFakes } from '../testing/fakes.ts';
 import { createEnv } from './create.ts';
 import { destroyEnv } from './destroy.ts';
 import { listEnvs } from './list.ts';
@@ -10,7 +10,11 @@ import { upEnv } from './updown.ts';
 const model: ComposeModel = {
   name: 'x',
   services: {
-    db: { image: 'postgres:17-alpine', environment: { POSTGRES_PASSWORD: 'pw' }, ports: [{ target: 5432, published: '5432', protocol: 'tcp' }] },
+    db: {
+      image: 'postgres:17-alpine',
+      environment: { POSTGRES_PASSWORD: 'pw' },
+      ports: [{ target: 5432, published: '5432', protocol: 'tcp' }],
+    },
     web: { image: 'nginx', ports: [{ target: 80, published: '8080', protocol: 'tcp' }] },
   },
 };
@@ -38,7 +42,13 @@ describe('create', () => {
     const error = await createEnv(fakes.deps, { branch: 'feat/x' }).catch((e: unknown) => e);
     expect(EnvsError.is(error) && error.code).toBe('COMPOSE_FAILED');
     expect(String((error as Error).message)).toMatch(/pull access denied/);
-    expect(fakes.calls).toEqual(['worktree add feat/x', 'compose up', expect.stringMatching(/^compose down envs-repo-1234-feat-x-/), 'worktree remove', 'branch delete feat/x@c0ffee']);
+    expect(fakes.calls).toEqual([
+      'worktree add feat/x',
+      'compose up',
+      expect.stringMatching(/^compose down envs-repo-1234-feat-x-/),
+      'worktree remove',
+      'branch delete feat/x@c0ffee',
+    ]);
     expect(fakes.records.size).toBe(0);
     expect(await fakes.deps.ports.leases()).toEqual([]);
   });
@@ -60,7 +70,10 @@ describe('create', () => {
     const dbPort = plan.ports.find((p) => p.service === 'db')?.published;
     await destroyEnv(fakes.deps, 'feat/probe');
     fakes.calls.length = 0;
-    fakes.upResults.push({ ok: false, stderr: `Error starting userland proxy: listen tcp4 127.0.0.1:${dbPort}: bind: address already in use` });
+    fakes.upResults.push({
+      ok: false,
+      stderr: `Error starting userland proxy: listen tcp4 127.0.0.1:${dbPort}: bind: address already in use`,
+    });
 
     const view = await createEnv(fakes.deps, { branch: 'feat/probe' });
     expect(fakes.calls.filter((c) => c === 'compose up')).toHaveLength(2);
@@ -75,7 +88,9 @@ describe('create', () => {
 
   it('changes nothing when the engine is down', async () => {
     fakes.engineDown = true;
-    await expect(createEnv(fakes.deps, { branch: 'feat/x' })).rejects.toSatisfy((e: unknown) => EnvsError.is(e) && e.code === 'DOCKER_UNAVAILABLE');
+    await expect(createEnv(fakes.deps, { branch: 'feat/x' })).rejects.toSatisfy(
+      (e: unknown) => EnvsError.is(e) && e.code === 'DOCKER_UNAVAILABLE',
+    );
     expect(fakes.calls).toEqual([]);
     expect(fakes.records.size).toBe(0);
   });
@@ -86,7 +101,13 @@ describe('list', () => {
     for (const branch of ['feat/a', 'feat/b', 'feat/c']) await createEnv(fakes.deps, { branch });
     fakes.engineCalls.containers = 0;
     const views = await listEnvs(fakes.deps);
-    expect(views.map((v) => [v.branch, v.status])).toEqual([['feat/a', 'running'], ['feat/b', 'running'], ['feat/c', 'running']].sort());
+    expect(views.map((v) => [v.branch, v.status])).toEqual(
+      [
+        ['feat/a', 'running'],
+        ['feat/b', 'running'],
+        ['feat/c', 'running'],
+      ].sort(),
+    );
     expect(fakes.engineCalls.containers).toBe(1);
   });
 });

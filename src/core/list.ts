@@ -1,13 +1,13 @@
 import { stat } from 'node:fs/promises';
 import { EnvsError } from '../errors.ts';
 import type { ContainerSummary, Deps } from './deps.ts';
-import { filesAtRisk, DEFAULT_DISPOSABLE } from './dirty.ts';
-import { LABEL } from './labels.ts';
+import { DEFAULT_DISPOSABLE, filesAtRisk } from './dirty.ts';
 import { envLock } from './guards.ts';
+import { LABEL } from './labels.ts';
 import type { EnvRecord } from './record.ts';
 import { resolveEnv } from './resolve.ts';
 import { deriveStatus } from './status.ts';
-import { viewOf, type EnvView } from './view.ts';
+import { type EnvView, viewOf } from './view.ts';
 
 /**
  * `envs list`: the records of this repository, with status from ONE engine query (all containers labelled
@@ -47,7 +47,10 @@ async function describe(
   const entry = worktrees.find((w) => w.path === record.worktree);
   const [busy, worktreeExists] = await Promise.all([
     deps.locks.isHeld(envLock(record.name)),
-    stat(record.worktree).then((s) => s.isDirectory(), () => false),
+    stat(record.worktree).then(
+      (s) => s.isDirectory(),
+      () => false,
+    ),
   ]);
   const live = deriveStatus(record, {
     containers: containers?.filter((c) => c.project === record.project),
@@ -57,12 +60,16 @@ async function describe(
   const dirty = entry && worktreeExists ? await isDirty(deps, record.worktree) : undefined;
   // Merged: the tip moved since the env was made and the default branch now contains it.
   const isMerged = merged && entry?.head ? merged.has(record.branch) && entry.head !== record.base.commit : undefined;
-  return viewOf(record, {
-    ...live,
-    ...(dirty !== undefined ? { dirty } : {}),
-    ...(isMerged !== undefined ? { merged: isMerged } : {}),
-    worktreeExists,
-  }, { showSecrets });
+  return viewOf(
+    record,
+    {
+      ...live,
+      ...(dirty !== undefined ? { dirty } : {}),
+      ...(isMerged !== undefined ? { merged: isMerged } : {}),
+      worktreeExists,
+    },
+    { showSecrets },
+  );
 }
 
 async function isDirty(deps: Deps, worktree: string): Promise<boolean | undefined> {

@@ -63,19 +63,20 @@ export function checkBranchShape(branch: string): void {
   if (branch.length === 0) bad('it is empty');
   if (branch.startsWith('-')) bad('it starts with "-"');
   if (branch === 'HEAD' || branch === '@') bad(`"${branch}" names the current commit, not a branch`);
-  // biome-ignore lint: control characters are exactly what we look for
   if (/[\u0000-\u001f\u007f]/.test(branch)) bad('it contains control characters');
   if (Buffer.byteLength(branch) > 240) bad('it is longer than 240 bytes');
 }
 
 /** A branch name made safe to echo in a message (control characters escaped). */
 export function printable(text: string): string {
-  // biome-ignore lint: control characters are exactly what we escape
   return text.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 /** Environment-variable form of a service name: `api-gateway` → `API_GATEWAY`. */
 export function envVarName(text: string): string {
-  const name = text.toUpperCase().replace(/[^A-Z0-9]+/g, '_').replace(/^_+|_+$/g, '');
+  const name = text
+    .toUpperCase()
+    .replace(/[^A-Z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '');
   return /^[0-9]/.test(name) ? `_${name}` : name || '_';
 }

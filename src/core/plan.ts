@@ -2,14 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { collectPortRequests, type PortRequest } from '../compose/transform.ts';
-import { EnvsError } from '../errors.ts';
-import { DEFAULT_RANGE, parseRange, type PortRange } from '../ports/allocate.ts';
 import type { Config } from '../config/schema.ts';
+import { EnvsError } from '../errors.ts';
+import { DEFAULT_RANGE, type PortRange, parseRange } from '../ports/allocate.ts';
 import type { Deps, EngineInfo } from './deps.ts';
 import { engineMismatch, envLock } from './guards.ts';
-import { checkBranchShape, namesFor, printable, type EnvNames } from './naming.ts';
+import { checkBranchShape, type EnvNames, namesFor, printable } from './naming.ts';
 import type { EnvRecord } from './record.ts';
-import { commitReader, readSource, renderSource, type RenderedSource } from './source.ts';
+import { commitReader, type RenderedSource, readSource, renderSource } from './source.ts';
 
 export interface CreateOptions {
   branch: string;
@@ -94,7 +94,7 @@ export async function planCreate(deps: Deps, options: CreateOptions): Promise<En
     deps.engine.info(),
     renderSource(deps, source, { project: names.project, worktree, onDisk: false, env: secrets }),
   ]);
-  if (resume && resume.engine.id && engine.id !== resume.engine.id) throw engineMismatch(resume, engine);
+  if (resume?.engine.id && engine.id !== resume.engine.id) throw engineMismatch(resume, engine);
 
   return {
     branch,
@@ -181,9 +181,13 @@ function portRange(env: NodeJS.ProcessEnv, config: Config): PortRange {
   if (text === undefined) return DEFAULT_RANGE;
   const range = parseRange(text);
   if (!range) {
-    throw new EnvsError('CONFIG_INVALID', `Port range "${text}" is not valid (${env.ENVS_PORT_RANGE ? 'ENVS_PORT_RANGE' : 'ports.range in envs.yaml'}).`, {
-      hint: 'Give two ports between 1024 and 65535, low-high, such as 20000-29999.',
-    });
+    throw new EnvsError(
+      'CONFIG_INVALID',
+      `Port range "${text}" is not valid (${env.ENVS_PORT_RANGE ? 'ENVS_PORT_RANGE' : 'ports.range in envs.yaml'}).`,
+      {
+        hint: 'Give two ports between 1024 and 65535, low-high, such as 20000-29999.',
+      },
+    );
   }
   return range;
 }

@@ -1,9 +1,9 @@
-import { LOOPBACK, transformModel, type Change } from '../compose/transform.ts';
-import { composeYaml } from '../compose/write.ts';
 import type { ComposeModel } from '../compose/model.ts';
+import { type Change, LOOPBACK, transformModel } from '../compose/transform.ts';
+import { composeYaml } from '../compose/write.ts';
 import type { Deps } from './deps.ts';
 import { labelsFor } from './labels.ts';
-import { planCreate, type Checkout, type CreateOptions } from './plan.ts';
+import { type Checkout, type CreateOptions, planCreate } from './plan.ts';
 import type { Binding } from './record.ts';
 import { redactValue } from './redact.ts';
 
@@ -55,7 +55,13 @@ export async function planEnv(deps: Deps, options: CreateOptions & { showSecrets
     resume: plan.resume !== undefined,
     source_files: plan.source.sourceFiles,
     ...(plan.source.template ? { template: plan.source.template } : {}),
-    ports: plan.requests.map((r) => ({ service: r.service, target: r.target, published: byKey.get(r.key) ?? 0, host_ip: LOOPBACK, protocol: r.protocol })),
+    ports: plan.requests.map((r) => ({
+      service: r.service,
+      target: r.target,
+      published: byKey.get(r.key) ?? 0,
+      host_ip: LOOPBACK,
+      protocol: r.protocol,
+    })),
     changes: transformed.changes,
     warnings: [...plan.warnings, ...transformed.warnings],
     steps: [

@@ -53,7 +53,19 @@ export interface EnvRecord {
   updatedAt: string;
 }
 
-const STRINGS = ['name', 'branch', 'repo', 'repoId', 'worktree', 'project', 'host', 'projectDir', 'composeFile', 'createdAt', 'updatedAt'] as const;
+const STRINGS = [
+  'name',
+  'branch',
+  'repo',
+  'repoId',
+  'worktree',
+  'project',
+  'host',
+  'projectDir',
+  'composeFile',
+  'createdAt',
+  'updatedAt',
+] as const;
 const ARRAYS = ['sourceFiles', 'services', 'ports', 'warnings'] as const;
 const OBJECTS = ['base', 'env', 'secrets', 'engine'] as const;
 

@@ -14,8 +14,9 @@ export async function resolveEnv(deps: Deps, arg: string, cwd = process.cwd()): 
   const byPath = records.find((r) => path === r.worktree || path.startsWith(r.worktree + sep));
   if (byPath) return byPath;
   throw new EnvsError('ENV_NOT_FOUND', `No env named "${printable(arg)}" in ${deps.git.repo.root}.`, {
-    hint: records.length > 0
-      ? `Name one by branch, env name or worktree path: ${records.map((r) => r.branch).join(', ')}.`
-      : 'This repository has no envs yet; make one with `envs create <branch>`.',
+    hint:
+      records.length > 0
+        ? `Name one by branch, env name or worktree path: ${records.map((r) => r.branch).join(', ')}.`
+        : 'This repository has no envs yet; make one with `envs create <branch>`.',
   });
 }

@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_FILES, OVERRIDE_FILES, defaultComposeFiles, referencedFiles } from '../compose/discover.ts';
+import { DEFAULT_FILES, defaultComposeFiles, OVERRIDE_FILES, referencedFiles } from '../compose/discover.ts';
 import type { ComposeModel } from '../compose/model.ts';
-import { parseConfig } from '../config/load.ts';
 import { CONFIG_FILES } from '../config/files.ts';
+import { parseConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { EnvsError } from '../errors.ts';
 import type { Deps } from './deps.ts';
@@ -31,7 +31,11 @@ const MAX_DEPTH = 8;
 
 /** A reader over a commit of the repository (nothing is checked out). */
 export function commitReader(deps: Deps, commit: string): FileReader {
-  return (paths) => deps.git.readFiles(commit, paths.filter((p) => !p.includes('\n')));
+  return (paths) =>
+    deps.git.readFiles(
+      commit,
+      paths.filter((p) => !p.includes('\n')),
+    );
 }
 
 /** A reader over a directory on disk (a worktree). */
@@ -125,7 +129,12 @@ export async function renderSource(
   const projectDir = source.projectSubdir === '.' ? options.worktree : join(options.worktree, ...source.projectSubdir.split('/'));
   let model: ComposeModel;
   if (source.template) {
-    model = await deps.compose.render({ project: options.project, files: [POSTGRES_TEMPLATE], projectDir: POSTGRES_TEMPLATE_DIR, env: options.env });
+    model = await deps.compose.render({
+      project: options.project,
+      files: [POSTGRES_TEMPLATE],
+      projectDir: POSTGRES_TEMPLATE_DIR,
+      env: options.env,
+    });
   } else if (options.onDisk) {
     model = await deps.compose.render({
       project: options.project,

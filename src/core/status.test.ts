@@ -4,35 +4,78 @@ import type { EnvRecord } from './record.ts';
 import { deriveStatus } from './status.ts';
 
 const record = (over: Partial<EnvRecord> = {}): EnvRecord => ({
-  schemaVersion: 1, name: 'x-1', branch: 'x', repo: '/r', repoId: 'r-1', worktree: '/w/x-1', project: 'envs-r-1-x-1',
-  host: 'x-1', projectDir: '/w/x-1', composeFile: '/s/compose.yaml', sourceFiles: ['compose.yaml'], status: 'running',
-  phase: 'ready', createdBranch: true, base: { ref: 'main', commit: 'abc' }, services: ['db', 'web'], ports: [], env: {},
-  secrets: {}, engine: { id: 'e', endpoint: 'unix:///var/run/docker.sock' }, warnings: [], createdAt: '', updatedAt: '',
+  schemaVersion: 1,
+  name: 'x-1',
+  branch: 'x',
+  repo: '/r',
+  repoId: 'r-1',
+  worktree: '/w/x-1',
+  project: 'envs-r-1-x-1',
+  host: 'x-1',
+  projectDir: '/w/x-1',
+  composeFile: '/s/compose.yaml',
+  sourceFiles: ['compose.yaml'],
+  status: 'running',
+  phase: 'ready',
+  createdBranch: true,
+  base: { ref: 'main', commit: 'abc' },
+  services: ['db', 'web'],
+  ports: [],
+  env: {},
+  secrets: {},
+  engine: { id: 'e', endpoint: 'unix:///var/run/docker.sock' },
+  warnings: [],
+  createdAt: '',
+  updatedAt: '',
   ...over,
 });
 const container = (service: string, state: string, health?: string): ContainerSummary => ({
-  id: service, project: 'envs-r-1-x-1', service, state, labels: {}, ports: [], ...(health ? { health } : {}),
+  id: service,
+  project: 'envs-r-1-x-1',
+  service,
+  state,
+  labels: {},
+  ports: [],
+  ...(health ? { health } : {}),
 });
 
 describe('deriveStatus', () => {
   it('is running when every service runs (a one-shot that exited 0 counts)', () => {
-    expect(deriveStatus(record(), { containers: [container('db', 'running'), container('web', 'exited(0)')], worktreeExists: true, busy: false }).status).toBe('running');
+    expect(
+      deriveStatus(record(), { containers: [container('db', 'running'), container('web', 'exited(0)')], worktreeExists: true, busy: false })
+        .status,
+    ).toBe('running');
   });
 
   it('is stopped when nothing runs, partial when some services are down', () => {
     expect(deriveStatus(record(), { containers: [], worktreeExists: true, busy: false }).status).toBe('stopped');
     // `envs down` stops Postgres cleanly (exit 0): still stopped, not a finished one-shot.
-    expect(deriveStatus(record(), { containers: [container('db', 'exited(0)'), container('web', 'exited(143)')], worktreeExists: true, busy: false }).status).toBe('stopped');
-    const partial = deriveStatus(record(), { containers: [container('db', 'running'), container('web', 'exited(1)')], worktreeExists: true, busy: false });
+    expect(
+      deriveStatus(record(), {
+        containers: [container('db', 'exited(0)'), container('web', 'exited(143)')],
+        worktreeExists: true,
+        busy: false,
+      }).status,
+    ).toBe('stopped');
+    const partial = deriveStatus(record(), {
+      containers: [container('db', 'running'), container('web', 'exited(1)')],
+      worktreeExists: true,
+      busy: false,
+    });
     expect(partial).toEqual({ status: 'partial', problems: ['not running: web'] });
   });
 
   it('is partial when the worktree is gone', () => {
-    expect(deriveStatus(record(), { containers: [container('db', 'running'), container('web', 'running')], worktreeExists: false, busy: false }).status).toBe('partial');
+    expect(
+      deriveStatus(record(), { containers: [container('db', 'running'), container('web', 'running')], worktreeExists: false, busy: false })
+        .status,
+    ).toBe('partial');
   });
 
   it('reports a create in progress, and an interrupted one as partial', () => {
-    expect(deriveStatus(record({ status: 'creating', phase: 'compose-up' }), { containers: [], worktreeExists: true, busy: true }).status).toBe('creating');
+    expect(
+      deriveStatus(record({ status: 'creating', phase: 'compose-up' }), { containers: [], worktreeExists: true, busy: true }).status,
+    ).toBe('creating');
     const interrupted = deriveStatus(record({ status: 'creating', phase: 'ports' }), { containers: [], worktreeExists: true, busy: false });
     expect(interrupted.status).toBe('partial');
     expect(interrupted.problems[0]).toMatch(/interrupted at "ports"/);
@@ -45,7 +88,11 @@ describe('deriveStatus', () => {
   });
 
   it('flags unhealthy services', () => {
-    const derived = deriveStatus(record(), { containers: [container('db', 'running', 'unhealthy'), container('web', 'running')], worktreeExists: true, busy: false });
+    const derived = deriveStatus(record(), {
+      containers: [container('db', 'running', 'unhealthy'), container('web', 'running')],
+      worktreeExists: true,
+      busy: false,
+    });
     expect(derived).toEqual({ status: 'running', problems: ['db is unhealthy'] });
   });
 });

@@ -25,7 +25,9 @@ export function deriveStatus(record: EnvRecord, facts: LiveFacts): DerivedStatus
     const verb = record.status === 'creating' ? 'create' : 'destroy';
     return {
       status: 'partial',
-      problems: [`${verb} was interrupted at "${record.phase}": run \`envs ${verb === 'create' ? 'create' : 'destroy'} ${record.branch}\` again to finish, or \`envs destroy\` to remove it.`],
+      problems: [
+        `${verb} was interrupted at "${record.phase}": run \`envs ${verb === 'create' ? 'create' : 'destroy'} ${record.branch}\` again to finish, or \`envs destroy\` to remove it.`,
+      ],
     };
   }
   if (record.status === 'failed') return { status: 'failed', problems: [record.error ?? 'create failed'] };

@@ -1,14 +1,14 @@
 import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { EnvsError } from '../errors.ts';
 import { converge, type Progress } from './converge.ts';
 import type { Deps } from './deps.ts';
-import { EnvsError } from '../errors.ts';
 import { engineMismatch, envLock } from './guards.ts';
 import { upSettings } from './plan.ts';
 import type { EnvRecord } from './record.ts';
 import { resolveEnv } from './resolve.ts';
 import { dirReader, readSource, renderSource } from './source.ts';
-import { viewOf, type EnvView } from './view.ts';
+import { type EnvView, viewOf } from './view.ts';
 
 export interface UpDownOptions {
   cwd?: string;
@@ -29,7 +29,12 @@ export async function upEnv(deps: Deps, arg: string, options: UpDownOptions = {}
   }
   return deps.locks.with(envLock(record.name), { what: `envs up ${record.branch}`, waitMs: 0 }, async () => {
     const source = await readSource(dirReader(record.worktree));
-    const rendered = await renderSource(deps, source, { project: record.project, worktree: record.worktree, onDisk: true, env: record.secrets });
+    const rendered = await renderSource(deps, source, {
+      project: record.project,
+      worktree: record.worktree,
+      onDisk: true,
+      env: record.secrets,
+    });
     await converge(deps, record, rendered, {
       ...upSettings(deps.env, source.config),
       ...(options.signal ? { signal: options.signal } : {}),
@@ -64,11 +69,16 @@ export async function downEnv(deps: Deps, arg: string, options: UpDownOptions = 
 async function usable(deps: Deps, arg: string, cwd?: string): Promise<EnvRecord> {
   const record = await resolveEnv(deps, arg, cwd);
   if (record.status === 'creating' || record.status === 'destroying' || record.status === 'failed') {
-    throw new EnvsError('ENV_BUSY', `${record.branch}'s env is ${record.status === 'failed' ? 'failed' : `half ${record.status === 'creating' ? 'created' : 'destroyed'}`}.`, {
-      hint: record.status === 'destroying'
-        ? `Finish with \`envs destroy ${record.branch}\`.`
-        : `Finish it with \`envs create ${record.branch}\`, or remove it with \`envs destroy ${record.branch}\`.`,
-    });
+    throw new EnvsError(
+      'ENV_BUSY',
+      `${record.branch}'s env is ${record.status === 'failed' ? 'failed' : `half ${record.status === 'creating' ? 'created' : 'destroyed'}`}.`,
+      {
+        hint:
+          record.status === 'destroying'
+            ? `Finish with \`envs destroy ${record.branch}\`.`
+            : `Finish it with \`envs create ${record.branch}\`, or remove it with \`envs destroy ${record.branch}\`.`,
+      },
+    );
   }
   const engine = await deps.engine.info();
   if (record.engine.id && engine.id !== record.engine.id) throw engineMismatch(record, engine);
@@ -76,5 +86,8 @@ async function usable(deps: Deps, arg: string, cwd?: string): Promise<EnvRecord>
 }
 
 async function isDir(path: string): Promise<boolean> {
-  return stat(path).then((s) => s.isDirectory(), () => false);
+  return stat(path).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
 }

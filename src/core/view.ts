@@ -1,5 +1,5 @@
-import { redactEnv } from './redact.ts';
 import type { Binding, EnvRecord, EnvStatus } from './record.ts';
+import { redactEnv } from './redact.ts';
 
 /** The JSON shape of an env (`create`, `info`, items of `list`): the design's fixed fields first. */
 export interface EnvView {

@@ -8,7 +8,9 @@ const tempDir = useTempDir('endpoint');
 
 describe('resolveDockerHost', () => {
   it('uses DOCKER_HOST first', async () => {
-    expect(await resolveDockerHost({ DOCKER_HOST: 'unix:///run/user/1000/docker.sock', DOCKER_CONFIG: tempDir() })).toBe('unix:///run/user/1000/docker.sock');
+    expect(await resolveDockerHost({ DOCKER_HOST: 'unix:///run/user/1000/docker.sock', DOCKER_CONFIG: tempDir() })).toBe(
+      'unix:///run/user/1000/docker.sock',
+    );
   });
 
   it('uses the default socket without a config or with the default context', async () => {

@@ -1,7 +1,7 @@
 import Docker from 'dockerode';
-import { unavailable } from './errors.ts';
 import type { ContainerSummary, Engine, EngineInfo, LabeledResources, PublishedPort } from '../core/deps.ts';
 import { dockerodeOptions } from './endpoint.ts';
+import { unavailable } from './errors.ts';
 
 const PING_TIMEOUT_MS = 5_000;
 

@@ -1,6 +1,6 @@
 import type { ContainerSummary, Engine, EngineInfo, LabeledResources } from '../core/deps.ts';
-import type { DockerodeEngine } from './engine.ts';
 import { dockerodeOptions } from './endpoint.ts';
+import type { DockerodeEngine } from './engine.ts';
 import { unavailable } from './errors.ts';
 import { infoOverSocket } from './ping.ts';
 

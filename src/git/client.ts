@@ -1,8 +1,8 @@
-import { basename, dirname, resolve } from 'node:path';
 import { statSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
-import { EnvsError } from '../errors.ts';
+import { basename, dirname, resolve } from 'node:path';
 import type { AddWorktree, GitClient, RepoInfo, StatusEntry, WorktreeEntry } from '../core/deps.ts';
+import { EnvsError } from '../errors.ts';
 import { parseCatFileBatch, parseStatus, parseWorktreeList } from './porcelain.ts';
 import { runGit, runGitBuffer } from './run.ts';
 
@@ -15,7 +15,7 @@ export async function openRepo(cwd: string): Promise<RepoInfo> {
   const result = await runGit(['rev-parse', '--path-format=absolute', '--git-common-dir', '--show-toplevel'], { cwd, okCodes: [128] });
   if (result.exitCode !== 0) {
     throw new EnvsError('NOT_A_GIT_REPO', `${cwd} is not inside a git repository.`, {
-      hint: 'Run envs from your project\'s checkout (or pass --repo <dir>); `git init` makes a new one.',
+      hint: "Run envs from your project's checkout (or pass -C <dir>); `git init` makes a new one.",
     });
   }
   const [commonDirRaw] = result.stdout.split('\n');
@@ -49,12 +49,7 @@ export class CliGitClient implements GitClient {
   }
 
   async branchState(branch: string): Promise<{ local?: string; remote?: string }> {
-    const result = await this.run([
-      'for-each-ref',
-      '--format=%(refname)',
-      `refs/heads/${branch}`,
-      `refs/remotes/origin/${branch}`,
-    ]);
+    const result = await this.run(['for-each-ref', '--format=%(refname)', `refs/heads/${branch}`, `refs/remotes/origin/${branch}`]);
     const refs = new Set(result.stdout.split('\n').filter(Boolean));
     return {
       ...(refs.has(`refs/heads/${branch}`) ? { local: branch } : {}),
@@ -70,7 +65,12 @@ export class CliGitClient implements GitClient {
       'refs/heads/main',
       'refs/heads/master',
     ]);
-    const refs = new Map(result.stdout.split('\n').filter(Boolean).map((line) => line.split('\0') as [string, string]));
+    const refs = new Map(
+      result.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => line.split('\0') as [string, string]),
+    );
     const originHead = refs.get('refs/remotes/origin/HEAD');
     if (originHead) {
       const remoteBranch = originHead.replace(/^refs\/remotes\/origin\//, '');
@@ -81,7 +81,7 @@ export class CliGitClient implements GitClient {
     if (refs.has('refs/heads/master')) return 'master';
     const main = (await this.worktrees())[0];
     if (main?.branch) return main.branch;
-    throw new EnvsError('UNKNOWN_REF', 'Could not tell this repository\'s default branch.', {
+    throw new EnvsError('UNKNOWN_REF', "Could not tell this repository's default branch.", {
       hint: 'Pass --from <ref> to say which commit new branches start from.',
     });
   }

@@ -29,11 +29,7 @@ describe('parseStatus', () => {
 
 describe('parseCatFileBatch', () => {
   it('returns blobs and skips missing specs', () => {
-    const out = Buffer.concat([
-      Buffer.from('abc123 blob 5\nhello\n'),
-      Buffer.from('c:x missing\n'),
-      Buffer.from('def456 blob 0\n\n'),
-    ]);
+    const out = Buffer.concat([Buffer.from('abc123 blob 5\nhello\n'), Buffer.from('c:x missing\n'), Buffer.from('def456 blob 0\n\n')]);
     const files = parseCatFileBatch(out, ['a', 'x', 'e']);
     expect(files.get('a')?.toString()).toBe('hello');
     expect(files.has('x')).toBe(false);

@@ -21,7 +21,11 @@ function gitEnv(): NodeJS.ProcessEnv {
 
 /** Runs git with an argument array. A non-zero exit outside `okCodes` becomes GIT_FAILED in git's own words. */
 export async function runGit(args: string[], options: GitRunOptions): Promise<GitResult> {
-  const result = await run('git', args, { cwd: options.cwd, env: gitEnv(), ...(options.input !== undefined ? { input: options.input } : {}) });
+  const result = await run('git', args, {
+    cwd: options.cwd,
+    env: gitEnv(),
+    ...(options.input !== undefined ? { input: options.input } : {}),
+  });
   if (result.exitCode === undefined) throw cannotRun(result.spawnError);
   if (result.exitCode !== 0 && !(options.okCodes ?? []).includes(result.exitCode)) throw gitFailure(args, result.stderr);
   return { stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode };

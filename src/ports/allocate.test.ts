@@ -1,11 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { EnvsError } from '../errors.ts';
-import { allocate, parseRange, type Lease } from './allocate.ts';
+import { allocate, type Lease, parseRange } from './allocate.ts';
 
 const owner = { project: 'envs-r-a', repo: 'r', env: 'a' };
 const range = { from: 20000, to: 20009 };
 const free = async () => true;
-const lease = (port: number, project: string, key: string): Lease => ({ port, protocol: 'tcp', project, key, repo: 'r', env: project, since: 't' });
+const lease = (port: number, project: string, key: string): Lease => ({
+  port,
+  protocol: 'tcp',
+  project,
+  key,
+  repo: 'r',
+  env: project,
+  since: 't',
+});
 const requests = [
   { key: 'db/5432/tcp', protocol: 'tcp' as const },
   { key: 'web/80/tcp', protocol: 'tcp' as const },
@@ -16,7 +24,10 @@ describe('allocate', () => {
     const leases = await allocate({ owner, requests, leases: [], range, isFree: free, now: 't' });
     const ports = leases.map((l) => l.port);
     expect(new Set(ports).size).toBe(2);
-    for (const port of ports) expect(port).toBeGreaterThanOrEqual(20000), expect(port).toBeLessThanOrEqual(20009);
+    for (const port of ports) {
+      expect(port).toBeGreaterThanOrEqual(20000);
+      expect(port).toBeLessThanOrEqual(20009);
+    }
   });
 
   it('keeps the ports an env already holds (stable across down/up), without probing them', async () => {
@@ -28,14 +39,29 @@ describe('allocate', () => {
   it('skips ports leased to other envs and ports someone else listens on', async () => {
     const others = Array.from({ length: 8 }, (_, i) => lease(20000 + i, 'envs-r-other', `s${i}/1/tcp`));
     const busy = new Set([20008]);
-    const leases = await allocate({ owner, requests: requests.slice(0, 1), leases: others, range, isFree: async (p) => !busy.has(p), now: 't' });
+    const leases = await allocate({
+      owner,
+      requests: requests.slice(0, 1),
+      leases: others,
+      range,
+      isFree: async (p) => !busy.has(p),
+      now: 't',
+    });
     expect(leases.filter((l) => l.project === owner.project).map((l) => l.port)).toEqual([20009]);
     expect(leases).toHaveLength(9);
   });
 
   it('moves a lease whose port just failed to bind', async () => {
     const held = [lease(20003, owner.project, 'db/5432/tcp')];
-    const leases = await allocate({ owner, requests: requests.slice(0, 1), leases: held, range, avoid: new Set([20003]), isFree: free, now: 't' });
+    const leases = await allocate({
+      owner,
+      requests: requests.slice(0, 1),
+      leases: held,
+      range,
+      avoid: new Set([20003]),
+      isFree: free,
+      now: 't',
+    });
     expect(leases).toHaveLength(1);
     expect(leases[0]?.port).not.toBe(20003);
   });

@@ -1,5 +1,5 @@
-import { EnvsError } from '../errors.ts';
 import type { Protocol } from '../core/deps.ts';
+import { EnvsError } from '../errors.ts';
 
 export interface PortRange {
   from: number;
@@ -67,7 +67,15 @@ export async function allocate(input: AllocateInput): Promise<Lease[]> {
       });
     }
     taken.add(port);
-    result.push({ port, protocol: request.protocol, project: owner.project, key: request.key, repo: owner.repo, env: owner.env, since: input.now });
+    result.push({
+      port,
+      protocol: request.protocol,
+      project: owner.project,
+      key: request.key,
+      repo: owner.repo,
+      env: owner.env,
+      since: input.now,
+    });
   }
   return [...others, ...result];
 }

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
+import type { PortProbe } from '../core/deps.ts';
 import { writeFileAtomic } from '../state/atomic.ts';
 import { withLock } from '../state/lock.ts';
-import type { PortProbe } from '../core/deps.ts';
 import { allocate, type Lease, type LeaseRequest, type PortRange } from './allocate.ts';
 
 /** The registry file is written only by envs, atomically; this checks it is one we can read. */

@@ -31,7 +31,11 @@ const KILL_GRACE_MS = 5_000;
 
 export function run(file: string, args: readonly string[], options?: RunOptions): Promise<RunResult<string>>;
 export function run(file: string, args: readonly string[], options: RunOptions & { bytes: true }): Promise<RunResult<Buffer>>;
-export function run(file: string, args: readonly string[], options: RunOptions & { bytes?: boolean } = {}): Promise<RunResult<string | Buffer>> {
+export function run(
+  file: string,
+  args: readonly string[],
+  options: RunOptions & { bytes?: boolean } = {},
+): Promise<RunResult<string | Buffer>> {
   return new Promise((resolve) => {
     const child = spawn(file, args, {
       cwd: options.cwd,

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { useTempDir } from '../testing/temp-dir.ts';
 import { EnvsError } from '../errors.ts';
+import { useTempDir } from '../testing/temp-dir.ts';
 import { isLocked, withLock } from './lock.ts';
 
 const tempDir = useTempDir('lock');
@@ -39,7 +39,10 @@ describe('withLock', () => {
     const lock = join(tempDir(), 'c.lock');
     const dead = (await execa('node', ['-e', 'process.stdout.write(String(process.pid))'])).stdout;
     await mkdir(`${lock}.d`);
-    await writeFile(join(`${lock}.d`, 'owner.json'), JSON.stringify({ pid: Number(dead), host: hostname(), what: 'killed create', since: '', token: 't' }));
+    await writeFile(
+      join(`${lock}.d`, 'owner.json'),
+      JSON.stringify({ pid: Number(dead), host: hostname(), what: 'killed create', since: '', token: 't' }),
+    );
     expect(await isLocked(lock)).toBe(false);
     expect(await withLock(lock, { what: 'next', waitMs: 0 }, async () => 'got it')).toBe('got it');
   });

@@ -58,7 +58,13 @@ export async function isLocked(path: string): Promise<boolean> {
 async function acquire(path: string, options: LockOptions): Promise<{ dir: string; owner: LockOwner }> {
   const dir = `${path}.d`;
   await mkdir(dirname(dir), { recursive: true, mode: 0o700 });
-  const owner: LockOwner = { pid: process.pid, host: hostname(), what: options.what, since: new Date().toISOString(), token: randomBytes(8).toString('hex') };
+  const owner: LockOwner = {
+    pid: process.pid,
+    host: hostname(),
+    what: options.what,
+    since: new Date().toISOString(),
+    token: randomBytes(8).toString('hex'),
+  };
   const deadline = Date.now() + options.waitMs;
   for (let attempt = 0; ; attempt++) {
     try {
@@ -111,7 +117,10 @@ async function breakStale(dir: string, judged: LockOwner | undefined): Promise<v
   } catch {
     return; // someone else broke it first
   }
-  const moved = await readFile(join(tomb, 'owner.json'), 'utf8').then((t) => JSON.parse(t) as LockOwner, () => undefined);
+  const moved = await readFile(join(tomb, 'owner.json'), 'utf8').then(
+    (t) => JSON.parse(t) as LockOwner,
+    () => undefined,
+  );
   if (moved && judged && moved.token !== judged.token) {
     await rename(tomb, dir).catch(() => {});
     return;
@@ -120,7 +129,10 @@ async function breakStale(dir: string, judged: LockOwner | undefined): Promise<v
 }
 
 async function releaseLock(dir: string, token: string): Promise<void> {
-  const owner = await readFile(join(dir, 'owner.json'), 'utf8').then((t) => JSON.parse(t) as LockOwner, () => undefined);
+  const owner = await readFile(join(dir, 'owner.json'), 'utf8').then(
+    (t) => JSON.parse(t) as LockOwner,
+    () => undefined,
+  );
   if (owner?.token !== token) return; // not ours any more (broken as stale): leave it
   const tomb = `${dir}.released-${randomBytes(4).toString('hex')}`;
   await rename(dir, tomb);

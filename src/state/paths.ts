@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
  */
 export function envsHome(env: NodeJS.ProcessEnv = process.env): string {
   if (env.ENVS_HOME) return resolve(env.ENVS_HOME);
-  const xdg = env.XDG_STATE_HOME && env.XDG_STATE_HOME.startsWith('/') ? env.XDG_STATE_HOME : join(homedir(), '.local', 'state');
+  const xdg = env.XDG_STATE_HOME?.startsWith('/') ? env.XDG_STATE_HOME : join(homedir(), '.local', 'state');
   return join(xdg, 'envs');
 }
 

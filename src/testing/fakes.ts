@@ -34,7 +34,18 @@ export async function makeFakes(model: ComposeModel): Promise<Fakes> {
   const records = new Map<string, EnvRecord>();
   const worktrees: WorktreeEntry[] = [{ path: join(dir, 'repo'), branch: 'main', head: 'c0ffee', bare: false, prunable: false }];
   const branches = new Map<string, string>([['main', 'c0ffee']]);
-  const fakes: Fakes = { deps: undefined as never, calls, upResults: [], files, records, engineDown: false, engineId: 'engine-1', engineCalls: {}, dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+  const fakes: Fakes = {
+    deps: undefined as never,
+    calls,
+    upResults: [],
+    files,
+    records,
+    engineDown: false,
+    engineId: 'engine-1',
+    engineCalls: {},
+    dir,
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
 
   const git: GitClient = {
     repo: { root: join(dir, 'repo'), commonDir: join(dir, 'repo', '.git') },
@@ -52,7 +63,10 @@ export async function makeFakes(model: ComposeModel): Promise<Fakes> {
     removeWorktree: async (path) => {
       calls.push('worktree remove');
       await rm(path, { recursive: true, force: true });
-      worktrees.splice(worktrees.findIndex((w) => w.path === path), 1);
+      worktrees.splice(
+        worktrees.findIndex((w) => w.path === path),
+        1,
+      );
     },
     pruneWorktrees: async () => void calls.push('worktree prune'),
     deleteBranchIfAt: async (b, oid) => {
@@ -68,7 +82,7 @@ export async function makeFakes(model: ComposeModel): Promise<Fakes> {
     render: async () => structuredClone(model),
     renderFiles: async () => structuredClone(model),
     write: async (file, m) => void files.set(file, JSON.stringify(m)),
-    up: async (run) => {
+    up: async (_run) => {
       calls.push('compose up');
       return fakes.upResults.shift() ?? { ok: true };
     },
@@ -96,7 +110,13 @@ export async function makeFakes(model: ComposeModel): Promise<Fakes> {
             service,
             state: 'running',
             labels: {},
-            ports: (s.ports ?? []).map((p) => ({ service, target: p.target, published: Number(p.published), host_ip: p.host_ip ?? '', protocol: p.protocol ?? 'tcp' })),
+            ports: (s.ports ?? []).map((p) => ({
+              service,
+              target: p.target,
+              published: Number(p.published),
+              host_ip: p.host_ip ?? '',
+              protocol: p.protocol ?? 'tcp',
+            })),
           })),
         );
     },

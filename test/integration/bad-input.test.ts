@@ -3,10 +3,10 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { envs, envsOk, type CliResult } from '../support/cli.ts';
+import { type CliResult, envs, envsOk } from '../support/cli.ts';
 import { expectNothingLeft, labelled } from '../support/docker.ts';
 import { holdPort, release } from '../support/net.ts';
-import { useRepo, webFiles, type Fixture } from '../support/repo.ts';
+import { type Fixture, useRepo, webFiles } from '../support/repo.ts';
 
 /** Everything a failed command must leave as it was: git's worktrees and branches, our state, the engine. */
 async function snapshot(fx: Fixture) {
@@ -46,7 +46,12 @@ describe('bad input: a clear error, a non-zero exit, and nothing changed', () =>
     await fx.git('worktree', 'add', '-q', '-b', 'held-elsewhere', join(fx.root, 'manual'));
   });
 
-  async function expectRefused(args: string[], code: string, message: RegExp, options: { cwd?: string; env?: Record<string, string>; exit?: number } = {}): Promise<CliResult> {
+  async function expectRefused(
+    args: string[],
+    code: string,
+    message: RegExp,
+    options: { cwd?: string; env?: Record<string, string>; exit?: number } = {},
+  ): Promise<CliResult> {
     const before = await snapshot(fx);
     const human = await envs(options.cwd ?? fx.repo, fx.home, args, options.env);
     const dashes = args.indexOf('--');
@@ -78,7 +83,11 @@ describe('bad input: a clear error, a non-zero exit, and nothing changed', () =>
   });
 
   it('an unknown --from, and one that looks like an option', async () => {
-    await expectRefused(['create', 'feat/new', '--from', 'no-such-ref'], 'UNKNOWN_REF', /--from no-such-ref: no such branch, tag or commit/);
+    await expectRefused(
+      ['create', 'feat/new', '--from', 'no-such-ref'],
+      'UNKNOWN_REF',
+      /--from no-such-ref: no such branch, tag or commit/,
+    );
     await expectRefused(['create', 'feat/new', '--from=--output=/tmp/x'], 'UNKNOWN_REF', /--from --output=\/tmp\/x: no such/);
   });
 
@@ -93,7 +102,12 @@ describe('bad input: a clear error, a non-zero exit, and nothing changed', () =>
 
   it('a Docker engine that is down, for create, destroy and up', async () => {
     const env = { DOCKER_HOST: 'unix:///nonexistent/docker.sock' };
-    await expectRefused(['create', 'feat/new'], 'DOCKER_UNAVAILABLE', /Docker engine at unix:\/\/\/nonexistent\/docker\.sock does not answer/, { env });
+    await expectRefused(
+      ['create', 'feat/new'],
+      'DOCKER_UNAVAILABLE',
+      /Docker engine at unix:\/\/\/nonexistent\/docker\.sock does not answer/,
+      { env },
+    );
     await expectRefused(['destroy', 'feat/existing', '--force'], 'DOCKER_UNAVAILABLE', /does not answer/, { env });
     await expectRefused(['up', 'feat/existing'], 'DOCKER_UNAVAILABLE', /does not answer/, { env });
     // list still answers, from the records, and says why the status may be stale.
@@ -163,7 +177,13 @@ describe('odd but valid branch names are data, never code', () => {
     const env = (await envsOk(fx.repo, fx.home, ['create', branch, '--json'])).json;
     expect(env.status).toBe('running');
     expect(env.branch).toBe(branch);
-    const label = await execa('docker', ['ps', '--filter', `label=dev.envs.project=${env.project}`, '--format', '{{.Label "dev.envs.branch"}}']);
+    const label = await execa('docker', [
+      'ps',
+      '--filter',
+      `label=dev.envs.project=${env.project}`,
+      '--format',
+      '{{.Label "dev.envs.branch"}}',
+    ]);
     expect(label.stdout).toBe(branch);
     await envsOk(fx.repo, fx.home, ['destroy', branch]);
     for (const dir of [fx.repo, fx.root, process.cwd()]) {
@@ -194,7 +214,10 @@ describe('ports someone else holds', () => {
       const before = await snapshot(fx);
       const result = await envs(fx.repo, fx.home, ['create', 'feat/full', '--json'], { ENVS_PORT_RANGE: '24200-24201' });
       expect(result.exitCode).toBe(1);
-      expect(result.json.error).toMatchObject({ code: 'PORTS_EXHAUSTED', message: expect.stringMatching(/No free port left in 24200-24201/) });
+      expect(result.json.error).toMatchObject({
+        code: 'PORTS_EXHAUSTED',
+        message: expect.stringMatching(/No free port left in 24200-24201/),
+      });
       const after = await snapshot(fx);
       expect(after.worktrees).toBe(before.worktrees);
       expect(after.branches).toBe(before.branches);

@@ -9,7 +9,8 @@ import { sql } from '../support/net.ts';
 import { useRepo } from '../support/repo.ts';
 
 describe('every way of publishing a port', () => {
-  const fx = useRepo({
+  const fx = useRepo(
+    {
       'compose.yaml': `services:
   app:
     image: ${images.busybox}
@@ -29,13 +30,21 @@ describe('every way of publishing a port', () => {
       - "9000"
       - "9100-9101:9100-9101"
 `,
-    }, 'forms');
+    },
+    'forms',
+  );
 
   it('remaps the published side of each form to 127.0.0.1 and leaves the container side and variables alone', async () => {
     const plan = (await envsOk(fx.repo, fx.home, ['plan', 'feat/forms', '--json'], { DB_PORT: '6543' })).json;
     const ports = plan.compose.services.app.ports;
     expect(ports.map((p: any) => [p.target, p.protocol])).toEqual([
-      [5432, 'tcp'], [6001, 'tcp'], [7000, 'udp'], [8000, 'tcp'], [9000, 'tcp'], [9100, 'tcp'], [9101, 'tcp'],
+      [5432, 'tcp'],
+      [6001, 'tcp'],
+      [7000, 'udp'],
+      [8000, 'tcp'],
+      [9000, 'tcp'],
+      [9100, 'tcp'],
+      [9101, 'tcp'],
     ]);
     for (const port of ports) {
       expect(port.host_ip).toBe('127.0.0.1');
@@ -62,7 +71,8 @@ describe('every way of publishing a port', () => {
 });
 
 describe('compose files that pull in other files', () => {
-  const fx = useRepo({
+  const fx = useRepo(
+    {
       'docker/compose.yaml': `include:
   - db.yaml
 services:
@@ -88,7 +98,9 @@ services:
 `,
       'config/app.env': 'GREETING=hello from env_file\n',
       'envs.yaml': 'compose:\n  files: [docker/compose.yaml]\n',
-    }, 'nested');
+    },
+    'nested',
+  );
 
   it('renders from the commit before any worktree exists, and runs', async () => {
     const plan = (await envsOk(fx.repo, fx.home, ['plan', 'feat/nested', '--json'])).json;
@@ -109,7 +121,10 @@ services:
     await fx.commit('point at a missing file');
     await fx.git('switch', '-q', 'main');
     const result = await envs(fx.repo, fx.home, ['plan', 'moved', '--json']);
-    expect(result.json.error).toMatchObject({ code: 'COMPOSE_INVALID', message: expect.stringMatching(/docker\/gone\.yaml named in envs\.yaml does not exist/) });
+    expect(result.json.error).toMatchObject({
+      code: 'COMPOSE_INVALID',
+      message: expect.stringMatching(/docker\/gone\.yaml named in envs\.yaml does not exist/),
+    });
   });
 });
 
@@ -149,7 +164,11 @@ describe('doctor', () => {
     const result = await envs(fx.repo, fx.home, ['doctor', '--json']);
     const byName = Object.fromEntries(result.json.checks.map((c: any) => [c.name, c]));
     for (const name of ['node', 'git', 'docker compose', 'docker engine', 'state directory']) expect(byName[name].ok, name).toBe(true);
-    expect(byName['compose model']).toMatchObject({ ok: false, detail: expect.stringMatching(/Invalid hostPort: abc/), fix: expect.any(String) });
+    expect(byName['compose model']).toMatchObject({
+      ok: false,
+      detail: expect.stringMatching(/Invalid hostPort: abc/),
+      fix: expect.any(String),
+    });
     expect(result.exitCode).toBe(1);
   });
 

@@ -1,41 +1,47 @@
 import { existsSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { describe, expect, it } from 'vitest';
 import { BIN, envs, envsOk } from '../support/cli.ts';
-import { images } from '../support/images.ts';
 import { expectNothingLeft, labelled } from '../support/docker.ts';
+import { images } from '../support/images.ts';
 import { canBind, holdPort, httpGet, release, sql } from '../support/net.ts';
 import { trapFiles, useRepo, webFiles } from '../support/repo.ts';
 
 describe('a create that fails half-way leaves nothing half-made', () => {
   const fx = useRepo(webFiles(), 'fragile');
 
-  it.each(['after-worktree', 'after-ports', 'after-compose-file', 'after-compose-up'])('an error %s rolls back everything', async (point) => {
-    const result = await envs(fx.repo, fx.home, ['create', 'feat/rollback', '--json'], { ENVS_FAILPOINT: `${point}:error` });
-    expect(result.exitCode).toBe(1);
-    expect(result.json.error.message).toMatch(new RegExp(`failpoint ${point}`));
-    await expectNothingLeft(fx.label);
-    expect((await envsOk(fx.repo, fx.home, ['list', '--json'])).json).toEqual([]);
-    expect(await fx.git('worktree', 'list')).not.toMatch(/rollback/);
-    // The branch create made (still without commits of its own) is gone too.
-    expect(await fx.git('branch', '--list', 'feat/rollback')).toBe('');
-  });
+  it.each(['after-worktree', 'after-ports', 'after-compose-file', 'after-compose-up'])(
+    'an error %s rolls back everything',
+    async (point) => {
+      const result = await envs(fx.repo, fx.home, ['create', 'feat/rollback', '--json'], { ENVS_FAILPOINT: `${point}:error` });
+      expect(result.exitCode).toBe(1);
+      expect(result.json.error.message).toMatch(new RegExp(`failpoint ${point}`));
+      await expectNothingLeft(fx.label);
+      expect((await envsOk(fx.repo, fx.home, ['list', '--json'])).json).toEqual([]);
+      expect(await fx.git('worktree', 'list')).not.toMatch(/rollback/);
+      // The branch create made (still without commits of its own) is gone too.
+      expect(await fx.git('branch', '--list', 'feat/rollback')).toBe('');
+    },
+  );
 
-  it.each(['after-worktree', 'after-ports', 'after-compose-up'])('a create killed %s shows as partial; destroy removes it all', async (point) => {
-    const killed = await envs(fx.repo, fx.home, ['create', 'feat/killed'], { ENVS_FAILPOINT: point });
-    expect(killed.exitCode).not.toBe(0);
-    const [env] = (await envsOk(fx.repo, fx.home, ['list', '--json'])).json;
-    expect(env).toMatchObject({ branch: 'feat/killed', status: 'partial' });
-    expect(env.problems[0]).toMatch(/interrupted/);
+  it.each(['after-worktree', 'after-ports', 'after-compose-up'])(
+    'a create killed %s shows as partial; destroy removes it all',
+    async (point) => {
+      const killed = await envs(fx.repo, fx.home, ['create', 'feat/killed'], { ENVS_FAILPOINT: point });
+      expect(killed.exitCode).not.toBe(0);
+      const [env] = (await envsOk(fx.repo, fx.home, ['list', '--json'])).json;
+      expect(env).toMatchObject({ branch: 'feat/killed', status: 'partial' });
+      expect(env.problems[0]).toMatch(/interrupted/);
 
-    await envsOk(fx.repo, fx.home, ['destroy', 'feat/killed']);
-    await expectNothingLeft(fx.label);
-    expect(existsSync(env.worktree)).toBe(false);
-    expect((await envsOk(fx.repo, fx.home, ['list', '--json'])).json).toEqual([]);
-    await fx.git('branch', '-D', 'feat/killed');
-  });
+      await envsOk(fx.repo, fx.home, ['destroy', 'feat/killed']);
+      await expectNothingLeft(fx.label);
+      expect(existsSync(env.worktree)).toBe(false);
+      expect((await envsOk(fx.repo, fx.home, ['list', '--json'])).json).toEqual([]);
+      await fx.git('branch', '-D', 'feat/killed');
+    },
+  );
 
   it('a killed create is resumed by running create again', async () => {
     await envs(fx.repo, fx.home, ['create', 'feat/resume'], { ENVS_FAILPOINT: 'after-ports' });
@@ -65,7 +71,11 @@ describe('a destroy that is killed half-way', () => {
     const killed = await envs(fx.repo, fx.home, ['destroy', 'feat/halfgone'], { ENVS_FAILPOINT: 'destroy-after-down' });
     expect(killed.exitCode).not.toBe(0);
     const [listed] = (await envsOk(fx.repo, fx.home, ['list', '--json'])).json;
-    expect(listed).toMatchObject({ branch: 'feat/halfgone', status: 'partial', problems: [expect.stringMatching(/destroy was interrupted/)] });
+    expect(listed).toMatchObject({
+      branch: 'feat/halfgone',
+      status: 'partial',
+      problems: [expect.stringMatching(/destroy was interrupted/)],
+    });
     expect(existsSync(env.worktree)).toBe(true); // the worktree goes only after the containers
 
     await envsOk(fx.repo, fx.home, ['destroy', 'feat/halfgone']);
@@ -83,7 +93,11 @@ describe('an env whose worktree was deleted by hand', () => {
     const env = (await envsOk(fx.repo, fx.home, ['create', 'feat/vanished', '--json'])).json;
     await rm(env.worktree, { recursive: true, force: true });
     const [listed] = (await envsOk(fx.repo, fx.home, ['list', '--json'])).json;
-    expect(listed).toMatchObject({ status: 'partial', worktree_exists: false, problems: [expect.stringMatching(/worktree .* is missing/)] });
+    expect(listed).toMatchObject({
+      status: 'partial',
+      worktree_exists: false,
+      problems: [expect.stringMatching(/worktree .* is missing/)],
+    });
 
     await envsOk(fx.repo, fx.home, ['destroy', 'feat/vanished']);
     await expectNothingLeft(fx.label);
@@ -110,7 +124,8 @@ describe('envs used from inside an env’s worktree', () => {
 
 describe('Ctrl-C during create', () => {
   // A service that never becomes healthy, so `compose up --wait` is still waiting when we interrupt.
-  const fx = useRepo({
+  const fx = useRepo(
+    {
       'compose.yaml': `services:
   slow:
     image: ${images.busybox}
@@ -122,7 +137,9 @@ describe('Ctrl-C during create', () => {
       interval: 1s
       retries: 1000
 `,
-    }, 'impatient');
+    },
+    'impatient',
+  );
 
   it('stops Compose, rolls back, and exits 130', async () => {
     const child = execa('node', [BIN, 'create', 'feat/interrupted'], { cwd: fx.repo, reject: false, env: { ENVS_HOME: fx.home } });

@@ -21,7 +21,10 @@ describe('two envs of a compose file full of traps', () => {
     expect(a.worktree).not.toBe(b.worktree);
     expect(a.project).not.toBe(b.project);
     const list = (await envsOk(fx.repo, fx.home, ['list', '--json'])).json;
-    expect(list.map((e: any) => [e.branch, e.status])).toEqual([['feat/a', 'running'], ['feat/b', 'running']]);
+    expect(list.map((e: any) => [e.branch, e.status])).toEqual([
+      ['feat/a', 'running'],
+      ['feat/b', 'running'],
+    ]);
     expect(await fx.git('worktree', 'list')).toContain(a.worktree);
   });
 
@@ -42,7 +45,10 @@ describe('two envs of a compose file full of traps', () => {
     expect(ports.every((p: any) => p.host_ip === '127.0.0.1')).toBe(true);
     expect(new Set(ports.map((p: any) => p.published)).size).toBe(4);
     expect(ports.map((p: any) => p.published)).not.toContain(5432);
-    expect(a.ports.map((p: any) => [p.service, p.target])).toEqual([['db', 5432], ['web', 80]]);
+    expect(a.ports.map((p: any) => [p.service, p.target])).toEqual([
+      ['db', 5432],
+      ['web', 80],
+    ]);
   });
 
   it('answers on each env’s own ports', async () => {
@@ -56,7 +62,7 @@ describe('two envs of a compose file full of traps', () => {
   it('keeps databases apart: a row written in A is absent from B', async () => {
     const urlA = await databaseUrl('feat/a');
     const urlB = await databaseUrl('feat/b');
-    await sql(urlA, 'create table notes (body text); insert into notes values (\'only in A\')');
+    await sql(urlA, "create table notes (body text); insert into notes values ('only in A')");
     expect(await sql(urlA, 'select body from notes')).toEqual([{ body: 'only in A' }]);
     await expect(sql(urlB, 'select body from notes')).rejects.toThrow(/relation "notes" does not exist/);
   });
@@ -77,7 +83,13 @@ describe('two envs of a compose file full of traps', () => {
     expect(volumes.split('\n')).not.toContain('trapapp-pgdata');
     expect(volumes.split('\n')).toEqual(expect.arrayContaining([`${a.project}_pgdata`, `${b.project}_pgdata`]));
     for (const env of [a, b]) {
-      const inspect = await execa('docker', ['image', 'inspect', `${env.project}-web`, '--format', '{{index .Config.Labels "dev.envs.env"}}']);
+      const inspect = await execa('docker', [
+        'image',
+        'inspect',
+        `${env.project}-web`,
+        '--format',
+        '{{index .Config.Labels "dev.envs.env"}}',
+      ]);
       expect(inspect.stdout).toBe(env.name);
     }
     expect((await execa('docker', ['image', 'inspect', 'trapapp-web:latest'], { reject: false })).exitCode).not.toBe(0);

@@ -3,9 +3,11 @@ import { expect } from 'vitest';
 
 async function ids(kind: 'ps' | 'volume' | 'network' | 'image', label: string): Promise<string[]> {
   const args =
-    kind === 'ps' ? ['ps', '-aq', '--filter', `label=${label}`]
-    : kind === 'image' ? ['image', 'ls', '-q', '--filter', `label=${label}`]
-    : [kind, 'ls', '-q', '--filter', `label=${label}`];
+    kind === 'ps'
+      ? ['ps', '-aq', '--filter', `label=${label}`]
+      : kind === 'image'
+        ? ['image', 'ls', '-q', '--filter', `label=${label}`]
+        : [kind, 'ls', '-q', '--filter', `label=${label}`];
   const { stdout } = await execa('docker', args);
   return stdout.split('\n').filter(Boolean);
 }
@@ -34,7 +36,14 @@ export async function sweep(label: string): Promise<void> {
 }
 
 export async function containerOf(project: string, service: string): Promise<string> {
-  const { stdout } = await execa('docker', ['ps', '-q', '--filter', `label=com.docker.compose.project=${project}`, '--filter', `label=com.docker.compose.service=${service}`]);
+  const { stdout } = await execa('docker', [
+    'ps',
+    '-q',
+    '--filter',
+    `label=com.docker.compose.project=${project}`,
+    '--filter',
+    `label=com.docker.compose.service=${service}`,
+  ]);
   return stdout.trim();
 }
 

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { CliComposeClient } from '../../compose/cli.ts';
+import type { Deps } from '../../core/deps.ts';
 import type { Check } from '../../core/doctor.ts';
 import { resolveDockerHost } from '../../docker/endpoint.ts';
 import { LazyEngine } from '../../docker/lazy.ts';
@@ -33,7 +34,7 @@ export function defineDoctor(program: Command, define: Define): void {
 
 /** Inside a repository: does its compose setup render? Outside one: nothing to check. */
 async function repoChecks(ctx: CommandContext): Promise<Check[]> {
-  let deps;
+  let deps: Deps;
   try {
     deps = await ctx.open();
   } catch (error) {
@@ -48,11 +49,13 @@ async function repoChecks(ctx: CommandContext): Promise<Check[]> {
     const what = source.template ? 'no compose file: envs will give each env a Postgres' : source.sourceFiles.join(' + ');
     return [{ name: 'compose model', ok: true, detail: `${root}: ${what}` }];
   } catch (error) {
-    return [{
-      name: 'compose model',
-      ok: false,
-      detail: EnvsError.is(error) ? error.message : String(error),
-      fix: EnvsError.is(error) && error.hint ? error.hint : 'Fix the compose file.',
-    }];
+    return [
+      {
+        name: 'compose model',
+        ok: false,
+        detail: EnvsError.is(error) ? error.message : String(error),
+        fix: EnvsError.is(error) && error.hint ? error.hint : 'Fix the compose file.',
+      },
+    ];
   }
 }
