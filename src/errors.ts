@@ -28,7 +28,15 @@ export type ErrorCode =
   | 'PORTS_EXHAUSTED'
   | 'DIRTY_WORKTREE'
   | 'DESTROY_INCOMPLETE'
-  | 'CANCELLED';
+  | 'CANCELLED'
+  | 'OUTSIDE_REPO'
+  | 'COMPOSE_NOT_CHOSEN'
+  | 'SUBNETS_EXHAUSTED'
+  | 'NETWORK_FAILED'
+  | 'STATE_CORRUPT'
+  | 'IMAGE_PULL_FAILED'
+  | 'SERVICE_FAILED'
+  | 'BRANCH_EXISTS';
 
 export interface EnvsErrorOptions {
   hint?: string;

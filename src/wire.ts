@@ -8,6 +8,7 @@ import { CliComposeClient } from './compose/cli.ts';
 import type { Deps, Locks, RecordStore } from './core/deps.ts';
 import { repoIdFor } from './core/naming.ts';
 import { type EnvRecord, parseRecord } from './core/record.ts';
+import { waitForPostgres } from './db/ready.ts';
 import { resolveDockerHost } from './docker/endpoint.ts';
 import { LazyEngine } from './docker/lazy.ts';
 import { CliGitClient, openRepo } from './git/client.ts';
@@ -16,6 +17,9 @@ import { PortRegistry } from './ports/registry.ts';
 import { isLocked, withLock } from './state/lock.ts';
 import { envsHome, StatePaths } from './state/paths.ts';
 import { JsonRecords } from './state/records.ts';
+import { type Cidr, parseCidr } from './subnets/cidr.ts';
+import { SubnetRegistry } from './subnets/registry.ts';
+import { hostRoutes } from './subnets/routes.ts';
 
 export interface OpenOptions {
   /** A directory inside the repository (default: the current directory). */
@@ -29,17 +33,26 @@ export async function openEnvs(options: OpenOptions = {}): Promise<Deps> {
   const [repo, dockerHost] = await Promise.all([openRepo(options.cwd ?? process.cwd()), resolveDockerHost(env)]);
   const paths = new StatePaths(envsHome(env));
   const repoId = repoIdFor(basename(repo.root), repo.commonDir);
+  const engine = new LazyEngine(dockerHost);
   return {
     git: new CliGitClient(repo),
     compose: new CliComposeClient(env),
-    engine: new LazyEngine(dockerHost),
+    engine,
     ports: new PortRegistry(paths.registry, paths.lock('ports'), new LoopbackProbe()),
+    probes: { postgres: waitForPostgres },
+    subnets: new SubnetRegistry(paths.subnets, paths.lock('subnets'), (project) => occupiedSubnets(engine, project)),
     records: recordStore(paths, repoId),
     locks: fileLocks(paths),
     repoId,
     env,
     now: () => new Date(),
   };
+}
+
+/** What env networks must not overlap: the engine's other networks and the host's routes. */
+async function occupiedSubnets(engine: LazyEngine, project: string): Promise<Cidr[]> {
+  const [networks, routes] = await Promise.all([engine.networkSubnets(project), hostRoutes()]);
+  return [...networks.map((n) => parseCidr(n)).filter((c): c is Cidr => c !== undefined), ...routes];
 }
 
 function recordStore(paths: StatePaths, repoId: string): RecordStore {

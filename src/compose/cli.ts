@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
-import type { ComposeClient, ComposeRun, RenderFilesOptions, RenderOptions } from '../core/deps.ts';
+import type { ComposeClient, ComposeRun, InterpolateOptions, PullOptions, RenderFilesOptions, RenderOptions } from '../core/deps.ts';
 import { EnvsError, lastLines } from '../errors.ts';
 import { type RunResult, run } from '../process/run.ts';
 import { writeFileAtomic } from '../state/atomic.ts';
@@ -12,9 +12,10 @@ import { composeYaml } from './write.ts';
 
 /**
  * Variables that would let the user's shell redirect our Compose calls to another project or file set.
- * We always say `-p` and `-f` ourselves.
+ * We always say `-p` and `-f` ourselves (COMPOSE_FILE is read by envs itself, see core/source.ts).
+ * COMPOSE_PROFILES is kept: the profiles a user activates are part of what their stack is.
  */
-const STRIPPED = ['COMPOSE_PROJECT_NAME', 'COMPOSE_FILE', 'COMPOSE_PROFILES', 'COMPOSE_PATH_SEPARATOR', 'COMPOSE_ENV_FILES'];
+const STRIPPED = ['COMPOSE_PROJECT_NAME', 'COMPOSE_FILE', 'COMPOSE_PATH_SEPARATOR', 'COMPOSE_ENV_FILES'];
 
 export class CliComposeClient implements ComposeClient {
   private readonly env: NodeJS.ProcessEnv;
@@ -29,13 +30,14 @@ export class CliComposeClient implements ComposeClient {
 
   private async compose(
     args: string[],
-    options: { cwd?: string; env?: Record<string, string>; signal?: AbortSignal } = {},
+    options: { cwd?: string; env?: Record<string, string>; signal?: AbortSignal; input?: string } = {},
   ): Promise<RunResult> {
     const { file, prefix } = await this.command;
     return run(file, [...prefix, ...args], {
       ...(options.cwd ? { cwd: options.cwd } : {}),
       env: { ...this.env, ...options.env },
       ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.input !== undefined ? { input: options.input } : {}),
     });
   }
 
@@ -55,13 +57,7 @@ export class CliComposeClient implements ComposeClient {
 
   async renderFiles(options: RenderFilesOptions): Promise<ComposeModel> {
     // A scratch copy of just the files Compose reads, so a branch is validated before any worktree exists.
-    const scratch = await realpath(await mkdtemp(join(tmpdir(), 'envs-render-')));
-    try {
-      for (const [path, content] of options.files) {
-        const target = join(scratch, ...path.split('/'));
-        await mkdir(dirname(target), { recursive: true });
-        await writeFile(target, content);
-      }
+    return this.inScratch(options.files, async (scratch) => {
       const first = options.composeFiles[0] ?? '';
       const projectDir = join(
         scratch,
@@ -70,13 +66,62 @@ export class CliComposeClient implements ComposeClient {
           .split('/')
           .filter((p) => p !== '.'),
       );
-      const model = await this.render({
-        project: options.project,
-        files: options.composeFiles.map((file) => join(scratch, ...file.split('/'))),
-        projectDir,
-        ...(options.env ? { env: options.env } : {}),
-      });
-      return relocate(model, scratch, options.mountAt);
+      try {
+        const model = await this.render({
+          project: options.project,
+          files: options.composeFiles.map((file) => join(scratch, ...file.split('/'))),
+          projectDir,
+          ...(options.env ? { env: options.env } : {}),
+        });
+        return relocate(model, scratch, options.mountAt);
+      } catch (error) {
+        // Compose names files by their scratch path; say where they will be instead.
+        if (EnvsError.is(error))
+          throw new EnvsError(error.code, relocate(error.message, scratch, options.mountAt), { hint: error.hint ?? '' });
+        throw error;
+      }
+    });
+  }
+
+  async interpolate(options: InterpolateOptions): Promise<string[]> {
+    if (options.texts.length === 0) return [];
+    // Compose interpolates label values (and reads nothing else for them): a document of labels on stdin.
+    const labels = Object.fromEntries(options.texts.map((text, i) => [`t${i}`, text]));
+    const doc = await composeYaml({ services: { envs_interpolate: { image: 'scratch', labels } } });
+    const run = async (projectDir: string) => {
+      const result = await this.compose(
+        ['-p', 'envs-interpolate', '--project-directory', projectDir, '-f', '-', 'config', '--format', 'json'],
+        {
+          cwd: projectDir,
+          env: options.env,
+          input: doc,
+        },
+      );
+      if (result.exitCode !== 0) {
+        missingCompose(result);
+        throw new EnvsError('COMPOSE_INVALID', `Compose could not interpolate a path: ${lastLines(result.stderr, 4)}`, {
+          hint: "Set the variable it names (in your environment or the project directory's .env), or write the path without interpolation.",
+        });
+      }
+      const model = JSON.parse(result.stdout) as ComposeModel;
+      const out = model.services.envs_interpolate?.labels ?? {};
+      // Compose prints a literal `$` as `$$`.
+      return options.texts.map((_, i) => (out[`t${i}`] ?? '').split('$$').join('$'));
+    };
+    if ('projectDir' in options) return run(options.projectDir);
+    return this.inScratch(options.files, (scratch) => run(join(scratch, ...options.projectSubdir.split('/').filter((p) => p !== '.'))));
+  }
+
+  /** Lays files out in a private scratch directory, runs `fn` in it, and removes it. */
+  private async inScratch<T>(files: ReadonlyMap<string, Buffer>, fn: (scratch: string) => Promise<T>): Promise<T> {
+    const scratch = await realpath(await mkdtemp(join(tmpdir(), 'envs-render-')));
+    try {
+      for (const [path, content] of files) {
+        const target = join(scratch, ...path.split('/'));
+        await mkdir(dirname(target), { recursive: true });
+        await writeFile(target, content, { mode: 0o600 });
+      }
+      return await fn(scratch);
     } finally {
       await rm(scratch, { recursive: true, force: true });
     }
@@ -86,15 +131,41 @@ export class CliComposeClient implements ComposeClient {
     await writeFileAtomic(file, await composeYaml(model));
   }
 
-  async up(run: ComposeRun & { waitTimeoutSeconds: number }): Promise<{ ok: true } | { ok: false; stderr: string }> {
-    const result = await this.compose(
-      [...target(run), 'up', '--detach', '--wait', '--wait-timeout', String(run.waitTimeoutSeconds), '--remove-orphans', '--quiet-pull'],
-      { cwd: run.projectDir, signal: run.signal },
-    );
+  async up(run: ComposeRun & { timeoutSeconds: number }): Promise<{ ok: true } | { ok: false; stderr: string }> {
+    // No --wait: Compose 2.26's wait fails on one-shot services and disabled healthchecks; core/wait.ts waits.
+    // No --remove-orphans: a container of the project that the file no longer names is not envs's to delete.
+    const signal = withTimeout(run.signal, run.timeoutSeconds);
+    const result = await this.compose([...target(run), 'up', '--detach', '--quiet-pull'], { cwd: run.projectDir, signal });
+    if (result.cancelled && !run.signal?.aborted)
+      return { ok: false, stderr: `docker compose up did not finish within ${run.timeoutSeconds} s` };
     cancelled(result);
     if (result.exitCode === 0) return { ok: true };
     missingCompose(result);
     return { ok: false, stderr: result.stderr };
+  }
+
+  async pull(options: PullOptions): Promise<{ ok: boolean; stderr: string }> {
+    // The images as the compose files name them, before envs re-tags anything: a scratch file of the model.
+    return this.inScratch(new Map([['compose.yaml', Buffer.from(await composeYaml(options.model))]]), async (scratch) => {
+      const result = await this.compose(
+        [
+          '-p',
+          options.project,
+          '-f',
+          join(scratch, 'compose.yaml'),
+          '--project-directory',
+          options.projectDir,
+          'pull',
+          '--quiet',
+          '--ignore-pull-failures',
+          ...options.services,
+        ],
+        { cwd: scratch, ...(options.signal ? { signal: options.signal } : {}) },
+      );
+      cancelled(result);
+      missingCompose(result);
+      return { ok: result.exitCode === 0, stderr: result.stderr };
+    });
   }
 
   async stop(run: ComposeRun): Promise<void> {
@@ -120,6 +191,12 @@ export class CliComposeClient implements ComposeClient {
     }
     return result.stdout.trim().replace(/^v/, '');
   }
+}
+
+/** The caller's signal, also fired after `seconds`. */
+function withTimeout(signal: AbortSignal | undefined, seconds: number): AbortSignal {
+  const timeout = AbortSignal.timeout(seconds * 1000);
+  return signal ? AbortSignal.any([signal, timeout]) : timeout;
 }
 
 function target(run: ComposeRun): string[] {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { conflictingPorts } from './conflicts.ts';
+import { conflictingPorts, networkFailure } from './conflicts.ts';
 
 describe('conflictingPorts', () => {
   it('reads a port held by another container', () => {
@@ -18,5 +18,18 @@ describe('conflictingPorts', () => {
 
   it('finds nothing in other failures', () => {
     expect(conflictingPorts('Error response from daemon: pull access denied for nope')).toEqual([]);
+  });
+});
+
+describe('networkFailure', () => {
+  it('tells an overlapping subnet from exhausted pools', () => {
+    expect(
+      networkFailure('failed to create network envs-x_default: Error response from daemon: Pool overlaps with other one on this system'),
+    ).toBe('overlap');
+    expect(
+      networkFailure('Error response from daemon: could not find an available, non-overlapping IPv4 address pool among the defaults'),
+    ).toBe('pools');
+    expect(networkFailure('Error response from daemon: all predefined address pools have been fully subnetted')).toBe('pools');
+    expect(networkFailure('port is already allocated')).toBeUndefined();
   });
 });

@@ -14,3 +14,14 @@ export function conflictingPorts(stderr: string): number[] {
   }
   return [...ports];
 }
+
+/**
+ * Why the engine could not create a network: a subnet overlapping another network ("Pool overlaps with
+ * other one on this system"), or no address pool left ("could not find an available, non-overlapping IPv4
+ * address pool", "all predefined address pools have been fully subnetted").
+ */
+export function networkFailure(stderr: string): 'overlap' | 'pools' | undefined {
+  if (/Pool overlaps with other one on this system|networks have overlapping IPv4/i.test(stderr)) return 'overlap';
+  if (/non-overlapping IPv4 address pool|address pools have been fully subnetted/i.test(stderr)) return 'pools';
+  return undefined;
+}

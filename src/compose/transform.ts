@@ -1,4 +1,5 @@
 import type { ComposeModel, PortMapping, Service, TopLevelResource } from './model.ts';
+import { applySubnets } from './networks.ts';
 
 /** One host port an env needs: a service's published container port. */
 export interface PortRequest {
@@ -20,10 +21,22 @@ export interface TransformInput {
   ports: ReadonlyMap<string, number>;
   /** Address published ports bind to. */
   hostIp?: string;
+  /** Leased subnet (CIDR) for each network key (see networks.ts `subnetNeeds`). */
+  subnets?: ReadonlyMap<string, string>;
+  /**
+   * Services that build AND name an image, whose image is to be built per env (it is not on the engine and
+   * could not be pulled, or `pull_policy: build`): they get a per-env tag. The others keep their image as
+   * Compose would (reused when present). Default: every such service.
+   */
+  buildPerEnv?: ReadonlySet<string>;
+  /** The top-level `name:` the compose files gave the project, as written (for references to it). */
+  originalName?: string;
+  /** Rewrites one `environment:` value of a service (e.g. a URL naming an original host port); undefined: unchanged. */
+  rewriteEnvironment?: (service: string, key: string, value: string) => string | undefined;
 }
 
 export interface Change {
-  kind: 'project' | 'port' | 'container_name' | 'volume' | 'network' | 'image';
+  kind: 'project' | 'port' | 'container_name' | 'volume' | 'network' | 'image' | 'subnet' | 'reference' | 'environment';
   subject: string;
   from: string;
   to: string;
@@ -68,14 +81,25 @@ function protocolOf(mapping: PortMapping): 'tcp' | 'udp' {
   return mapping.protocol === 'udp' ? 'udp' : 'tcp';
 }
 
+/** Services that build their own image and also name it: candidates for a per-env tag. */
+export function buildAndImageServices(model: ComposeModel): string[] {
+  return sortedEntries(model.services)
+    .filter(([, s]) => s.build && s.image)
+    .map(([name]) => name);
+}
+
 /**
  * Makes a rendered model safe to run beside other copies of itself, changing nothing inside the containers:
  * - every published port → its registry port, bound to 127.0.0.1 (container side unchanged);
  * - `container_name` removed, the old name kept as a network alias (and `container:<name>` references
  *   turned into `service:<svc>`);
  * - the top-level `name` → the env's project;
- * - volumes and networks with an explicit `name` made per-env, unless `external`;
- * - `image` of services that also `build` re-tagged per env, and other services using that image follow;
+ * - volumes and networks with an explicit `name` made per-env, unless `external`; each network on a
+ *   leased subnet, fixed addresses moved along;
+ * - `image` of services that build it re-tagged per env when the env builds it; other users follow;
+ * - references to renamed names (Traefik's network label, COMPOSE_PROJECT_NAME, *_NETWORK variables)
+ *   rewritten, other values equal to an old name warned about;
+ * - `profiles` dropped: the model holds only the services of the active profiles already;
  * - `dev.envs.*` labels on every service, volume, network and built image.
  */
 export function transformModel(input: TransformInput): TransformResult {
@@ -86,17 +110,50 @@ export function transformModel(input: TransformInput): TransformResult {
   const warnings: string[] = [];
   const ourLabels = escapeRecord(labels);
 
-  if (model.name !== project) {
-    changes.push({ kind: 'project', subject: 'name', from: model.name ?? '(directory name)', to: project });
-    model.name = project;
+  const renames = new Map<string, string>(); // old explicit name → new one
+  const original = input.originalName ?? model.name;
+  if (original && original !== project) {
+    changes.push({ kind: 'project', subject: 'name', from: original, to: project });
+    renames.set(original, project);
+  } else if (!original) {
+    changes.push({ kind: 'project', subject: 'name', from: '(directory name)', to: project });
   }
+  model.name = project;
 
   const services = sortedEntries(model.services);
   const containerNames = new Map<string, string>(); // old container_name → service
   const retagged = new Map<string, string>(); // old image → per-env image
   for (const [service, definition] of services) {
     if (definition.container_name) containerNames.set(definition.container_name, service);
-    if (definition.build && definition.image) retagged.set(definition.image, imageFor(project, service));
+    const perEnv = input.buildPerEnv ? input.buildPerEnv.has(service) : true;
+    if (definition.build && definition.image && perEnv && !retagged.has(definition.image)) {
+      retagged.set(definition.image, imageFor(project, service));
+    }
+  }
+
+  for (const kind of ['volume', 'network'] as const) {
+    const resources = kind === 'volume' ? model.volumes : model.networks;
+    for (const [key, value] of Object.entries(resources ?? {})) {
+      const resource: TopLevelResource = value ?? {};
+      if (resource.external) {
+        warnings.push(`${kind} ${key}: external ("${externalName(resource, key)}"), so every env shares it.`);
+        continue;
+      }
+      const ownName = `${project}_${key}`;
+      if (resource.name && resource.name !== ownName) {
+        changes.push({ kind, subject: key, from: resource.name, to: ownName });
+        renames.set(resource.name, ownName);
+        resource.name = ownName;
+      }
+      if (original) renames.set(`${original}_${key}`, ownName);
+      resource.labels = { ...resource.labels, ...ourLabels };
+      (resources as Record<string, TopLevelResource>)[key] = resource;
+    }
+  }
+  if (input.subnets) {
+    const applied = applySubnets(model, input.subnets);
+    for (const change of applied.changes) changes.push({ kind: 'subnet', ...change });
+    warnings.push(...applied.warnings);
   }
 
   for (const [service, definition] of services) {
@@ -119,7 +176,6 @@ export function transformModel(input: TransformInput): TransformResult {
         return { ...mapping, host_ip: hostIp, published: String(hostPort) };
       });
     }
-
     if (definition.container_name) {
       const oldName = definition.container_name;
       delete definition.container_name;
@@ -136,37 +192,62 @@ export function transformModel(input: TransformInput): TransformResult {
       }
       changes.push({ kind: 'container_name', subject: service, from: oldName, to: `(${project}-${service}-N, alias ${oldName})` });
     }
-
     rewriteContainerReferences(definition, containerNames);
-
     const newImage = definition.image ? retagged.get(definition.image) : undefined;
     if (definition.image && newImage) {
       changes.push({ kind: 'image', subject: service, from: definition.image, to: newImage });
       definition.image = newImage;
     }
+    delete definition.profiles;
+    rewriteReferences(service, definition, renames, changes, warnings);
+    if (input.rewriteEnvironment && definition.environment) {
+      for (const [key, value] of Object.entries(definition.environment)) {
+        if (typeof value !== 'string') continue;
+        const rewritten = input.rewriteEnvironment(service, key, unescapeDollars(value));
+        if (rewritten === undefined || rewritten === unescapeDollars(value)) continue;
+        changes.push({ kind: 'environment', subject: `${service} ${key}`, from: value, to: escapeDollars(rewritten) });
+        definition.environment[key] = escapeDollars(rewritten);
+      }
+    }
     if (definition.build) definition.build = { ...definition.build, labels: { ...definition.build.labels, ...ourLabels } };
     definition.labels = { ...definition.labels, ...ourLabels, 'dev.envs.service': escapeDollars(service) };
   }
+  return { model, changes, warnings, services: services.map(([name]) => name) };
+}
 
-  for (const kind of ['volume', 'network'] as const) {
-    const resources = kind === 'volume' ? model.volumes : model.networks;
-    for (const [key, value] of Object.entries(resources ?? {})) {
-      const resource: TopLevelResource = value ?? {};
-      if (resource.external) {
-        warnings.push(`${kind} ${key}: external ("${externalName(resource, key)}"), so every env shares it.`);
-        continue;
+/** Labels whose value names a Docker network (Traefik picks the network it reaches a container on). */
+const NETWORK_LABELS = /^traefik\.docker\.network$|^traefik\.swarm\.network$/;
+/** Variables whose value names a network or a project, when it equals an old name. */
+const NAME_VARIABLES = /(^|_)(NETWORK|NETWORK_NAME|DOCKER_NETWORK|COMPOSE_PROJECT_NAME|PROJECT_NAME)$/i;
+
+/**
+ * Values that name a network or project envs renamed: rewritten where the key says what they are
+ * (Traefik's network label, `*_NETWORK`, COMPOSE_PROJECT_NAME), warned about elsewhere.
+ */
+function rewriteReferences(
+  service: string,
+  definition: Service,
+  renames: ReadonlyMap<string, string>,
+  changes: Change[],
+  warnings: string[],
+): void {
+  if (renames.size === 0) return;
+  for (const [field, known] of [
+    ['labels', NETWORK_LABELS],
+    ['environment', NAME_VARIABLES],
+  ] as const) {
+    const values = definition[field] as Record<string, string | null> | undefined;
+    for (const [key, value] of Object.entries(values ?? {})) {
+      const renamed = typeof value === 'string' ? renames.get(unescapeDollars(value)) : undefined;
+      if (!renamed || !values) continue;
+      if (known.test(key) || (field === 'environment' && key === 'COMPOSE_PROJECT_NAME')) {
+        changes.push({ kind: 'reference', subject: `${service} ${field}.${key}`, from: value as string, to: renamed });
+        values[key] = renamed;
+      } else {
+        warnings.push(`${service}: ${field}.${key} is "${value}", a name envs changed to "${renamed}" for this env; it was left as it is.`);
       }
-      const ownName = `${project}_${key}`;
-      if (resource.name && resource.name !== ownName) {
-        changes.push({ kind, subject: key, from: resource.name, to: ownName });
-        resource.name = ownName;
-      }
-      resource.labels = { ...resource.labels, ...ourLabels };
-      (resources as Record<string, TopLevelResource>)[key] = resource;
     }
   }
-
-  return { model, changes, warnings, services: services.map(([name]) => name) };
 }
 
 /** The per-env tag of a service's built image. */
@@ -177,6 +258,11 @@ export function imageFor(project: string, service: string): string {
 /** Compose interpolates `$` in the files it reads; values we add must say `$$`. */
 export function escapeDollars(value: string): string {
   return value.split('$').join('$$');
+}
+
+/** Reverses escapeDollars: values in a rendered model say `$$` for a literal `$`. */
+export function unescapeDollars(value: string): string {
+  return value.split('$$').join('$');
 }
 
 function escapeRecord(record: Record<string, string>): Record<string, string> {

@@ -11,6 +11,12 @@ export const ConfigSchema = z
     $schema: z.string().optional(),
     compose: z
       .object({
+        embedded: z
+          .boolean()
+          .describe(
+            "Run envs's embedded Postgres instead of a compose file (for repositories whose compose files are not for development).",
+          )
+          .optional(),
         files: z
           .array(repoPath)
           .min(1)
@@ -26,6 +32,36 @@ export const ConfigSchema = z
           .string()
           .regex(/^\d{4,5}-\d{4,5}$/, 'must look like 20000-29999')
           .describe('Host ports envs may hand out, inclusive. ENVS_PORT_RANGE overrides it. Default 20000-29999.')
+          .optional(),
+      })
+      .strict()
+      .optional(),
+    networks: z
+      .object({
+        range: z
+          .string()
+          .regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'must be an IPv4 block such as 10.213.0.0/16')
+          .describe(
+            'IPv4 block the subnets of env networks are leased from (machine-wide; ENVS_SUBNET_RANGE overrides it). Default 10.213.0.0/16.',
+          )
+          .optional(),
+        size: z
+          .number()
+          .int()
+          .min(16)
+          .max(29)
+          .describe("Prefix length of each env network's subnet (ENVS_SUBNET_SIZE overrides it). Default 24.")
+          .optional(),
+      })
+      .strict()
+      .optional(),
+    policy: z
+      .object({
+        allowPaths: z
+          .array(z.string().regex(/^(\/|~\/)/, 'must be an absolute path (or start with ~/)'))
+          .describe(
+            'Paths outside the repository that compose files may name (env_file, include, secrets, build contexts). Read from envs.yaml on the default branch only: a branch cannot allow itself.',
+          )
           .optional(),
       })
       .strict()

@@ -1,21 +1,27 @@
-import { conflictingPorts } from '../compose/conflicts.ts';
-import { collectPortRequests, LOOPBACK, transformModel } from '../compose/transform.ts';
+import { conflictingPorts, networkFailure } from '../compose/conflicts.ts';
+import type { ComposeModel } from '../compose/model.ts';
+import { subnetNeeds } from '../compose/networks.ts';
+import { buildAndImageServices, collectPortRequests, LOOPBACK, transformModel } from '../compose/transform.ts';
 import { EnvsError, lastLines } from '../errors.ts';
 import type { PortRange } from '../ports/allocate.ts';
+import type { SubnetRangeSetting } from '../subnets/allocate.ts';
 import type { Deps } from './deps.ts';
 import { envVarsFor } from './env-vars.ts';
 import { labelsFor } from './labels.ts';
+import { printable } from './naming.ts';
 import type { Binding, EnvRecord, Phase } from './record.ts';
 import { scrub } from './redact.ts';
 import type { RenderedSource } from './source.ts';
+import { waitForServices } from './wait.ts';
 
-/** Bind conflicts (someone took a leased port) are moved around this many times before giving up. */
-const MAX_PORT_MOVES = 3;
+/** Bind conflicts (someone took a leased port) and pool overlaps are moved around this many times before giving up. */
+const MAX_MOVES = 3;
 
 export type Progress = (event: { step: string; message: string }) => void;
 
 export interface ConvergeOptions {
   range: PortRange;
+  subnets: SubnetRangeSetting & { size: number };
   waitTimeout: number;
   signal?: AbortSignal;
   /** Called before each step so the caller can record the phase. */
@@ -24,62 +30,89 @@ export interface ConvergeOptions {
 }
 
 /**
- * Brings an env's containers to its rendered model: lease ports (keeping the env's own), write the
- * transformed compose file, `docker compose up --wait`; when a leased port turns out to be taken,
- * lease another and try again. Then read the real bindings back from the engine and derive the env's
- * variables. Updates `record` in place (ports, services, env, warnings).
+ * Brings an env's containers to its rendered model: lease ports and subnets (keeping the env's own), make
+ * sure the images are there (pulling what Compose would pull; a service that builds its image gets a
+ * per-env tag only when the env really builds it), write the transformed compose file, `docker compose up
+ * --detach`, then wait until the stack really is up (wait.ts) and its database answers. A leased port
+ * someone took, or a subnet someone else created meanwhile, is leased again and `up` retried. Then the
+ * real bindings are read back from the engine and the env's variables derived. Updates `record` in place.
  */
 export async function converge(deps: Deps, record: EnvRecord, rendered: RenderedSource, options: ConvergeOptions): Promise<void> {
   const owner = { project: record.project, repo: record.repoId, env: record.name };
   const requests = collectPortRequests(rendered.model).map(({ key, protocol }) => ({ key, protocol }));
+  const networks = subnetNeeds(rendered.model, options.subnets.size).map(({ key, prefix }) => ({ key, prefix }));
   const labels = labelsFor(record);
+  const secrets = Object.values(record.secrets);
+  const deadline = Date.now() + options.waitTimeout * 1000;
   const avoid = new Set<number>();
+  const progress = (step: string, message: string) => options.onProgress?.({ step, message });
   let warnings: string[] = [];
   let services: string[] = [];
 
+  await options.enter?.('ports');
+  const buildPerEnv = await ensureImages(deps, record, rendered, options);
+
   for (let attempt = 0; ; attempt++) {
     await options.enter?.('ports');
-    const leases = await deps.ports.reserve({ owner, requests, range: options.range, avoid });
+    const [leases, subnets] = await Promise.all([
+      deps.ports.reserve({ owner, requests, range: options.range, avoid }),
+      deps.subnets.reserve({ owner, requests: networks, range: options.subnets }),
+    ]);
     await options.enter?.('compose-file');
     const transformed = transformModel({
       model: rendered.model,
       project: record.project,
       labels,
       ports: new Map(leases.map((l) => [l.key, l.port])),
+      subnets: new Map(subnets.map((s) => [s.key, s.cidr])),
+      buildPerEnv,
+      ...(rendered.originalName ? { originalName: rendered.originalName } : {}),
     });
     warnings = transformed.warnings;
     services = transformed.services;
     await deps.compose.write(record.composeFile, transformed.model);
 
     await options.enter?.('compose-up');
-    options.onProgress?.({ step: 'compose-up', message: `docker compose up (${services.join(', ') || 'no services'})` });
+    progress('compose-up', `docker compose up (${services.join(', ') || 'no services'})`);
     const upping = deps.compose.up({
       project: record.project,
       file: record.composeFile,
       projectDir: rendered.projectDir,
-      waitTimeoutSeconds: options.waitTimeout,
+      timeoutSeconds: Math.max(1, Math.ceil((deadline - Date.now()) / 1000)),
       ...(options.signal ? { signal: options.signal } : {}),
     });
-    deps.engine.prepare(); // read-back after `up` needs the engine client: load it while Compose works
+    deps.engine.prepare(); // the wait after `up` needs the engine client: load it while Compose works
     const result = await upping;
     if (result.ok) break;
 
     const ours = new Set(leases.map((l) => l.port));
     const taken = conflictingPorts(result.stderr).filter((port) => ours.has(port));
-    if (taken.length === 0 || attempt >= MAX_PORT_MOVES) {
-      const said = scrub(lastLines(result.stderr, 10), Object.values(record.secrets));
-      throw new EnvsError('COMPOSE_FAILED', `docker compose up failed for ${record.branch}:\n${said}`, {
-        hint:
-          taken.length > 0
-            ? 'Ports kept being taken by other programs while envs retried; free some ports or widen ENVS_PORT_RANGE.'
-            : `See the containers' logs: docker compose -p ${record.project} logs`,
-      });
+    const network = networkFailure(result.stderr);
+    if (attempt < MAX_MOVES && taken.length > 0) {
+      for (const port of taken) avoid.add(port);
+      progress('ports', `port ${taken.join(', ')} is taken by another program; moving to another`);
+      continue;
     }
-    for (const port of taken) avoid.add(port);
-    options.onProgress?.({ step: 'ports', message: `port ${taken.join(', ')} is taken by another program; moving to another` });
+    if (attempt < MAX_MOVES && network === 'overlap') {
+      // Someone created a network in one of our subnets since we leased it: lease again (the registry skips
+      // subnets in use on the engine) and retry.
+      await deps.subnets.release(record.project);
+      progress('subnets', 'a subnet of this env was taken meanwhile; moving to another');
+      continue;
+    }
+    throw upFailed(record, result.stderr, taken.length > 0 ? 'ports' : network, secrets);
   }
 
-  record.ports = await readBindings(deps, record.project);
+  const settled = await waitForServices(deps, {
+    project: record.project,
+    services: rendered.model.services,
+    deadline,
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    scrub: (text) => scrub(text, secrets),
+  });
+
+  record.ports = orderBindings(await readBindings(deps, record.project), rendered.serviceOrder);
   const vars = envVarsFor({
     name: record.name,
     branch: record.branch,
@@ -90,12 +123,108 @@ export async function converge(deps: Deps, record: EnvRecord, rendered: Rendered
     bindings: record.ports,
     ...(rendered.config.database?.service ? { databaseService: rendered.config.database.service } : {}),
   });
+  if (vars.database) {
+    progress('database', `waiting for Postgres (${vars.database.service}) to accept connections`);
+    const { host, port, user, database } = vars.database;
+    if (!(await deps.probes.postgres({ host, port, user, database }, deadline, options.signal))) {
+      throw new EnvsError(
+        'SERVICE_FAILED',
+        `The database ${printable(vars.database.service)} did not accept connections on ${host}:${port} in time.`,
+        {
+          hint: `See its log with \`docker compose -p ${record.project} logs ${vars.database.service}\`; raise up.waitTimeout in envs.yaml if it only needs longer.`,
+        },
+      );
+    }
+  }
   record.env = vars.env;
   record.services = services;
+  record.serviceOrder = rendered.serviceOrder;
+  record.oneShots = settled.oneShots;
   record.warnings = [...new Set([...warnings, ...vars.warnings])];
   record.sourceFiles = rendered.sourceFiles;
   record.projectDir = rendered.projectDir;
   if (rendered.template) record.template = rendered.template;
+}
+
+/**
+ * Makes sure every image the stack runs is on the engine before `up`, so a registry that cannot be reached
+ * is reported as that, naming the image. Images of services that also build are pulled when Compose would
+ * pull them; when they cannot be had, the env builds them under a per-env tag (returned), so one env's
+ * build never replaces the image another env runs.
+ */
+async function ensureImages(deps: Deps, record: EnvRecord, rendered: RenderedSource, options: ConvergeOptions): Promise<Set<string>> {
+  const model = rendered.model;
+  const builders = buildAndImageServices(model);
+  const pulled = Object.entries(model.services).filter(([, s]) => s.image && !s.build && s.pull_policy !== 'build');
+  const refs = [
+    ...new Set([...builders.map((name) => model.services[name]?.image as string), ...pulled.map(([, s]) => s.image as string)]),
+  ];
+  if (refs.length === 0) return new Set(builders);
+  const present = await deps.engine.imagesPresent(refs);
+
+  const missing = pulled.filter(([, s]) => !present.has(s.image as string) && s.pull_policy !== 'never');
+  const tryPull = builders.filter((name) => {
+    const s = model.services[name] as ComposeModel['services'][string];
+    return !present.has(s.image as string) && s.pull_policy !== 'build' && s.pull_policy !== 'never';
+  });
+  if (missing.length + tryPull.length > 0) {
+    const names = [...missing.map(([name]) => name), ...tryPull];
+    options.onProgress?.({ step: 'images', message: `pulling ${[...new Set(names.map((n) => model.services[n]?.image))].join(', ')}` });
+    const result = await deps.compose.pull({
+      project: record.project,
+      model,
+      projectDir: rendered.projectDir,
+      services: names,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    const after = await deps.engine.imagesPresent(refs);
+    const failed = missing.filter(([, s]) => !after.has(s.image as string));
+    if (failed.length > 0)
+      throw pullFailed(
+        record,
+        failed.map(([, s]) => s.image as string),
+        result.stderr,
+      );
+    for (const ref of after) present.add(ref);
+  }
+  return new Set(
+    builders.filter((name) => model.services[name]?.pull_policy === 'build' || !present.has(model.services[name]?.image as string)),
+  );
+}
+
+function pullFailed(record: EnvRecord, images: string[], stderr: string): EnvsError {
+  const unreachable =
+    /no such host|dial tcp|i\/o timeout|connection refused|TLS handshake|network is unreachable|temporary failure in name resolution/i.test(
+      stderr,
+    );
+  const list = [...new Set(images)].map(printable).join(', ');
+  const why = unreachable ? 'the registry is unreachable' : lastLines(stderr, 3);
+  return new EnvsError('IMAGE_PULL_FAILED', `Could not pull ${list}: ${why}.`, {
+    hint: record.template
+      ? `Pull it once while online (\`docker pull ${images[0]}\`), or point ENVS_POSTGRES_IMAGE at a Postgres image you have (\`docker images\`).`
+      : `Pull it once while online (\`docker pull ${images[0]}\`), or build/tag it locally; \`docker images\` lists what the engine has.`,
+    details: { images },
+  });
+}
+
+function upFailed(record: EnvRecord, stderr: string, kind: 'ports' | 'overlap' | 'pools' | undefined, secrets: string[]): EnvsError {
+  const said = scrub(lastLines(stderr, 10), secrets);
+  if (kind === 'ports') {
+    return new EnvsError('COMPOSE_FAILED', `docker compose up failed for ${printable(record.branch)}:\n${said}`, {
+      hint: 'Ports kept being taken by other programs while envs retried; free some ports or widen ENVS_PORT_RANGE.',
+    });
+  }
+  if (kind) {
+    return new EnvsError('NETWORK_FAILED', `The engine could not create ${printable(record.branch)}'s networks:\n${said}`, {
+      hint:
+        kind === 'pools'
+          ? "The engine ran out of address pools. envs gives its own networks subnets from ENVS_SUBNET_RANGE; a network the compose file makes outside that (or another tool's) may need `docker network prune`, or more `default-address-pools` in daemon.json."
+          : 'A subnet kept being taken by other networks while envs retried; `docker network ls` shows them. Change ENVS_SUBNET_RANGE (or networks.range in envs.yaml) to a free block.',
+    });
+  }
+  return new EnvsError('COMPOSE_FAILED', `docker compose up failed for ${printable(record.branch)}:\n${said}`, {
+    hint: `See the containers' logs: docker compose -p ${record.project} logs`,
+  });
 }
 
 /** The ports the engine really published for a project (the truth, whatever the file says). */
@@ -112,4 +241,13 @@ export async function readBindings(deps: Deps, project: string): Promise<Binding
       return true;
     })
     .sort((a, b) => (a.service === b.service ? a.target - b.target : a.service < b.service ? -1 : 1));
+}
+
+/** Bindings in the order the compose files list their services (the first HTTP one is the env's preview). */
+export function orderBindings(bindings: Binding[], serviceOrder: readonly string[]): Binding[] {
+  const rank = (service: string) => {
+    const index = serviceOrder.indexOf(service);
+    return index === -1 ? serviceOrder.length : index;
+  };
+  return [...bindings].sort((a, b) => rank(a.service) - rank(b.service) || a.service.localeCompare(b.service) || a.target - b.target);
 }

@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { EnvsError } from '../errors.ts';
 import { converge, type Progress } from './converge.ts';
+import { absentPaths, copyFromMain } from './copies.ts';
 import type { Deps } from './deps.ts';
 import { failpoint } from './failpoints.ts';
 import { envLock, withWorktreeLock } from './guards.ts';
@@ -66,10 +67,14 @@ async function applyCreate(deps: Deps, plan: EnvPlan, options: CreateRunOptions)
     }
     failpoint(deps.env, 'after-worktree');
 
+    await enter('env-files');
+    if (plan.source.copies.length > 0) progress('env-files', `copy ${plan.source.copies.join(', ')} from the main checkout`);
+    record.copiedFiles = await copyFromMain(deps.git.repo.root, plan.worktree, plan.source.copies, record.copiedFiles ?? []);
+    record.dataPaths = await absentPaths(plan.worktree, plan.dataPaths, record.dataPaths ?? []);
+
     made.resources = true;
     await converge(deps, record, plan.source, {
-      range: plan.range,
-      waitTimeout: plan.waitTimeout,
+      ...plan.settings,
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       enter: async (phase) => {
@@ -111,7 +116,7 @@ async function rollback(
   made: { worktree: boolean; branchAt: string | undefined; resources: boolean },
 ): Promise<void> {
   if (made.resources) await removeResources(deps, record.project);
-  await deps.ports.release(record.project);
+  await Promise.all([deps.ports.release(record.project), deps.subnets.release(record.project)]);
   if (made.worktree) {
     await withWorktreeLock(deps, `git worktree remove for ${record.branch} (rollback)`, () =>
       deps.git.removeWorktree(record.worktree, false),
@@ -136,6 +141,7 @@ function newRecord(deps: Deps, plan: EnvPlan): EnvRecord {
     composeFile: deps.records.composeFile(plan.names.name),
     sourceFiles: plan.source.sourceFiles,
     ...(plan.source.template ? { template: plan.source.template } : {}),
+    renderEnv: plan.renderEnv,
     status: 'creating',
     phase: 'planned',
     createdBranch: false,

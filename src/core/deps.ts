@@ -5,6 +5,8 @@
  */
 import type { ComposeModel } from '../compose/model.ts';
 import type { Lease, LeaseRequest, PortRange } from '../ports/allocate.ts';
+import type { SubnetLease } from '../subnets/allocate.ts';
+import type { SubnetReserveOptions } from '../subnets/registry.ts';
 import type { EnvRecord } from './record.ts';
 
 // ---------------------------------------------------------------- git
@@ -31,6 +33,9 @@ export interface StatusEntry {
   xy: string;
   path: string;
 }
+
+/** One path of a commit as git reads it: a blob (symlinks inside the tree followed), or a link leaving the tree. */
+export type TreeRead = { kind: 'blob'; content: Buffer } | { kind: 'outside'; target: string };
 
 export interface AddWorktree {
   path: string;
@@ -59,8 +64,15 @@ export interface GitClient {
   deleteBranchIfAt(branch: string, oid: string): Promise<boolean>;
   /** Modified, untracked and ignored entries of a worktree. */
   status(worktree: string): Promise<StatusEntry[]>;
-  /** Reads files from a commit; paths missing there are absent from the result. */
-  readFiles(commit: string, paths: string[]): Promise<Map<string, Buffer>>;
+  /**
+   * Reads files of a commit, following symlinks inside the tree; a link leaving the tree comes back as
+   * `outside`. Paths missing there (or dangling links) are absent from the result.
+   */
+  readTree(commit: string, paths: string[]): Promise<Map<string, TreeRead>>;
+  /** Every tracked path of a commit. */
+  listFiles(commit: string): Promise<string[]>;
+  /** Which of `paths` (relative to `dir`, a checkout of this repository) git ignores. */
+  ignored(dir: string, paths: string[]): Promise<Set<string>>;
   /** The branches (short names) whose tips are reachable from `base`. */
   mergedInto(base: string): Promise<Set<string>>;
 }
@@ -87,6 +99,20 @@ export interface RenderFilesOptions {
   env?: Record<string, string>;
 }
 
+/** Strings for Compose to interpolate, with the `.env` of a project directory on disk or laid out from files. */
+export type InterpolateOptions = { texts: string[]; env?: Record<string, string> } & (
+  | { projectDir: string }
+  | { files: ReadonlyMap<string, Buffer>; projectSubdir: string }
+);
+
+export interface PullOptions {
+  project: string;
+  model: ComposeModel;
+  projectDir: string;
+  services: string[];
+  signal?: AbortSignal;
+}
+
 export interface ComposeRun {
   project: string;
   file: string;
@@ -99,10 +125,14 @@ export interface ComposeClient {
   render(options: RenderOptions): Promise<ComposeModel>;
   /** `render` for files that are not on disk yet (read from a commit), as if they were at `mountAt`. */
   renderFiles(options: RenderFilesOptions): Promise<ComposeModel>;
+  /** Compose's own interpolation of strings (`${VAR:-x}`), reading no file but the project's `.env`. */
+  interpolate(options: InterpolateOptions): Promise<string[]>;
   /** Writes a model as a compose file (mode 0600), escaped so Compose reads back the same values. */
   write(file: string, model: ComposeModel): Promise<void>;
-  /** `up -d --wait --remove-orphans`; a failure comes back with Compose's stderr (to look for port conflicts). */
-  up(run: ComposeRun & { waitTimeoutSeconds: number }): Promise<{ ok: true } | { ok: false; stderr: string }>;
+  /** `up --detach` (no --wait, no --remove-orphans); a failure comes back with Compose's stderr (port conflicts, pools). */
+  up(run: ComposeRun & { timeoutSeconds: number }): Promise<{ ok: true } | { ok: false; stderr: string }>;
+  /** `pull --ignore-pull-failures` of some services of a model (as the compose files name their images). */
+  pull(options: PullOptions): Promise<{ ok: boolean; stderr: string }>;
   /** `stop`: containers kept, data kept. */
   stop(run: ComposeRun): Promise<void>;
   /** `-p <project> down -v --remove-orphans`: needs no compose file. */
@@ -137,6 +167,20 @@ export interface ContainerSummary {
   ports: PublishedPort[];
 }
 
+/** What one `inspect` of a container says about its life: enough to tell done, crashing and stopped apart. */
+export interface ContainerDetail {
+  id: string;
+  service: string;
+  /** created, running, restarting, exited, paused, dead, removing. */
+  status: string;
+  exitCode: number;
+  restartCount: number;
+  health?: 'starting' | 'healthy' | 'unhealthy';
+  startedAt: string;
+  /** The restart policy the engine applies (`no`, `always`, `unless-stopped`, `on-failure`). */
+  restartPolicy: string;
+}
+
 export interface LabeledResources {
   containers: string[];
   volumes: string[];
@@ -153,8 +197,16 @@ export interface Engine {
   containers(labels: Record<string, string>): Promise<ContainerSummary[]>;
   /** Everything carrying the given labels. */
   labeled(labels: Record<string, string>): Promise<LabeledResources>;
-  /** Removes what `labeled` found (containers forcibly, images by tag). */
+  /** Removes what `labeled` found (containers forcibly, images by id, dangling ones included). */
   remove(resources: LabeledResources): Promise<void>;
+  /** One inspect per container. */
+  inspect(ids: string[]): Promise<ContainerDetail[]>;
+  /** The last `tail` lines of a container's output (stdout and stderr). */
+  logs(id: string, tail: number): Promise<string>;
+  /** Which of these image references the engine has locally. */
+  imagesPresent(refs: string[]): Promise<Set<string>>;
+  /** IPv4 subnets of the engine's networks, except those of the given Compose project. */
+  networkSubnets(exceptProject?: string): Promise<string[]>;
 }
 
 // ---------------------------------------------------------------- ports
@@ -183,6 +235,17 @@ export interface PortLeases {
   leases(project?: string): Promise<Lease[]>;
 }
 
+// ---------------------------------------------------------------- subnets
+
+export interface SubnetLeases {
+  /** Leases subnets for an env's networks under the machine-wide lock, keeping those it holds; returns its leases. */
+  reserve(request: SubnetReserveOptions): Promise<SubnetLease[]>;
+  /** What reserve would give now, writing nothing. */
+  preview(request: SubnetReserveOptions): Promise<SubnetLease[]>;
+  release(project: string): Promise<void>;
+  leases(project?: string): Promise<SubnetLease[]>;
+}
+
 // ---------------------------------------------------------------- records, locks and files
 
 export interface RecordStore {
@@ -203,11 +266,23 @@ export interface Locks {
   isHeld(name: string): Promise<boolean>;
 }
 
+/** Network checks of what an env runs (seams, so unit tests need no server). */
+export interface Probes {
+  /** Polls until a Postgres server accepts connections; false at the deadline or on abort. */
+  postgres(
+    target: { host: string; port: number; user: string; database: string },
+    deadline: number,
+    signal?: AbortSignal,
+  ): Promise<boolean>;
+}
+
 export interface Deps {
   git: GitClient;
   compose: ComposeClient;
   engine: Engine;
   ports: PortLeases;
+  subnets: SubnetLeases;
+  probes: Probes;
   records: RecordStore;
   locks: Locks;
   /** This repository's identity on the machine (see naming.repoIdFor). */

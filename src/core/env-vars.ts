@@ -22,7 +22,14 @@ const POSTGRES_IMAGE = /(^|\/)(postgres|postgis|pgvector|timescaledb[a-z-]*|supa
  * each published port (`ENVS_<SERVICE>_PORT`, `ENVS_<SERVICE>_PORT_<TARGET>`), and for a Postgres
  * service `DATABASE_URL` plus the libpq `PG*` variables pointing at its remapped port.
  */
-export function envVarsFor(input: EnvVarsInput): { env: Record<string, string>; warnings: string[] } {
+export interface EnvVars {
+  env: Record<string, string>;
+  warnings: string[];
+  /** The Postgres behind DATABASE_URL, when there is one. */
+  database?: { service: string; host: string; port: number; user: string; database: string };
+}
+
+export function envVarsFor(input: EnvVarsInput): EnvVars {
   const env: Record<string, string> = {
     ENVS_NAME: input.name,
     ENVS_BRANCH: input.branch,
@@ -49,6 +56,7 @@ export function envVarsFor(input: EnvVarsInput): { env: Record<string, string>; 
     env.DATABASE_URL = `postgres://${auth}@${database.host}:${database.port}/${encodeURIComponent(db)}`;
     Object.assign(env, { PGHOST: database.host, PGPORT: String(database.port), PGUSER: user, PGDATABASE: db });
     if (password) env.PGPASSWORD = password;
+    return { env, warnings, database: { service: database.service, host: database.host, port: database.port, user, database: db } };
   }
   return { env, warnings };
 }

@@ -1,15 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
+import { subnetNeeds } from '../compose/networks.ts';
 import { collectPortRequests, type PortRequest } from '../compose/transform.ts';
+import type { Lease } from '../ports/allocate.ts';
+import type { SubnetLease } from '../subnets/allocate.ts';
+import { CONFIG_FILES } from '../config/files.ts';
 import type { Config } from '../config/schema.ts';
 import { EnvsError } from '../errors.ts';
-import { DEFAULT_RANGE, type PortRange, parseRange } from '../ports/allocate.ts';
+import { dataPathCandidates, worktreeMounts } from './data-paths.ts';
 import type { Deps, EngineInfo } from './deps.ts';
 import { engineMismatch, envLock } from './guards.ts';
 import { checkBranchShape, type EnvNames, namesFor, printable } from './naming.ts';
 import type { EnvRecord } from './record.ts';
-import { commitReader, type RenderedSource, readSource, renderSource } from './source.ts';
+import { pinnedRenderEnv, type UpSettings, upSettings } from './settings.ts';
+import { commitTree, configFrom, type RenderedSource, readSource, renderSource } from './source.ts';
 
 export interface CreateOptions {
   branch: string;
@@ -32,17 +37,23 @@ export interface EnvPlan {
   resume?: EnvRecord;
   source: RenderedSource;
   requests: PortRequest[];
-  range: PortRange;
+  settings: UpSettings;
+  /** The leases create would get now (another process may take them first; create leases for real). */
+  preview: { ports: Lease[]; subnets: SubnetLease[] };
   secrets: Record<string, string>;
+  /** Variables pinned for the env's life (the embedded Postgres image). */
+  renderEnv: Record<string, string>;
+  /** Bind-mount sources in the worktree that will hold the env's data, if they do not exist before. */
+  dataPaths: string[];
   engine: EngineInfo;
-  waitTimeout: number;
   warnings: string[];
 }
 
 /**
  * Everything `create` checks before its first side effect: the branch name, the env's state, where the
  * branch comes from, the worktree path, envs.yaml, the engine, and the compose model rendered from the
- * commit the worktree will hold. Reads only; a bad input fails here and nothing has changed.
+ * commit the worktree will hold (with the gitignored files the main checkout has for it). Reads only; a
+ * bad input fails here and nothing has changed.
  */
 export async function planCreate(deps: Deps, options: CreateOptions): Promise<EnvPlan> {
   const { branch } = options;
@@ -54,7 +65,6 @@ export async function planCreate(deps: Deps, options: CreateOptions): Promise<En
     });
   }
   const names = namesFor(deps.repoId, branch);
-  const warnings: string[] = [];
 
   const [existing, busy, state, worktrees] = await Promise.all([
     deps.records.get(names.name),
@@ -70,31 +80,44 @@ export async function planCreate(deps: Deps, options: CreateOptions): Promise<En
 
   const holder = worktrees.find((w) => w.branch === branch);
   if (holder && holder.path !== resume?.worktree) {
-    throw new EnvsError('BRANCH_CHECKED_OUT', `Branch ${branch} is already checked out at ${holder.path}.`, {
+    throw new EnvsError('BRANCH_CHECKED_OUT', `Branch ${printable(branch)} is already checked out at ${printable(holder.path)}.`, {
       hint: 'Git allows a branch in one worktree only: switch that checkout to another branch, or create the env for a new branch.',
     });
   }
 
-  const checkout = await resolveCheckout(deps, options, state, warnings);
-  const source = await readSource(commitReader(deps, checkout.commit));
+  const checkout = await resolveCheckout(deps, options, state, resume);
+  const secrets = resume?.secrets ?? { ENVS_DB_PASSWORD: randomBytes(18).toString('base64url') };
+  const renderEnv = pinnedRenderEnv(deps.env, resume?.renderEnv);
+  const sourceEnv = { ...deps.env, ...renderEnv, ...secrets };
+  const source = await readSource(deps, commitTree(deps, checkout.commit), { env: sourceEnv, allowPaths: await allowedPaths(deps) });
   const worktree = resume?.worktree ?? worktreePath(deps, source.config, names.name);
   if (!resume && !(await isFreePath(worktree))) {
     // Another create of this branch may have got there between our first look and now: say that.
     if (await deps.locks.isHeld(envLock(names.name))) throw busyError(branch);
     const other = await deps.records.get(names.name);
     if (other) throw existsError(branch, other.status, other.name);
-    throw new EnvsError('WORKTREE_PATH_TAKEN', `${worktree} already exists and is not empty.`, {
+    throw new EnvsError('WORKTREE_PATH_TAKEN', `${printable(worktree)} already exists and is not empty.`, {
       hint: 'Move or remove it, or set worktrees.dir in envs.yaml to put worktrees elsewhere.',
     });
   }
 
-  const { range, waitTimeout } = upSettings(deps.env, source.config);
-  const secrets = resume?.secrets ?? { ENVS_DB_PASSWORD: randomBytes(18).toString('base64url') };
+  const settings = upSettings(deps.env, source.config);
   const [engine, rendered] = await Promise.all([
     deps.engine.info(),
-    renderSource(deps, source, { project: names.project, worktree, onDisk: false, env: secrets }),
+    renderSource(deps, source, { project: names.project, worktree, onDisk: false, env: { ...renderEnv, ...secrets } }),
   ]);
   if (resume?.engine.id && engine.id !== resume.engine.id) throw engineMismatch(resume, engine);
+  checkDatabaseService(rendered);
+
+  // Lease previews: a port or subnet range that is full refuses here, before anything is made.
+  const owner = { project: names.project, repo: deps.repoId, env: names.name };
+  const [ports, subnets] = await Promise.all([
+    deps.ports.preview({ owner, requests: collectPortRequests(rendered.model), range: settings.range }),
+    deps.subnets.preview({ owner, requests: subnetNeeds(rendered.model, settings.subnets.size), range: settings.subnets }),
+  ]);
+
+  const mounts = worktreeMounts(rendered.model, worktree);
+  const dataPaths = mounts.length > 0 ? dataPathCandidates(mounts, await deps.git.listFiles(checkout.commit), rendered.copies) : [];
 
   return {
     branch,
@@ -104,24 +127,65 @@ export async function planCreate(deps: Deps, options: CreateOptions): Promise<En
     ...(resume ? { resume } : {}),
     source: rendered,
     requests: collectPortRequests(rendered.model),
-    range,
+    settings,
+    preview: { ports, subnets },
     secrets,
+    renderEnv,
+    dataPaths,
     engine,
-    waitTimeout,
-    warnings,
+    warnings: [...rendered.notes],
   };
+}
+
+/** `database.service` must name a service of the model. */
+function checkDatabaseService(rendered: RenderedSource): void {
+  const wanted = rendered.config.database?.service;
+  if (!wanted || wanted in rendered.model.services) return;
+  throw new EnvsError('CONFIG_INVALID', `database.service "${printable(wanted)}" in envs.yaml is not a service of the compose model.`, {
+    hint: `Name one of: ${Object.keys(rendered.model.services).map(printable).join(', ')}.`,
+  });
+}
+
+/**
+ * Paths outside the repository compose files may name: `policy.allowPaths` in envs.yaml as it is on the
+ * default branch, so a branch cannot allow itself. `~/` is the user's home.
+ */
+export async function allowedPaths(deps: Deps): Promise<string[]> {
+  let commit: string | undefined;
+  try {
+    commit = await deps.git.resolveCommit(await deps.git.defaultBranch());
+  } catch {
+    return [];
+  }
+  if (!commit) return [];
+  const files = await deps.git.readTree(commit, CONFIG_FILES);
+  const name = CONFIG_FILES.find((n) => files.get(n)?.kind === 'blob');
+  const entry = name ? files.get(name) : undefined;
+  if (entry?.kind !== 'blob') return [];
+  const config = await configFrom(new Map([[name as string, entry.content]])).catch(() => ({}) as Config);
+  const home = deps.env.HOME ?? '';
+  return (config.policy?.allowPaths ?? []).map((p) => (p.startsWith('~/') ? `${home}/${p.slice(2)}` : p));
 }
 
 async function resolveCheckout(
   deps: Deps,
   options: CreateOptions,
   state: { local?: string; remote?: string },
-  warnings: string[],
+  resume: EnvRecord | undefined,
 ): Promise<Checkout> {
   if (state.local) {
-    if (options.from) warnings.push(`--from ${options.from} ignored: branch ${options.branch} already exists.`);
     const commit = await deps.git.resolveCommit(`refs/heads/${options.branch}`);
     if (!commit) throw new Error(`refs/heads/${options.branch} vanished`);
+    // A resumed create made the branch itself: --from was honoured then.
+    if (options.from && !resume?.createdBranch) {
+      throw new EnvsError(
+        'BRANCH_EXISTS',
+        `Branch ${printable(options.branch)} already exists (at ${commit.slice(0, 8)}): --from ${printable(options.from)} would be ignored.`,
+        {
+          hint: `Drop --from to make the env on the existing branch, or choose a new branch name.`,
+        },
+      );
+    }
     return { kind: 'existing', ref: options.branch, commit };
   }
   if (state.remote && !options.from) {
@@ -171,23 +235,4 @@ function existsError(branch: string, status: string, name?: string): EnvsError {
   });
 }
 
-/** How `compose up` runs for a config: the port range to lease from and how long `--wait` may take. */
-export function upSettings(env: NodeJS.ProcessEnv, config: Config): { range: PortRange; waitTimeout: number } {
-  return { range: portRange(env, config), waitTimeout: config.up?.waitTimeout ?? 300 };
-}
-
-function portRange(env: NodeJS.ProcessEnv, config: Config): PortRange {
-  const text = env.ENVS_PORT_RANGE ?? config.ports?.range;
-  if (text === undefined) return DEFAULT_RANGE;
-  const range = parseRange(text);
-  if (!range) {
-    throw new EnvsError(
-      'CONFIG_INVALID',
-      `Port range "${text}" is not valid (${env.ENVS_PORT_RANGE ? 'ENVS_PORT_RANGE' : 'ports.range in envs.yaml'}).`,
-      {
-        hint: 'Give two ports between 1024 and 65535, low-high, such as 20000-29999.',
-      },
-    );
-  }
-  return range;
-}
+export { upSettings } from './settings.ts';

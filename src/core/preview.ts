@@ -1,6 +1,7 @@
 import type { ComposeModel } from '../compose/model.ts';
-import { type Change, LOOPBACK, transformModel } from '../compose/transform.ts';
+import { buildAndImageServices, type Change, LOOPBACK, transformModel } from '../compose/transform.ts';
 import { composeYaml } from '../compose/write.ts';
+import { formatCidr } from '../subnets/cidr.ts';
 import type { Deps } from './deps.ts';
 import { labelsFor } from './labels.ts';
 import { type Checkout, type CreateOptions, planCreate } from './plan.ts';
@@ -19,6 +20,10 @@ export interface PlanView {
   template?: string;
   /** The ports create would lease now (another process may take them first). */
   ports: Binding[];
+  /** Gitignored files create copies from the main checkout (the render needs them). */
+  copies: string[];
+  /** Bind-mount sources in the worktree that will hold the env's data. */
+  data_paths: string[];
   changes: Change[];
   warnings: string[];
   steps: string[];
@@ -31,11 +36,19 @@ export interface PlanView {
 /** `envs plan`: everything create would do, computed by the same planning code, with no side effect. */
 export async function planEnv(deps: Deps, options: CreateOptions & { showSecrets?: boolean }): Promise<PlanView> {
   const plan = await planCreate(deps, options);
-  const owner = { project: plan.names.project, repo: deps.repoId, env: plan.names.name };
-  const leases = await deps.ports.preview({ owner, requests: plan.requests, range: plan.range });
+  const { ports: leases, subnets } = plan.preview;
+  const images = await imagePlan(deps, plan.source.model);
   const byKey = new Map(leases.map((l) => [l.key, l.port]));
   const labels = labelsFor({ repoId: deps.repoId, name: plan.names.name, project: plan.names.project, branch: plan.branch });
-  const transformed = transformModel({ model: plan.source.model, project: plan.names.project, labels, ports: byKey });
+  const transformed = transformModel({
+    model: plan.source.model,
+    project: plan.names.project,
+    labels,
+    ports: byKey,
+    subnets: new Map(subnets.map((s) => [s.key, s.cidr])),
+    buildPerEnv: images.buildPerEnv,
+    ...(plan.source.originalName ? { originalName: plan.source.originalName } : {}),
+  });
   const model = options.showSecrets ? transformed.model : redactModel(transformed.model);
   const composeFile = plan.resume?.composeFile ?? deps.records.composeFile(plan.names.name);
   const checkout = plan.checkout;
@@ -62,18 +75,47 @@ export async function planEnv(deps: Deps, options: CreateOptions & { showSecrets
       host_ip: LOOPBACK,
       protocol: r.protocol,
     })),
+    copies: plan.source.copies,
+    data_paths: plan.dataPaths,
     changes: transformed.changes,
     warnings: [...plan.warnings, ...transformed.warnings],
     steps: [
       add,
-      `lease ${plan.requests.length} port(s) in ${plan.range.from}-${plan.range.to}`,
+      ...(plan.source.copies.length > 0 ? [`copy ${plan.source.copies.join(', ')} from the main checkout (gitignored; mode 0600)`] : []),
+      `lease ${plan.requests.length} port(s) in ${plan.settings.range.from}-${plan.settings.range.to} and ${subnets.length} subnet(s) in ${formatCidr(plan.settings.subnets.range)}`,
+      ...(images.pull.length > 0 ? [`pull ${images.pull.join(', ')}`] : []),
       `write ${composeFile}`,
-      `docker compose -p ${plan.names.project} -f ${composeFile} --project-directory ${plan.source.projectDir} up --detach --wait`,
+      `docker compose -p ${plan.names.project} -f ${composeFile} --project-directory ${plan.source.projectDir} up --detach${images.build.length > 0 ? ` (builds ${images.build.join(', ')})` : ''}`,
+      'wait until every service is up (one-shot services exited 0)' +
+        (plan.dataPaths.length > 0
+          ? `; ${plan.dataPaths.join(', ')} will hold the env's data (made by its containers, removed by destroy)`
+          : ''),
     ],
     compose_file: composeFile,
     compose_yaml: await composeYaml(model),
     compose: model,
   };
+}
+
+/** What `up` will do about images: pull the missing ones, build (per-env tag) what cannot be had otherwise. */
+async function imagePlan(deps: Deps, model: ComposeModel): Promise<{ pull: string[]; build: string[]; buildPerEnv: Set<string> }> {
+  const refs = [...new Set(Object.values(model.services).flatMap((s) => (s.image ? [s.image] : [])))];
+  const present = refs.length > 0 ? await deps.engine.imagesPresent(refs) : new Set<string>();
+  const builders = buildAndImageServices(model);
+  const buildPerEnv = new Set(
+    builders.filter((name) => model.services[name]?.pull_policy === 'build' || !present.has(model.services[name]?.image as string)),
+  );
+  const pull = [
+    ...new Set(
+      Object.values(model.services)
+        .filter((s) => s.image && !s.build && !present.has(s.image))
+        .map((s) => s.image as string),
+    ),
+  ];
+  const build = Object.entries(model.services)
+    .filter(([name, s]) => s.build && (!s.image || buildPerEnv.has(name)))
+    .map(([name]) => name);
+  return { pull, build, buildPerEnv };
 }
 
 function redactModel(model: ComposeModel): ComposeModel {

@@ -8,7 +8,7 @@ const RECORDED: readonly RecordedStatus[] = ['creating', 'running', 'stopped', '
 export type EnvStatus = RecordedStatus | 'partial';
 
 /** Steps of `create`, in order; each is recorded before it runs so a killed create can be resumed or destroyed. */
-export const PHASES = ['planned', 'worktree', 'ports', 'compose-file', 'compose-up', 'ready'] as const;
+export const PHASES = ['planned', 'worktree', 'env-files', 'ports', 'compose-file', 'compose-up', 'ready'] as const;
 export type Phase = (typeof PHASES)[number];
 
 export interface Binding {
@@ -42,6 +42,22 @@ export interface EnvRecord {
   /** Where the branch started (new branches) or stood (existing ones) when the env was made. */
   base: { ref: string; commit: string };
   services: string[];
+  /** Services in compose-file order (the first HTTP one gives the env's preview URL). */
+  serviceOrder?: string[];
+  /** Services that ran to completion (exit 0) when the env came up: done, not down, when exited. */
+  oneShots?: string[];
+  /**
+   * Gitignored files create copied from the main checkout (repository-relative, with the SHA-256 of what was
+   * written): destroy may delete them while they are unchanged.
+   */
+  copiedFiles?: { path: string; sha256: string }[];
+  /**
+   * Paths in the worktree that the env's containers create through bind mounts (its data: `./volumes/db/data`):
+   * they did not exist before the env; dirty checks skip them and destroy removes them.
+   */
+  dataPaths?: string[];
+  /** Variables the compose model was rendered with that must not change over the env's life (the embedded Postgres image). */
+  renderEnv?: Record<string, string>;
   ports: Binding[];
   /** Variables the env injects, secrets included; redacted on output. */
   env: Record<string, string>;

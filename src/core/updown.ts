@@ -7,8 +7,8 @@ import { engineMismatch, envLock } from './guards.ts';
 import { upSettings } from './plan.ts';
 import type { EnvRecord } from './record.ts';
 import { resolveEnv } from './resolve.ts';
-import { dirReader, readSource, renderSource } from './source.ts';
 import { type EnvView, viewOf } from './view.ts';
+import { renderWorktree } from './worktree-source.ts';
 
 export interface UpDownOptions {
   cwd?: string;
@@ -28,15 +28,9 @@ export async function upEnv(deps: Deps, arg: string, options: UpDownOptions = {}
     });
   }
   return deps.locks.with(envLock(record.name), { what: `envs up ${record.branch}`, waitMs: 0 }, async () => {
-    const source = await readSource(dirReader(record.worktree));
-    const rendered = await renderSource(deps, source, {
-      project: record.project,
-      worktree: record.worktree,
-      onDisk: true,
-      env: record.secrets,
-    });
+    const rendered = await renderWorktree(deps, record);
     await converge(deps, record, rendered, {
-      ...upSettings(deps.env, source.config),
+      ...upSettings(deps.env, rendered.config),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });

@@ -1,5 +1,5 @@
 import Docker from 'dockerode';
-import type { ContainerSummary, Engine, EngineInfo, LabeledResources, PublishedPort } from '../core/deps.ts';
+import type { ContainerDetail, ContainerSummary, Engine, EngineInfo, LabeledResources, PublishedPort } from '../core/deps.ts';
 import { dockerodeOptions } from './endpoint.ts';
 import { unavailable } from './errors.ts';
 
@@ -55,7 +55,8 @@ export class DockerodeEngine implements Omit<Engine, 'prepare'> {
       containers: containers.map((c) => c.Id),
       volumes: (volumes.Volumes ?? []).map((v) => v.Name),
       networks: networks.map((n) => n.Id),
-      images: images.flatMap((i) => (i.RepoTags ?? []).filter((tag) => tag !== '<none>:<none>')),
+      // By id: an image built twice under one tag leaves the first untagged (`<none>`), still ours.
+      images: images.map((i) => i.Id),
     };
   }
 
@@ -65,10 +66,67 @@ export class DockerodeEngine implements Omit<Engine, 'prepare'> {
     await Promise.all([
       ...resources.networks.map((id) => ignoreMissing(this.docker.getNetwork(id).remove())),
       ...resources.volumes.map((name) => ignoreMissing(this.docker.getVolume(name).remove())),
-      // By tag: untags when another tag shares the image, deletes it otherwise.
-      ...resources.images.map((tag) => ignoreMissing(this.docker.getImage(tag).remove())),
+      // By id, with every tag it carries (all ours: only images envs built carry its labels).
+      ...resources.images.map((id) => ignoreMissing(this.docker.getImage(id).remove({ force: true }))),
     ]);
   }
+
+  async inspect(ids: string[]): Promise<ContainerDetail[]> {
+    const details = await Promise.all(ids.map((id) => this.docker.getContainer(id).inspect().catch(notFoundAsUndefined)));
+    return details
+      .filter((d) => d !== undefined)
+      .map((d) => ({
+        id: d.Id,
+        service: d.Config?.Labels?.['com.docker.compose.service'] ?? '',
+        status: d.State?.Status ?? 'unknown',
+        exitCode: d.State?.ExitCode ?? 0,
+        restartCount: d.RestartCount ?? 0,
+        ...(d.State?.Health?.Status ? { health: d.State.Health.Status as 'starting' | 'healthy' | 'unhealthy' } : {}),
+        startedAt: d.State?.StartedAt ?? '',
+        restartPolicy: d.HostConfig?.RestartPolicy?.Name || 'no',
+      }));
+  }
+
+  async logs(id: string, tail: number): Promise<string> {
+    const container = this.docker.getContainer(id);
+    const [output, info] = await Promise.all([
+      container.logs({ stdout: true, stderr: true, follow: false, tail }) as unknown as Promise<Buffer>,
+      container.inspect(),
+    ]);
+    return info.Config?.Tty ? output.toString('utf8') : demux(output);
+  }
+
+  async imagesPresent(refs: string[]): Promise<Set<string>> {
+    const found = await Promise.all(
+      refs.map(async (ref) => ((await this.docker.getImage(ref).inspect().catch(notFoundAsUndefined)) ? ref : undefined)),
+    );
+    return new Set(found.filter((ref) => ref !== undefined));
+  }
+
+  async networkSubnets(exceptProject?: string): Promise<string[]> {
+    const networks = await this.docker.listNetworks();
+    return networks
+      .filter((n) => exceptProject === undefined || n.Labels?.['com.docker.compose.project'] !== exceptProject)
+      .flatMap((n) => (n.IPAM?.Config ?? []).map((c) => c.Subnet ?? ''))
+      .filter((subnet) => subnet.includes('.'));
+  }
+}
+
+/** Docker multiplexes a non-TTY container's stdout and stderr into frames: 8-byte header, then the payload. */
+export function demux(buffer: Buffer): string {
+  const parts: Buffer[] = [];
+  let offset = 0;
+  while (offset + 8 <= buffer.length) {
+    const size = buffer.readUInt32BE(offset + 4);
+    parts.push(buffer.subarray(offset + 8, offset + 8 + size));
+    offset += 8 + size;
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
+
+function notFoundAsUndefined(error: unknown): undefined {
+  if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+  throw error;
 }
 
 function labelFilters(labels: Record<string, string>): string[] {

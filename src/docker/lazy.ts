@@ -1,4 +1,4 @@
-import type { ContainerSummary, Engine, EngineInfo, LabeledResources } from '../core/deps.ts';
+import type { ContainerDetail, ContainerSummary, Engine, EngineInfo, LabeledResources } from '../core/deps.ts';
 import { dockerodeOptions } from './endpoint.ts';
 import type { DockerodeEngine } from './engine.ts';
 import { unavailable } from './errors.ts';
@@ -51,5 +51,21 @@ export class LazyEngine implements Engine {
 
   async remove(resources: LabeledResources): Promise<void> {
     return (await this.engine()).remove(resources);
+  }
+
+  async inspect(ids: string[]): Promise<ContainerDetail[]> {
+    return (await this.engine()).inspect(ids);
+  }
+
+  async logs(id: string, tail: number): Promise<string> {
+    return (await this.engine()).logs(id, tail);
+  }
+
+  async imagesPresent(refs: string[]): Promise<Set<string>> {
+    return (await this.engine()).imagesPresent(refs);
+  }
+
+  async networkSubnets(exceptProject?: string): Promise<string[]> {
+    return (await this.engine()).networkSubnets(exceptProject);
   }
 }

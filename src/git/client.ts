@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
-import type { AddWorktree, GitClient, RepoInfo, StatusEntry, WorktreeEntry } from '../core/deps.ts';
+import type { AddWorktree, GitClient, RepoInfo, StatusEntry, TreeRead, WorktreeEntry } from '../core/deps.ts';
 import { EnvsError } from '../errors.ts';
 import { parseCatFileBatch, parseStatus, parseWorktreeList } from './porcelain.ts';
 import { runGit, runGitBuffer } from './run.ts';
@@ -122,11 +122,23 @@ export class CliGitClient implements GitClient {
     return parseStatus(result.stdout);
   }
 
-  async readFiles(commit: string, paths: string[]): Promise<Map<string, Buffer>> {
+  async readTree(commit: string, paths: string[]): Promise<Map<string, TreeRead>> {
     if (paths.length === 0) return new Map();
     const input = paths.map((path) => `${commit}:${path}\n`).join('');
-    const output = await runGitBuffer(['cat-file', '--batch'], { cwd: this.repo.root, input });
+    const output = await runGitBuffer(['cat-file', '--batch', '--follow-symlinks'], { cwd: this.repo.root, input });
     return parseCatFileBatch(output, paths);
+  }
+
+  async listFiles(commit: string): Promise<string[]> {
+    const result = await this.run(['ls-tree', '-r', '-z', '--name-only', '--full-tree', commit]);
+    return result.stdout.split('\0').filter(Boolean);
+  }
+
+  async ignored(dir: string, paths: string[]): Promise<Set<string>> {
+    if (paths.length === 0) return new Set();
+    // Exit 1: none of them is ignored. `--no-index` is not given: a tracked file is never "ignored".
+    const result = await runGit(['check-ignore', '-z', '--stdin'], { cwd: dir, input: paths.map((p) => `${p}\0`).join(''), okCodes: [1] });
+    return new Set(result.stdout.split('\0').filter(Boolean));
   }
 
   async mergedInto(base: string): Promise<Set<string>> {

@@ -28,11 +28,19 @@ describe('parseStatus', () => {
 });
 
 describe('parseCatFileBatch', () => {
-  it('returns blobs and skips missing specs', () => {
-    const out = Buffer.concat([Buffer.from('abc123 blob 5\nhello\n'), Buffer.from('c:x missing\n'), Buffer.from('def456 blob 0\n\n')]);
-    const files = parseCatFileBatch(out, ['a', 'x', 'e']);
-    expect(files.get('a')?.toString()).toBe('hello');
+  it('returns blobs, links that leave the tree, and skips missing or dangling specs', () => {
+    const out = Buffer.concat([
+      Buffer.from('abc123 blob 5\nhello\n'),
+      Buffer.from('c:x missing\n'),
+      Buffer.from('symlink 11\n/etc/passwd\n'),
+      Buffer.from('dangling 6\nc:link\n'),
+      Buffer.from('def456 blob 0\n\n'),
+    ]);
+    const files = parseCatFileBatch(out, ['a', 'x', 'out', 'd', 'e']);
+    expect(files.get('a')).toEqual({ kind: 'blob', content: Buffer.from('hello') });
     expect(files.has('x')).toBe(false);
-    expect(files.get('e')?.toString()).toBe('');
+    expect(files.get('out')).toEqual({ kind: 'outside', target: '/etc/passwd' });
+    expect(files.has('d')).toBe(false);
+    expect(files.get('e')).toEqual({ kind: 'blob', content: Buffer.from('') });
   });
 });

@@ -1,4 +1,4 @@
-import type { StatusEntry, WorktreeEntry } from '../core/deps.ts';
+import type { StatusEntry, TreeRead, WorktreeEntry } from '../core/deps.ts';
 
 /** Parses `git worktree list --porcelain -z`: records separated by an empty field. */
 export function parseWorktreeList(output: string): WorktreeEntry[] {
@@ -46,20 +46,39 @@ export function parseStatus(output: string): StatusEntry[] {
   return entries;
 }
 
-/** Parses `git cat-file --batch` output for the requested specs, in order. */
-export function parseCatFileBatch(output: Buffer, paths: string[]): Map<string, Buffer> {
-  const files = new Map<string, Buffer>();
+/**
+ * Parses `git cat-file --batch --follow-symlinks` output for the requested specs, in order. Blobs come
+ * back with their content (symlinks inside the tree already followed by git); a symlink that leaves the
+ * tree comes back as `outside` with the part of its target outside; missing, dangling, looping and
+ * not-a-directory answers are left out (the caller may look elsewhere, e.g. the main checkout).
+ */
+export function parseCatFileBatch(output: Buffer, paths: string[]): Map<string, TreeRead> {
+  const files = new Map<string, TreeRead>();
   let offset = 0;
-  for (const path of paths) {
+  const line = (): string | undefined => {
     const newline = output.indexOf(0x0a, offset);
-    if (newline === -1) break;
-    const header = output.subarray(offset, newline).toString('utf8');
+    if (newline === -1) return undefined;
+    const text = output.subarray(offset, newline).toString('utf8');
     offset = newline + 1;
-    const match = /^[0-9a-f]+ (\w+) (\d+)$/.exec(header);
-    if (!match) continue; // "<spec> missing" or "ambiguous"
-    const size = Number(match[2]);
-    if (match[1] === 'blob') files.set(path, output.subarray(offset, offset + size));
+    return text;
+  };
+  for (const path of paths) {
+    const header = line();
+    if (header === undefined) break;
+    const object = /^[0-9a-f]+ (\w+) (\d+)$/.exec(header);
+    if (object) {
+      const size = Number(object[2]);
+      if (object[1] === 'blob') files.set(path, { kind: 'blob', content: output.subarray(offset, offset + size) });
+      offset += size + 1;
+      continue;
+    }
+    // "symlink <size>\n<target>\n", "dangling|loop|notdir <size>\n<spec>\n", or "<spec> missing".
+    const other = /^(symlink|dangling|loop|notdir) (\d+)$/.exec(header);
+    if (!other) continue;
+    const size = Number(other[2]);
+    const body = output.subarray(offset, offset + size).toString('utf8');
     offset += size + 1;
+    if (other[1] === 'symlink') files.set(path, { kind: 'outside', target: body });
   }
   return files;
 }

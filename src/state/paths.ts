@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
  * Where envs keeps its machine-wide state: `ENVS_HOME`, else `$XDG_STATE_HOME/envs`, else `~/.local/state/envs`.
  *
  *   <home>/ports.json                       the machine-wide port registry
+ *   <home>/subnets.json                     the machine-wide subnet registry (env networks)
  *   <home>/locks/                           cross-process locks (+ owner files)
  *   <home>/repos/<repoId>/envs/<name>.json  env records of one repository
  *   <home>/repos/<repoId>/envs/<name>/      generated files of one env (its compose file)
@@ -25,6 +26,10 @@ export class StatePaths {
 
   get registry(): string {
     return join(this.home, 'ports.json');
+  }
+
+  get subnets(): string {
+    return join(this.home, 'subnets.json');
   }
 
   get locks(): string {

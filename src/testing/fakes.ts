@@ -11,6 +11,7 @@ import type { ComposeClient, ContainerSummary, Deps, Engine, GitClient, Locks, R
 import type { EnvRecord } from '../core/record.ts';
 import { EnvsError } from '../errors.ts';
 import { PortRegistry } from '../ports/registry.ts';
+import { SubnetRegistry } from '../subnets/registry.ts';
 
 export interface Fakes {
   deps: Deps;
@@ -74,7 +75,10 @@ export async function makeFakes(model: ComposeModel): Promise<Fakes> {
       return branches.delete(b);
     },
     status: async () => [],
-    readFiles: async (_commit, paths) => new Map(paths.filter((p) => p === 'compose.yaml').map((p) => [p, Buffer.from('services: {}')])),
+    readTree: async (_commit, paths) =>
+      new Map(paths.filter((p) => p === 'compose.yaml').map((p) => [p, { kind: 'blob' as const, content: Buffer.from('services: {}') }])),
+    listFiles: async () => ['compose.yaml'],
+    ignored: async () => new Set<string>(),
     mergedInto: async () => new Set(['main']),
   };
 
@@ -89,6 +93,8 @@ export async function makeFakes(model: ComposeModel): Promise<Fakes> {
     stop: async () => void calls.push('compose stop'),
     downVolumes: async (project) => void calls.push(`compose down ${project}`),
     version: async () => '2.26.1',
+    interpolate: async ({ texts }) => texts,
+    pull: async () => ({ ok: true, stderr: '' }),
   };
 
   const engine: Engine = {
@@ -123,6 +129,19 @@ export async function makeFakes(model: ComposeModel): Promise<Fakes> {
     prepare: () => {},
     labeled: async () => ({ containers: [], volumes: [], networks: [], images: [] }),
     remove: async () => void calls.push('engine remove'),
+    inspect: async (ids) =>
+      ids.map((id) => ({
+        id,
+        service: id.split('-').pop() ?? '',
+        status: 'running',
+        exitCode: 0,
+        restartCount: 0,
+        startedAt: '2026-01-01T00:00:00Z',
+        restartPolicy: 'no',
+      })),
+    logs: async () => '',
+    imagesPresent: async (refs) => new Set(refs),
+    networkSubnets: async () => [],
   };
 
   const store: RecordStore = {
@@ -153,6 +172,8 @@ export async function makeFakes(model: ComposeModel): Promise<Fakes> {
     compose,
     engine,
     ports: new PortRegistry(join(dir, 'ports.json'), join(dir, 'ports'), { isFree: async () => true }),
+    probes: { postgres: async () => true },
+    subnets: new SubnetRegistry(join(dir, 'subnets.json'), join(dir, 'subnets'), async () => []),
     records: store,
     locks,
     repoId: 'repo-1234',

@@ -2,7 +2,7 @@ import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { envsOk } from '../support/cli.ts';
+import { envs, envsOk } from '../support/cli.ts';
 import { expectNothingLeft } from '../support/docker.ts';
 import { images } from '../support/images.ts';
 import { httpGet } from '../support/net.ts';
@@ -43,10 +43,16 @@ describe('where the branch of an env comes from', () => {
     await envsOk(fx.repo, fx.home, ['destroy', 'feat/new']);
   });
 
-  it('checks out an existing branch as it is, and says --from does not apply', async () => {
-    const env = (await envsOk(fx.repo, fx.home, ['create', 'feat/existing', '--from', 'v1', '--json'])).json;
+  it('checks out an existing branch as it is; --from with an existing branch is an error, not silently ignored', async () => {
+    const refused = await envs(fx.repo, fx.home, ['create', 'feat/existing', '--from', 'v1', '--json']);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.json.error).toMatchObject({
+      code: 'BRANCH_EXISTS',
+      message: expect.stringMatching(/Branch feat\/existing already exists \(at [0-9a-f]{8}\): --from v1 would be ignored/),
+    });
+    expect(await fx.git('worktree', 'list')).not.toMatch(/existing/);
+    const env = (await envsOk(fx.repo, fx.home, ['create', 'feat/existing', '--json'])).json;
     expect(env.base).toEqual({ ref: 'feat/existing', commit: await fx.git('rev-parse', 'feat/existing') });
-    expect(env.warnings).toContain('--from v1 ignored: branch feat/existing already exists.');
     expect((await stat(join(env.worktree, 'existing.txt'))).isFile()).toBe(true);
     await envsOk(fx.repo, fx.home, ['destroy', 'feat/existing']);
     expect(await fx.git('log', '-1', '--format=%s', 'feat/existing')).toBe('existing work');

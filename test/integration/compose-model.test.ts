@@ -123,7 +123,7 @@ services:
     const result = await envs(fx.repo, fx.home, ['plan', 'moved', '--json']);
     expect(result.json.error).toMatchObject({
       code: 'COMPOSE_INVALID',
-      message: expect.stringMatching(/docker\/gone\.yaml named in envs\.yaml does not exist/),
+      message: expect.stringMatching(/docker\/gone\.yaml named by envs\.yaml does not exist/),
     });
   });
 });

@@ -42,10 +42,11 @@ async function repoChecks(ctx: CommandContext): Promise<Check[]> {
     throw error;
   }
   const root = deps.git.repo.root;
-  const { dirReader, readSource, renderSource } = await import('../../core/source.ts');
+  const { dirTree, readSource, renderSource } = await import('../../core/source.ts');
   try {
-    const source = await readSource(dirReader(root));
-    await renderSource(deps, source, { project: 'envs-doctor', worktree: root, onDisk: true, env: { ENVS_DB_PASSWORD: 'doctor' } });
+    const env = { ENVS_DB_PASSWORD: 'doctor' };
+    const source = await readSource(deps, dirTree(deps, root), { env: { ...deps.env, ...env } });
+    await renderSource(deps, source, { project: 'envs-doctor', worktree: root, onDisk: true, env });
     const what = source.template ? 'no compose file: envs will give each env a Postgres' : source.sourceFiles.join(' + ');
     return [{ name: 'compose model', ok: true, detail: `${root}: ${what}` }];
   } catch (error) {

@@ -1,0 +1,129 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Service } from '../compose/model.ts';
+import { EnvsError, lastLines } from '../errors.ts';
+import type { Progress } from './converge.ts';
+import type { ContainerDetail, ContainerSummary, Deps } from './deps.ts';
+import { printable } from './naming.ts';
+
+/** A container that restarted must stay up this long before it counts as up. */
+const STABLE_MS = 2_000;
+/** This many restarts while starting is a crash loop, not a slow start. */
+const CRASH_LOOP_RESTARTS = 5;
+const POLL_MS = 100;
+const LOG_LINES = 12;
+
+export interface WaitOptions {
+  project: string;
+  /** The services of the env as rendered (restart policies, healthchecks). */
+  services: Record<string, Service>;
+  deadline: number;
+  signal?: AbortSignal;
+  onProgress?: Progress;
+  /** Masks secrets in the log lines an error shows. */
+  scrub: (text: string) => string;
+}
+
+export interface WaitResult {
+  /** Services that ran to completion with exit code 0 (migrators, seeders): done, not down. */
+  oneShots: string[];
+}
+
+/**
+ * Waits until the stack really came up, which `docker compose up --wait` (2.26) cannot tell for one-shot
+ * services and disabled healthchecks: every long-running service running (healthy where it has a
+ * healthcheck; stable for a while if it restarted), every one-shot service exited 0. Fails at once, naming
+ * the service with its exit code or restart count and the tail of its log, when one exits non-zero,
+ * turns unhealthy or crash-loops; and at the deadline, naming what is not up yet.
+ */
+export async function waitForServices(deps: Deps, options: WaitOptions): Promise<WaitResult> {
+  const restarted = new Set<string>(); // container ids seen restarting: they must prove they are stable
+  let announced = false;
+  for (;;) {
+    if (options.signal?.aborted) throw new EnvsError('CANCELLED', 'Cancelled.');
+    const containers = (await deps.engine.containers({ 'com.docker.compose.project': options.project })).filter(
+      (c) => c.labels['com.docker.compose.oneoff'] !== 'True' && c.service in options.services,
+    );
+    const suspicious = containers.filter((c) => c.state !== 'running' || restarted.has(c.id));
+    const details = new Map((await deps.engine.inspect(suspicious.map((c) => c.id))).map((d) => [d.id, d]));
+    const verdicts = containers.map((c) => judge(c, details.get(c.id), options.services[c.service] ?? {}, restarted));
+
+    const failed = verdicts.find((v) => v.kind === 'failed');
+    if (failed && failed.kind === 'failed') throw await serviceFailed(deps, failed, options.scrub);
+
+    const waiting = verdicts.filter((v) => v.kind === 'waiting');
+    if (waiting.length === 0) {
+      // Everything looks up: one look at every container's restart count, to catch a crash right after start.
+      const all = await deps.engine.inspect(containers.filter((c) => !details.has(c.id)).map((c) => c.id));
+      const shaky = all.filter((d) => d.restartCount > 0 && Date.now() - Date.parse(d.startedAt) < STABLE_MS);
+      if (shaky.length === 0) {
+        return { oneShots: [...new Set(verdicts.filter((v) => v.kind === 'done').map((v) => v.service))].sort() };
+      }
+      for (const d of shaky) restarted.add(d.id);
+    } else if (Date.now() >= options.deadline) {
+      const list = waiting.map((v) => `${printable(v.service)} (${v.why})`).join(', ');
+      throw new EnvsError('SERVICE_FAILED', `Timed out waiting for ${list}.`, {
+        hint: `See what they say with \`docker compose -p ${options.project} logs\`; raise up.waitTimeout in envs.yaml if they only need longer.`,
+      });
+    } else if (!announced && waiting.length > 0) {
+      announced = true;
+      options.onProgress?.({ step: 'wait', message: `waiting for ${[...new Set(waiting.map((v) => v.service))].join(', ')}` });
+    }
+    await sleep(POLL_MS, undefined, options.signal ? { signal: options.signal } : {}).catch(() => {});
+  }
+}
+
+type Verdict =
+  | { kind: 'up' | 'done'; service: string }
+  | { kind: 'waiting'; service: string; why: string }
+  | { kind: 'failed'; service: string; id: string; why: string };
+
+/** A one-shot is a service Docker does not restart: `restart: no` (the default) or `on-failure`. */
+export function isOneShotPolicy(restart: unknown): boolean {
+  return restart === undefined || restart === 'no' || (typeof restart === 'string' && restart.startsWith('on-failure'));
+}
+
+function judge(c: ContainerSummary, detail: ContainerDetail | undefined, service: Service, restarted: Set<string>): Verdict {
+  const name = c.service;
+  if (detail && detail.restartCount > 0) restarted.add(c.id);
+  const restarts = detail?.restartCount ?? 0;
+  if (restarts >= CRASH_LOOP_RESTARTS && c.state !== 'running') {
+    return {
+      kind: 'failed',
+      service: name,
+      id: c.id,
+      why: `keeps restarting (${restarts} restarts, last exit code ${detail?.exitCode ?? '?'})`,
+    };
+  }
+  if (c.state === 'running') {
+    if (c.health === 'unhealthy') return { kind: 'failed', service: name, id: c.id, why: 'is unhealthy' };
+    if (c.health === 'health: starting') return { kind: 'waiting', service: name, why: 'health check starting' };
+    if (restarted.has(c.id) && detail && Date.now() - Date.parse(detail.startedAt) < STABLE_MS) {
+      return { kind: 'waiting', service: name, why: `restarted ${restarts} time(s)` };
+    }
+    return { kind: 'up', service: name };
+  }
+  if (c.state.startsWith('exited')) {
+    const code = detail?.exitCode ?? Number(/exited\((\d+)\)/.exec(c.state)?.[1] ?? Number.NaN);
+    const policy = detail?.restartPolicy ?? String(service.restart ?? 'no');
+    const restartsIt = policy === 'always' || policy === 'unless-stopped' || (policy.startsWith('on-failure') && code !== 0);
+    if (code === 0 && isOneShotPolicy(service.restart)) return { kind: 'done', service: name };
+    if (restartsIt) return { kind: 'waiting', service: name, why: `exited ${code}, restarting` };
+    return { kind: 'failed', service: name, id: c.id, why: `exited with code ${code}` };
+  }
+  if (c.state === 'restarting') return { kind: 'waiting', service: name, why: `restarting (${restarts})` };
+  if (c.state === 'dead' || c.state === 'paused') return { kind: 'failed', service: name, id: c.id, why: `is ${c.state}` };
+  return { kind: 'waiting', service: name, why: c.state };
+}
+
+async function serviceFailed(
+  deps: Deps,
+  failed: { service: string; id: string; why: string },
+  scrub: (text: string) => string,
+): Promise<EnvsError> {
+  const log = await deps.engine.logs(failed.id, LOG_LINES).catch(() => '');
+  const tail = log.trim() ? `\n${scrub(lastLines(log, LOG_LINES))}` : ' (it printed nothing)';
+  return new EnvsError('SERVICE_FAILED', `Service ${printable(failed.service)} ${failed.why}. Its last output:${tail}`, {
+    hint: 'Fix what its output names (on the branch: compose file, code, or the env files it reads) and run the command again.',
+    details: { service: failed.service, reason: failed.why },
+  });
+}
