@@ -15,7 +15,10 @@ const fixed = (): ComposeModel => ({
   },
   networks: {
     default: { name: 'envs-x_default' },
-    backend: { name: 'envs-x_backend', ipam: { config: [{ subnet: '172.28.0.0/16', gateway: '172.28.0.1', aux_addresses: { router: '172.28.0.2' } }] } },
+    backend: {
+      name: 'envs-x_backend',
+      ipam: { config: [{ subnet: '172.28.0.0/16', gateway: '172.28.0.1', aux_addresses: { router: '172.28.0.2' } }] },
+    },
     corp: { name: 'corp', external: true },
     lan: { driver: 'macvlan', ipam: { config: [{ subnet: '192.168.50.0/24' }] } },
   },

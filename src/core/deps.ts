@@ -205,6 +205,11 @@ export interface Engine {
   logs(id: string, tail: number): Promise<string>;
   /** Which of these image references the engine has locally. */
   imagesPresent(refs: string[]): Promise<Set<string>>;
+  /**
+   * Removes `<parent>/<name>` as root through a short-lived container of `image` (files an env's container
+   * wrote as root in a bind mount); the container carries the project's labels.
+   */
+  removeAsRoot(options: { parent: string; name: string; image: string; project: string }): Promise<void>;
   /** IPv4 subnets of the engine's networks, except those of the given Compose project. */
   networkSubnets(exceptProject?: string): Promise<string[]>;
 }

@@ -2,10 +2,12 @@ import { stat } from 'node:fs/promises';
 import { CONFIG_FILES } from '../config/files.ts';
 import { EnvsError } from '../errors.ts';
 import type { Progress } from './converge.ts';
+import { removeDataPaths } from './data-removal.ts';
 import type { Deps } from './deps.ts';
-import { DEFAULT_DISPOSABLE, type DirtyFile, filesAtRisk } from './dirty.ts';
+import { DEFAULT_DISPOSABLE, type DirtyFile, envOwned, filesAtRisk } from './dirty.ts';
 import { failpoint } from './failpoints.ts';
 import { engineMismatch, envLock, withWorktreeLock } from './guards.ts';
+import type { EnvRecord } from './record.ts';
 import { resolveEnv } from './resolve.ts';
 import { configFrom, dirReader } from './source.ts';
 import { composeDown, sweep } from './teardown.ts';
@@ -40,7 +42,7 @@ const SHOWN_FILES = 20;
 export async function destroyEnv(deps: Deps, arg: string, options: DestroyOptions = {}): Promise<DestroyResult> {
   // Ask everything at once; report a missing env before an unreachable engine.
   const [found, answered, listed] = await Promise.allSettled([
-    resolveEnv(deps, arg, options.cwd).then(async (record) => ({ record, atRisk: await filesAtRiskIn(deps, record.worktree) })),
+    resolveEnv(deps, arg, options.cwd).then(async (record) => ({ record, atRisk: await filesAtRiskIn(deps, record) })),
     deps.engine.info(),
     deps.git.worktrees(),
   ]);
@@ -79,8 +81,10 @@ export async function destroyEnv(deps: Deps, arg: string, options: DestroyOption
     await Promise.all([
       sweep(deps, record.project),
       deps.ports.release(record.project),
+      deps.subnets.release(record.project),
       (async () => {
         if (entry && onDisk) {
+          await removeDataPaths(deps, record);
           progress('worktree', `git worktree remove ${record.worktree}`);
           await withWorktreeLock(deps, `git worktree remove for ${record.branch}`, () =>
             deps.git.removeWorktree(record.worktree, Boolean(options.force)),
@@ -104,7 +108,8 @@ export async function destroyEnv(deps: Deps, arg: string, options: DestroyOption
 }
 
 /** What destroying a worktree would lose; undefined when it is not on disk. */
-async function filesAtRiskIn(deps: Deps, worktree: string): Promise<DirtyFile[] | undefined> {
+async function filesAtRiskIn(deps: Deps, record: EnvRecord): Promise<DirtyFile[] | undefined> {
+  const worktree = record.worktree;
   if (
     !(await stat(worktree).then(
       (s) => s.isDirectory(),
@@ -112,8 +117,8 @@ async function filesAtRiskIn(deps: Deps, worktree: string): Promise<DirtyFile[] 
     ))
   )
     return undefined;
-  const [status, extra] = await Promise.all([deps.git.status(worktree), extraDisposable(worktree)]);
-  return filesAtRisk(status, [...DEFAULT_DISPOSABLE, ...extra]);
+  const [status, extra, ours] = await Promise.all([deps.git.status(worktree), extraDisposable(worktree), envOwned(worktree, record)]);
+  return filesAtRisk(status, [...DEFAULT_DISPOSABLE, ...extra], ours);
 }
 
 /** `destroy.disposable` from the worktree's own envs.yaml (a broken file adds nothing). */

@@ -1,3 +1,5 @@
+import { type CopiedFile, untouched } from './copies.ts';
+import { inDataPath } from './data-paths.ts';
 import type { StatusEntry } from './deps.ts';
 
 /** Ignored names that are rebuilt, not written: `destroy` may delete them without --force. */
@@ -41,7 +43,11 @@ export interface DirtyFile {
  * modified and untracked files, and ignored files unless a path segment is disposable
  * (a name such as `node_modules`, or a `*.ext` pattern for the file name).
  */
-export function filesAtRisk(entries: StatusEntry[], disposable: readonly string[] = DEFAULT_DISPOSABLE): DirtyFile[] {
+export function filesAtRisk(
+  entries: StatusEntry[],
+  disposable: readonly string[] = DEFAULT_DISPOSABLE,
+  ours: EnvOwned = NOTHING_OWNED,
+): DirtyFile[] {
   const names = new Set(disposable.filter((d) => !d.startsWith('*.')));
   const suffixes = disposable.filter((d) => d.startsWith('*.')).map((d) => d.slice(1));
   const isDisposable = (path: string) => {
@@ -50,6 +56,29 @@ export function filesAtRisk(entries: StatusEntry[], disposable: readonly string[
     return segments.some((s) => names.has(s)) || suffixes.some((suffix) => last.endsWith(suffix));
   };
   return entries
+    .filter((entry) => !isOurs(entry, ours))
     .filter((entry) => entry.xy !== '!!' || !isDisposable(entry.path))
     .map((entry) => ({ path: entry.path, kind: entry.xy === '!!' ? 'ignored' : entry.xy === '??' ? 'untracked' : 'modified' }));
+}
+
+/** What in a worktree belongs to the env itself, not to the user: never "work that would be lost". */
+export interface EnvOwned {
+  /** Gitignored files envs copied in and that are still exactly as it wrote them. */
+  untouchedCopies: ReadonlySet<string>;
+  /** Paths the env's containers created through bind mounts (its data). */
+  dataPaths: readonly string[];
+}
+
+const NOTHING_OWNED: EnvOwned = { untouchedCopies: new Set(), dataPaths: [] };
+
+/** Which of an env's recorded copies and data paths are still its own (a copy the user edited is theirs). */
+export async function envOwned(worktree: string, record: { copiedFiles?: CopiedFile[]; dataPaths?: string[] }): Promise<EnvOwned> {
+  const copies = record.copiedFiles ?? [];
+  const kept = await Promise.all(copies.map(async (c) => ((await untouched(worktree, c)) ? c.path : undefined)));
+  return { untouchedCopies: new Set(kept.filter((p) => p !== undefined)), dataPaths: record.dataPaths ?? [] };
+}
+
+function isOurs(entry: StatusEntry, ours: EnvOwned): boolean {
+  if (entry.xy !== '!!' && entry.xy !== '??') return false; // a tracked file's changes are always the user's
+  return ours.untouchedCopies.has(entry.path) || inDataPath(entry.path, ours.dataPaths);
 }

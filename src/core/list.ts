@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { EnvsError } from '../errors.ts';
 import type { ContainerSummary, Deps } from './deps.ts';
-import { DEFAULT_DISPOSABLE, filesAtRisk } from './dirty.ts';
+import { DEFAULT_DISPOSABLE, envOwned, filesAtRisk } from './dirty.ts';
 import { envLock } from './guards.ts';
 import { LABEL } from './labels.ts';
 import type { EnvRecord } from './record.ts';
@@ -57,7 +57,7 @@ async function describe(
     worktreeExists: worktreeExists && entry !== undefined,
     busy,
   });
-  const dirty = entry && worktreeExists ? await isDirty(deps, record.worktree) : undefined;
+  const dirty = entry && worktreeExists ? await isDirty(deps, record) : undefined;
   // Merged: the tip moved since the env was made and the default branch now contains it.
   const isMerged = merged && entry?.head ? merged.has(record.branch) && entry.head !== record.base.commit : undefined;
   return viewOf(
@@ -72,9 +72,10 @@ async function describe(
   );
 }
 
-async function isDirty(deps: Deps, worktree: string): Promise<boolean | undefined> {
+async function isDirty(deps: Deps, record: EnvRecord): Promise<boolean | undefined> {
   try {
-    return filesAtRisk(await deps.git.status(worktree), DEFAULT_DISPOSABLE).length > 0;
+    const [status, ours] = await Promise.all([deps.git.status(record.worktree), envOwned(record.worktree, record)]);
+    return filesAtRisk(status, DEFAULT_DISPOSABLE, ours).length > 0;
   } catch {
     return undefined;
   }

@@ -103,6 +103,24 @@ export class DockerodeEngine implements Omit<Engine, 'prepare'> {
     return new Set(found.filter((ref) => ref !== undefined));
   }
 
+  async removeAsRoot(options: { parent: string; name: string; image: string; project: string }): Promise<void> {
+    const container = await this.docker.createContainer({
+      Image: options.image,
+      Entrypoint: ['rm', '-rf', '--', `/envs-clean/${options.name}`],
+      Cmd: [],
+      User: '0',
+      Labels: { 'dev.envs.managed': 'true', 'dev.envs.project': options.project },
+      HostConfig: { Binds: [`${options.parent}:/envs-clean`], NetworkMode: 'none' },
+    });
+    try {
+      await container.start();
+      const result = (await container.wait()) as { StatusCode?: number };
+      if (result.StatusCode !== 0) throw new Error(`rm exited ${result.StatusCode}`);
+    } finally {
+      await container.remove({ force: true }).catch(() => {});
+    }
+  }
+
   async networkSubnets(exceptProject?: string): Promise<string[]> {
     const networks = await this.docker.listNetworks();
     return networks

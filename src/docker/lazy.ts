@@ -65,6 +65,10 @@ export class LazyEngine implements Engine {
     return (await this.engine()).imagesPresent(refs);
   }
 
+  async removeAsRoot(options: { parent: string; name: string; image: string; project: string }): Promise<void> {
+    return (await this.engine()).removeAsRoot(options);
+  }
+
   async networkSubnets(exceptProject?: string): Promise<string[]> {
     return (await this.engine()).networkSubnets(exceptProject);
   }

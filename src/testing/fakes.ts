@@ -142,6 +142,7 @@ export async function makeFakes(model: ComposeModel): Promise<Fakes> {
     logs: async () => '',
     imagesPresent: async (refs) => new Set(refs),
     networkSubnets: async () => [],
+    removeAsRoot: async () => void calls.push('engine removeAsRoot'),
   };
 
   const store: RecordStore = {

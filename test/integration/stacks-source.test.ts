@@ -114,7 +114,7 @@ describe('committed symlinks', () => {
     command: ["sh", "-c", "mkdir -p /www && echo \\"$$GREETING\\" > /www/index.html && exec httpd -f -p 80 -h /www"]
     ports: ["8080:80"]
 `,
-      '.gitignore': '.env\n',
+      '.gitignore': '/.env\n',
     },
     'linked',
     async (fx) => {
