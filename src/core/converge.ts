@@ -12,7 +12,7 @@ import { printable } from './naming.ts';
 import type { Binding, EnvRecord, Phase } from './record.ts';
 import { scrub } from './redact.ts';
 import type { RenderedSource } from './source.ts';
-import { waitForServices } from './wait.ts';
+import { diagnoseServices, isOneShotPolicy, waitForServices } from './wait.ts';
 
 /** Bind conflicts (someone took a leased port) and pool overlaps are moved around this many times before giving up. */
 const MAX_MOVES = 3;
@@ -100,10 +100,18 @@ export async function converge(deps: Deps, record: EnvRecord, rendered: Rendered
       progress('subnets', 'a subnet of this env was taken meanwhile; moving to another');
       continue;
     }
-    throw upFailed(record, result.stderr, taken.length > 0 ? 'ports' : network, secrets);
+    const failedService =
+      taken.length === 0 && !network
+        ? await diagnoseServices(deps, {
+            project: record.project,
+            services: rendered.model.services,
+            scrub: (text) => scrub(text, secrets),
+          })
+        : undefined;
+    throw failedService ?? upFailed(record, result.stderr, taken.length > 0 ? 'ports' : network, secrets);
   }
 
-  const settled = await waitForServices(deps, {
+  await waitForServices(deps, {
     project: record.project,
     services: rendered.model.services,
     deadline,
@@ -139,7 +147,10 @@ export async function converge(deps: Deps, record: EnvRecord, rendered: Rendered
   record.env = vars.env;
   record.services = services;
   record.serviceOrder = rendered.serviceOrder;
-  record.oneShots = settled.oneShots;
+  // By restart policy: Docker restarts the others, so an exited one of those is down, whatever its exit code.
+  record.oneShots = Object.keys(rendered.model.services)
+    .filter((name) => isOneShotPolicy(rendered.model.services[name]?.restart))
+    .sort();
   record.warnings = [...new Set([...warnings, ...vars.warnings])];
   record.sourceFiles = rendered.sourceFiles;
   record.projectDir = rendered.projectDir;

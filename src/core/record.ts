@@ -44,7 +44,7 @@ export interface EnvRecord {
   services: string[];
   /** Services in compose-file order (the first HTTP one gives the env's preview URL). */
   serviceOrder?: string[];
-  /** Services that ran to completion (exit 0) when the env came up: done, not down, when exited. */
+  /** Services Docker does not restart (`restart: no`, `on-failure`): exited with 0, they are done, not down. */
   oneShots?: string[];
   /**
    * Gitignored files create copied from the main checkout (repository-relative, with the SHA-256 of what was

@@ -40,13 +40,17 @@ export function deriveStatus(record: EnvRecord, facts: LiveFacts): DerivedStatus
   }
   const containers = facts.containers;
   const down: string[] = [];
+  // Records made before one-shots were recorded: any service that exited 0 counts as one.
+  const oneShots = new Set(record.oneShots ?? record.services);
   let running = 0;
   for (const service of record.services) {
     const mine = containers.filter((c) => c.service === service);
     if (mine.some((c) => c.state === 'running')) running++;
-    // A one-shot (migration, seed) that finished with 0 is done, not down.
-    else if (!mine.some((c) => c.state === 'exited(0)')) down.push(service);
+    // A one-shot (migration, seed) that finished with 0 when the env came up is done, not down; a
+    // long-running service that exited (stopped by hand, or crashed) is down, whatever its exit code.
+    else if (!(oneShots.has(service) && mine.some((c) => c.state === 'exited(0)'))) down.push(service);
     if (mine.some((c) => c.health === 'unhealthy')) problems.push(`${service} is unhealthy`);
+    if (mine.some((c) => c.state === 'restarting')) problems.push(`${service} keeps restarting`);
   }
   if (!facts.worktreeExists) return { status: 'partial', problems };
   if (record.services.length > 0 && running === 0) return { status: 'stopped', problems };

@@ -72,6 +72,25 @@ export async function waitForServices(deps: Deps, options: WaitOptions): Promise
   }
 }
 
+/**
+ * After a failed `docker compose up`: the service that made it fail (a dependency that exited non-zero or
+ * turned unhealthy), as the same error the wait gives, with its log; undefined when no service explains it.
+ */
+export async function diagnoseServices(
+  deps: Deps,
+  options: Pick<WaitOptions, 'project' | 'services' | 'scrub'>,
+): Promise<EnvsError | undefined> {
+  const containers = (await deps.engine.containers({ 'com.docker.compose.project': options.project })).filter(
+    (c) => c.labels['com.docker.compose.oneoff'] !== 'True' && c.service in options.services,
+  );
+  const details = new Map((await deps.engine.inspect(containers.map((c) => c.id))).map((d) => [d.id, d]));
+  for (const c of containers) {
+    const verdict = judge(c, details.get(c.id), options.services[c.service] ?? {}, new Set());
+    if (verdict.kind === 'failed') return serviceFailed(deps, verdict, options.scrub);
+  }
+  return undefined;
+}
+
 type Verdict =
   | { kind: 'up' | 'done'; service: string }
   | { kind: 'waiting'; service: string; why: string }
