@@ -6,7 +6,7 @@ import type { Deps } from './deps.ts';
 import { envVarsFor } from './env-vars.ts';
 import { labelsFor } from './labels.ts';
 import type { Binding, EnvRecord, Phase } from './record.ts';
-import { scrub } from './redact.ts';
+import { createRedactor } from './redact.ts';
 import type { RenderedSource } from './source.ts';
 
 /** Bind conflicts (someone took a leased port) are moved around this many times before giving up. */
@@ -67,7 +67,7 @@ export async function converge(deps: Deps, record: EnvRecord, rendered: Rendered
     const ours = new Set(leases.map((l) => l.port));
     const taken = conflictingPorts(result.stderr).filter((port) => ours.has(port));
     if (taken.length === 0 || attempt >= MAX_PORT_MOVES) {
-      const said = scrub(lastLines(result.stderr, 10), Object.values(record.secrets));
+      const said = createRedactor({ secretValues: Object.values(record.secrets) }).text(lastLines(result.stderr, 10));
       throw new EnvsError('COMPOSE_FAILED', `docker compose up failed for ${record.branch}:\n${said}`, {
         hint:
           taken.length > 0
