@@ -1,11 +1,18 @@
 /**
  * Rendering for people and for machines. The CLI is the only place that prints, and this file holds
  * how things look: JSON on stdout for --json, tables and summaries on stdout otherwise, progress on stderr.
+ *
+ * Names come from branches, compose files and file systems, so every one of them is shown through
+ * `printable` (one line, no escape sequences, no bidi overrides): a name cannot forge a line or a colour.
+ * Texts whose lines are ours (messages, the generated YAML) go through `printableLines`. Values were
+ * redacted by core (views are built redacted); errors are redacted here, since they come from anywhere.
  */
 
 import type { DestroyResult } from '../core/destroy.ts';
 import type { Check } from '../core/doctor.ts';
+import { printable as p, printableJson, printableLines } from '../core/naming.ts';
 import type { PlanView } from '../core/preview.ts';
+import { createRedactor, redactText } from '../core/redact.ts';
 import type { EnvView } from '../core/view.ts';
 import { EnvsError } from '../errors.ts';
 
@@ -19,8 +26,19 @@ export const processOut: Out = {
   stderr: (text) => process.stderr.write(text),
 };
 
+/** Exactly one JSON document; invisible characters escaped as `\uXXXX` (the parsed value is the same). */
 export function json(out: Out, value: unknown): void {
-  out.stdout(`${JSON.stringify(value, null, 2)}\n`);
+  out.stdout(`${printableJson(JSON.stringify(value, null, 2))}\n`);
+}
+
+/** A progress line on stderr. */
+export function progressLine(message: string): string {
+  return `› ${p(redactText(message))}\n`;
+}
+
+/** A multi-line text of ours, safe for a terminal: continuation lines indented under the first. */
+function block(text: string): string {
+  return printableLines(text).replace(/\n/g, '\n  ');
 }
 
 /** Columns padded to their widest cell. */
@@ -39,25 +57,33 @@ export function table(rows: string[][]): string {
 const MARK: Record<string, string> = { running: '●', stopped: '○', creating: '◐', destroying: '◐', partial: '◑', failed: '✗' };
 
 export function envSummary(view: EnvView, headline?: string): string {
-  const lines = [headline ?? `${MARK[view.status] ?? '?'} ${view.branch} is ${view.status}  (env ${view.name})`];
-  lines.push(`  worktree  ${view.worktree}`);
-  lines.push(`  project   ${view.project}`);
+  const lines = [headline ?? `${MARK[view.status] ?? '?'} ${p(view.branch)} is ${p(view.status)}  (env ${p(view.name)})`];
+  lines.push(`  worktree  ${p(view.worktree)}`);
+  lines.push(`  project   ${p(view.project)}`);
   if (view.ports.length > 0) {
-    const rows = view.ports.map((p, i) => [
-      i === 0 ? '  ports   ' : '          ',
-      p.service,
-      `${p.target}${p.protocol === 'tcp' ? '' : `/${p.protocol}`}`,
-      '→',
-      `${p.host_ip}:${p.published}`,
-      view.urls[p.service] && view.urls[p.service]?.endsWith(`:${p.published}/`) ? (view.urls[p.service] ?? '') : '',
-    ]);
+    const rows = view.ports.map((port, i) => {
+      const url = view.urls[port.service];
+      return [
+        i === 0 ? '  ports   ' : '          ',
+        p(port.service),
+        `${port.target}${port.protocol === 'tcp' ? '' : `/${p(port.protocol)}`}`,
+        '→',
+        `${p(port.host_ip)}:${port.published}`,
+        url?.endsWith(`:${port.published}/`) ? p(url) : '',
+      ];
+    });
     lines.push(table(rows));
   }
   const shown = Object.entries(view.env).filter(([k]) => !k.startsWith('ENVS_') && !k.startsWith('COMPOSE_') && !k.startsWith('PG'));
-  for (const [i, [k, v]] of shown.entries()) lines.push(`${i === 0 ? '  env       ' : '            '}${k}=${v}`);
-  for (const problem of view.problems) lines.push(`  ! ${problem}`);
-  for (const warning of view.warnings) lines.push(`  warning: ${warning}`);
+  for (const [i, [k, v]] of shown.entries()) lines.push(`${i === 0 ? '  env       ' : '            '}${p(k)}=${p(v)}`);
+  for (const problem of view.problems) lines.push(`  ! ${p(problem)}`);
+  for (const warning of view.warnings) lines.push(`  warning: ${p(warning)}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** What `create` prints: the summary, and where to go. */
+export function envCreated(view: EnvView): string {
+  return `${envSummary(view, `✓ ${p(view.branch)} is running  (env ${p(view.name)})`)}\n  cd ${p(view.worktree)}\n`;
 }
 
 export function envList(views: EnvView[]): string {
@@ -68,13 +94,13 @@ export function envList(views: EnvView[]): string {
       .filter(Boolean)
       .join(',');
     rows.push([
-      v.name,
-      v.branch,
-      v.status,
-      v.ports.map((p) => `${p.service}:${p.published}`).join(' ') || '-',
-      Object.values(v.urls)[0] ?? '-',
+      p(v.name),
+      p(v.branch),
+      p(v.status),
+      v.ports.map((port) => `${p(port.service)}:${port.published}`).join(' ') || '-',
+      p(Object.values(v.urls)[0] ?? '-'),
       flags || '-',
-      v.worktree,
+      p(v.worktree),
     ]);
   }
   return `${table(rows)}\n`;
@@ -82,40 +108,41 @@ export function envList(views: EnvView[]): string {
 
 export function envInfo(view: EnvView): string {
   const lines = [envSummary(view).trimEnd()];
-  lines.push(`  branch    ${view.branch} (from ${view.base.ref} at ${view.base.commit.slice(0, 8)})`);
-  lines.push(`  compose   ${view.compose_file}`);
-  lines.push(`  services  ${view.services.join(', ') || '-'}`);
+  lines.push(`  branch    ${p(view.branch)} (from ${p(view.base.ref)} at ${p(view.base.commit.slice(0, 8))})`);
+  lines.push(`  compose   ${p(view.compose_file)}`);
+  lines.push(`  services  ${view.services.map(p).join(', ') || '-'}`);
   if (view.dirty !== undefined) lines.push(`  dirty     ${view.dirty ? 'yes' : 'no'}`);
   if (view.merged !== undefined) lines.push(`  merged    ${view.merged ? 'yes' : 'no'}`);
   lines.push('  variables');
-  for (const [k, v] of Object.entries(view.env)) lines.push(`    ${k}=${v}`);
+  for (const [k, v] of Object.entries(view.env)) lines.push(`    ${p(k)}=${p(v)}`);
   return `${lines.join('\n')}\n`;
 }
 
 export function planSummary(plan: PlanView): string {
   const lines = [
-    `Plan for ${plan.branch} (env ${plan.name}${plan.resume ? ', resuming an interrupted create' : ''}) — nothing has been changed.`,
+    `Plan for ${p(plan.branch)} (env ${p(plan.name)}${plan.resume ? ', resuming an interrupted create' : ''}) — nothing has been changed.`,
   ];
   lines.push('', 'Steps:');
-  for (const step of plan.steps) lines.push(`  ${step}`);
+  for (const step of plan.steps) lines.push(`  ${p(step)}`);
   if (plan.changes.length > 0) {
     lines.push('', 'Changes to the compose model:');
-    lines.push(table(plan.changes.map((c) => [`  ${c.kind}`, c.subject, c.from, '→', c.to])));
+    lines.push(table(plan.changes.map((c) => [`  ${p(c.kind)}`, p(c.subject), p(c.from), '→', p(c.to)])));
   }
-  for (const warning of plan.warnings) lines.push(`warning: ${warning}`);
-  lines.push('', `Generated compose file (${plan.compose_file}):`, '', plan.compose_yaml.trimEnd());
+  for (const warning of plan.warnings) lines.push(`warning: ${p(warning)}`);
+  // The YAML library escapes control characters itself; this catches what it prints raw (bidi, zero-width).
+  lines.push('', `Generated compose file (${p(plan.compose_file)}):`, '', printableLines(plan.compose_yaml.trimEnd()));
   return `${lines.join('\n')}\n`;
 }
 
 export function destroySummary(result: DestroyResult): string {
   const lines = [
-    `✓ destroyed ${result.branch} (env ${result.name}): containers, volumes, networks, ports and worktree removed; branch ${result.branch} kept.`,
+    `✓ destroyed ${p(result.branch)} (env ${p(result.name)}): containers, volumes, networks, ports and worktree removed; branch ${p(result.branch)} kept.`,
   ];
   if (result.forced_files.length > 0)
     lines.push(
       `  --force deleted ${result.forced_files.length} file(s): ${result.forced_files
         .slice(0, 5)
-        .map((f) => f.path)
+        .map((f) => p(f.path))
         .join(', ')}${result.forced_files.length > 5 ? ', …' : ''}`,
     );
   return `${lines.join('\n')}\n`;
@@ -123,25 +150,33 @@ export function destroySummary(result: DestroyResult): string {
 
 export function doctorSummary(result: { ok: boolean; checks: Check[] }): string {
   const lines = result.checks.map(
-    (c) => `${c.ok ? '✓' : '✗'} ${c.name.padEnd(16)} ${c.detail}${c.fix && !c.ok ? `\n  fix: ${c.fix}` : ''}`,
+    (c) =>
+      `${c.ok ? '✓' : '✗'} ${p(c.name).padEnd(16)} ${block(redactText(c.detail))}${c.fix && !c.ok ? `\n  fix: ${block(redactText(c.fix))}` : ''}`,
   );
   lines.push(result.ok ? '\nAll good.' : '\nSome checks failed; each says how to fix it.');
   return `${lines.join('\n')}\n`;
 }
 
-/** An error for people: a user error verbatim with its hint; anything else is a bug, with its stack. */
+/**
+ * An error for people: a user error verbatim with its hint; anything else is a bug, with its stack. Secrets
+ * are redacted (also with --show-secrets: an error quotes tools' output, not what the user asked to see),
+ * and only the `error:` and `hint:` lines start at the margin, so a name inside cannot forge one.
+ */
 export function errorText(error: unknown): string {
-  if (EnvsError.is(error)) return `error: ${error.message}${error.hint ? `\nhint: ${error.hint}` : ''}\n`;
+  if (EnvsError.is(error)) {
+    return `error: ${block(redactText(error.message))}${error.hint ? `\nhint: ${block(redactText(error.hint))}` : ''}\n`;
+  }
   const stack = error instanceof Error ? (error.stack ?? error.message) : String(error);
-  return `envs hit a bug (this is not your fault):\n${stack}\nPlease report it with the command you ran.\n`;
+  return `envs hit a bug (this is not your fault):\n${block(redactText(stack))}\nPlease report it with the command you ran.\n`;
 }
 
 export function errorJson(error: unknown): { error: { code: string; message: string; hint?: string; details?: Record<string, unknown> } } {
-  if (EnvsError.is(error)) return { error: error.toJSON() };
+  const redactor = createRedactor();
+  if (EnvsError.is(error)) return { error: redactor.deep(error.toJSON()) };
   return {
     error: {
       code: 'INTERNAL',
-      message: error instanceof Error ? error.message : String(error),
+      message: redactText(error instanceof Error ? error.message : String(error)),
       hint: 'This is a bug in envs; please report it.',
     },
   };

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { printableLines } from '../core/naming.ts';
 import { EnvsError } from '../errors.ts';
 import { defineCreate } from './commands/create.ts';
 import { defineDestroy } from './commands/destroy.ts';
@@ -32,8 +33,9 @@ export async function run(argv: string[], out: Out = processOut, env: NodeJS.Pro
     .exitOverride()
     .configureOutput({
       writeOut: (text) => out.stdout(text),
-      // In --json mode a usage error is reported as JSON below, not as commander's text.
-      writeErr: (text) => (wantsJson ? undefined : out.stderr(text)),
+      // In --json mode a usage error is reported as JSON below, not as commander's text. Commander quotes
+      // the arguments it rejects: escape them so they cannot forge lines or colours.
+      writeErr: (text) => (wantsJson ? undefined : out.stderr(printableLines(text))),
     });
 
   const define: Define =

@@ -2,7 +2,7 @@ import type { Progress } from '../core/converge.ts';
 import type { Deps } from '../core/deps.ts';
 import { EnvsError } from '../errors.ts';
 import { openEnvs } from '../wire.ts';
-import { errorJson, errorText, json, type Out } from './output.ts';
+import { errorJson, errorText, json, type Out, progressLine } from './output.ts';
 
 /** What a command's action gets: its repository, output, a cancel signal, progress reporting. */
 export interface CommandContext {
@@ -48,6 +48,8 @@ export async function runAction(
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const jsonMode = Boolean(flags.json);
+  // --json prints exactly one document: a failure after the result goes to stderr, as text.
+  let printed = false;
   const ctx: CommandContext = {
     open: () => openEnvs({ cwd: options.cwd, env: options.env }),
     cwd: options.cwd,
@@ -55,15 +57,19 @@ export async function runAction(
     json: jsonMode,
     out: options.out,
     signal: controller.signal,
-    progress: jsonMode ? () => {} : ({ message }) => options.out.stderr(`› ${message}\n`),
-    result: (value, human) => (jsonMode ? json(options.out, value) : options.out.stdout(human(value))),
+    progress: jsonMode ? () => {} : ({ message }) => options.out.stderr(progressLine(message)),
+    result: (value, human) => {
+      printed = true;
+      if (jsonMode) json(options.out, value);
+      else options.out.stdout(human(value));
+    },
     exitCode: 0,
   };
   try {
     await action(ctx);
     return ctx.exitCode;
   } catch (error) {
-    if (jsonMode) json(options.out, errorJson(error));
+    if (jsonMode && !printed) json(options.out, errorJson(error));
     else options.out.stderr(errorText(error));
     return EnvsError.is(error) ? error.exitCode : BUG_EXIT;
   } finally {

@@ -10,7 +10,7 @@ import { envVarsFor } from './env-vars.ts';
 import { labelsFor } from './labels.ts';
 import { printable } from './naming.ts';
 import type { Binding, EnvRecord, Phase } from './record.ts';
-import { scrub } from './redact.ts';
+import { createRedactor } from './redact.ts';
 import type { RenderedSource } from './source.ts';
 import { diagnoseServices, isOneShotPolicy, waitForServices } from './wait.ts';
 
@@ -43,6 +43,7 @@ export async function converge(deps: Deps, record: EnvRecord, rendered: Rendered
   const networks = subnetNeeds(rendered.model, options.subnets.size).map(({ key, prefix }) => ({ key, prefix }));
   const labels = labelsFor(record);
   const secrets = Object.values(record.secrets);
+  const redactor = createRedactor({ secretValues: secrets });
   const deadline = Date.now() + options.waitTimeout * 1000;
   const avoid = new Set<number>();
   const progress = (step: string, message: string) => options.onProgress?.({ step, message });
@@ -105,10 +106,10 @@ export async function converge(deps: Deps, record: EnvRecord, rendered: Rendered
         ? await diagnoseServices(deps, {
             project: record.project,
             services: rendered.model.services,
-            scrub: (text) => scrub(text, secrets),
+            scrub: (text) => redactor.text(text),
           })
         : undefined;
-    throw failedService ?? upFailed(record, result.stderr, taken.length > 0 ? 'ports' : network, secrets);
+    throw failedService ?? upFailed(record, result.stderr, taken.length > 0 ? 'ports' : network, (text) => redactor.text(text));
   }
 
   await waitForServices(deps, {
@@ -117,7 +118,7 @@ export async function converge(deps: Deps, record: EnvRecord, rendered: Rendered
     deadline,
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-    scrub: (text) => scrub(text, secrets),
+    scrub: (text) => redactor.text(text),
   });
 
   record.ports = orderBindings(await readBindings(deps, record.project), rendered.serviceOrder);
@@ -218,8 +219,13 @@ function pullFailed(record: EnvRecord, images: string[], stderr: string): EnvsEr
   });
 }
 
-function upFailed(record: EnvRecord, stderr: string, kind: 'ports' | 'overlap' | 'pools' | undefined, secrets: string[]): EnvsError {
-  const said = scrub(lastLines(stderr, 10), secrets);
+function upFailed(
+  record: EnvRecord,
+  stderr: string,
+  kind: 'ports' | 'overlap' | 'pools' | undefined,
+  redact: (text: string) => string,
+): EnvsError {
+  const said = redact(lastLines(stderr, 10));
   if (kind === 'ports') {
     return new EnvsError('COMPOSE_FAILED', `docker compose up failed for ${printable(record.branch)}:\n${said}`, {
       hint: 'Ports kept being taken by other programs while envs retried; free some ports or widen ENVS_PORT_RANGE.',

@@ -7,6 +7,7 @@ import type { Deps } from './deps.ts';
 import { DEFAULT_DISPOSABLE, type DirtyFile, envOwned, filesAtRisk } from './dirty.ts';
 import { failpoint } from './failpoints.ts';
 import { engineMismatch, envLock, withWorktreeLock } from './guards.ts';
+import { printable } from './naming.ts';
 import type { EnvRecord } from './record.ts';
 import { resolveEnv } from './resolve.ts';
 import { configFrom, dirReader } from './source.ts';
@@ -57,7 +58,7 @@ export async function destroyEnv(deps: Deps, arg: string, options: DestroyOption
   }
   const onDisk = atRisk !== undefined;
   if (entry && atRisk && atRisk.length > 0 && !options.force) {
-    const shown = atRisk.slice(0, SHOWN_FILES).map((f) => `  ${f.kind.padEnd(9)} ${f.path}`);
+    const shown = atRisk.slice(0, SHOWN_FILES).map((f) => `  ${f.kind.padEnd(9)} ${printable(f.path)}`); // a file name cannot forge a line
     if (atRisk.length > SHOWN_FILES) shown.push(`  … and ${atRisk.length - SHOWN_FILES} more`);
     throw new EnvsError('DIRTY_WORKTREE', `${record.branch}'s worktree has work that destroy would delete:\n${shown.join('\n')}`, {
       hint: `Commit, stash or move it (the branch is kept), or run \`envs destroy ${record.branch} --force\` to delete it. Nothing was changed.`,

@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { EnvsError } from '../errors.ts';
-import { checkBranchShape, envVarName, namesFor, repoIdFor, sanitize, slugForBranch } from './naming.ts';
+import {
+  checkBranchShape,
+  envVarName,
+  namesFor,
+  printable,
+  printableJson,
+  printableLines,
+  repoIdFor,
+  sanitize,
+  slugForBranch,
+} from './naming.ts';
 
 describe('slugForBranch', () => {
   it('keeps a readable part and appends a hash of the full name', () => {
@@ -75,5 +85,29 @@ describe('envVarName', () => {
     ['1st', '_1ST'],
   ])('%s → %s', (input, output) => {
     expect(envVarName(input)).toBe(output);
+  });
+});
+
+describe('printable', () => {
+  const forged = 'feat/x\nerror: forged\r\x1b[31mred\u202Eevil\u200Bhidden\u2028\u0085\u009b31m\u2066';
+
+  it('escapes everything that could start a line, colour, reorder or hide text', () => {
+    expect(printable(forged)).toBe('feat/x\\x0aerror: forged\\x0d\\x1b[31mred\\u202eevil\\u200bhidden\\u2028\\x85\\x9b31m\\u2066');
+    expect(printable(forged)).toMatch(/^[\x20-\x7e]*$/);
+  });
+
+  it('keeps ordinary names, accents and emoji', () => {
+    for (const name of ['feat/login', 'fix/café-ñ', 'feat/🚀-launch', 'docs/日本語']) expect(printable(name)).toBe(name);
+  });
+
+  it('printableLines keeps newlines and tabs, nothing else', () => {
+    expect(printableLines('a\n\tb\r\x1b[2Jc\u202e')).toBe('a\n\tb\\x0d\\x1b[2Jc\\u202e');
+  });
+
+  it('printableJson escapes what JSON.stringify leaves raw, and parses back to the same value', () => {
+    const value = { branch: forged, n: 1 };
+    const text = printableJson(JSON.stringify(value));
+    expect(text).toMatch(/^[\x20-\x7e]*$/);
+    expect(JSON.parse(text)).toEqual(value);
   });
 });

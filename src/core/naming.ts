@@ -67,9 +67,42 @@ export function checkBranchShape(branch: string): void {
   if (Buffer.byteLength(branch) > 240) bad('it is longer than 240 bytes');
 }
 
-/** A branch name made safe to echo in a message (control characters escaped). */
+/**
+ * Characters that change what a terminal shows rather than show themselves: C0 and C1 controls (newline,
+ * carriage return, escape sequences), bidirectional overrides and isolates (U+202E "Trojan Source"),
+ * zero-width and other invisible characters, line and paragraph separators.
+ */
+const INVISIBLE = '\\u007f-\\u009f\\u00ad\\u061c\\u180e\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u2064\\u2066-\\u206f\\ufeff\\ufff9-\\ufffb';
+const UNPRINTABLE = new RegExp(`[\\u0000-\\u001f${INVISIBLE}]`, 'g');
+/** The same, but newline (\x0a) and tab (\x09) pass. */
+const UNPRINTABLE_BUT_LINES = new RegExp(`[\\u0000-\\u0008\\u000b-\\u001f${INVISIBLE}]`, 'g');
+
+function escapeChar(c: string): string {
+  const code = c.charCodeAt(0);
+  return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+}
+
+/**
+ * A name (branch, file, service, path) made safe to echo on one line: everything that could start a new
+ * line, colour or move the cursor, reorder text or hide characters is shown as an escape (`\x0a`, `\u202e`).
+ */
 export function printable(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return text.replace(UNPRINTABLE, escapeChar);
+}
+
+/** Like `printable`, for a text whose own lines are meant (an error message): newline and tab stay. */
+export function printableLines(text: string): string {
+  return text.replace(UNPRINTABLE_BUT_LINES, escapeChar);
+}
+
+const INVISIBLE_IN_JSON = new RegExp(`[${INVISIBLE}]`, 'g');
+
+/**
+ * JSON text (from `JSON.stringify`, which escapes C0 controls but not the rest) with the other invisible
+ * characters written as `\uXXXX` escapes: lossless, since they can only occur inside strings.
+ */
+export function printableJson(json: string): string {
+  return json.replace(INVISIBLE_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** Environment-variable form of a service name: `api-gateway` → `API_GATEWAY`. */

@@ -6,7 +6,7 @@ import type { Deps } from './deps.ts';
 import { labelsFor } from './labels.ts';
 import { type Checkout, type CreateOptions, planCreate } from './plan.ts';
 import type { Binding } from './record.ts';
-import { redactValue } from './redact.ts';
+import { createRedactor, type Redactor } from './redact.ts';
 
 export interface PlanView {
   name: string;
@@ -33,8 +33,17 @@ export interface PlanView {
   compose: ComposeModel;
 }
 
+export interface PlanOptions extends CreateOptions {
+  showSecrets?: boolean;
+  /**
+   * More values to mask wherever they appear (e.g. the values the compose file interpolated from the
+   * invoking shell's environment). The env's generated secrets are always masked.
+   */
+  secretValues?: Iterable<string>;
+}
+
 /** `envs plan`: everything create would do, computed by the same planning code, with no side effect. */
-export async function planEnv(deps: Deps, options: CreateOptions & { showSecrets?: boolean }): Promise<PlanView> {
+export async function planEnv(deps: Deps, options: PlanOptions): Promise<PlanView> {
   const plan = await planCreate(deps, options);
   const { ports: leases, subnets } = plan.preview;
   const images = await imagePlan(deps, plan.source.model);
@@ -49,7 +58,9 @@ export async function planEnv(deps: Deps, options: CreateOptions & { showSecrets
     buildPerEnv: images.buildPerEnv,
     ...(plan.source.originalName ? { originalName: plan.source.originalName } : {}),
   });
-  const model = options.showSecrets ? transformed.model : redactModel(transformed.model);
+  const redactor = createRedactor({ show: Boolean(options.showSecrets), secretValues: Object.values(plan.secrets) });
+  if (options.secretValues) redactor.addSecretValues(options.secretValues);
+  const model = redactor.deep(transformed.model);
   const composeFile = plan.resume?.composeFile ?? deps.records.composeFile(plan.names.name);
   const checkout = plan.checkout;
   const add =
@@ -58,7 +69,7 @@ export async function planEnv(deps: Deps, options: CreateOptions & { showSecrets
       : checkout.kind === 'track'
         ? `git worktree add --track -b ${plan.branch} ${plan.worktree} ${checkout.ref}`
         : `git worktree add --no-track -b ${plan.branch} ${plan.worktree} ${checkout.commit} (${checkout.ref})`;
-  return {
+  return redactPlan(redactor, {
     name: plan.names.name,
     branch: plan.branch,
     repo: deps.git.repo.root,
@@ -94,7 +105,7 @@ export async function planEnv(deps: Deps, options: CreateOptions & { showSecrets
     compose_file: composeFile,
     compose_yaml: await composeYaml(model),
     compose: model,
-  };
+  });
 }
 
 /** What `up` will do about images: pull the missing ones, build (per-env tag) what cannot be had otherwise. */
@@ -118,13 +129,11 @@ async function imagePlan(deps: Deps, model: ComposeModel): Promise<{ pull: strin
   return { pull, build, buildPerEnv };
 }
 
-function redactModel(model: ComposeModel): ComposeModel {
-  const copy = structuredClone(model);
-  for (const service of Object.values(copy.services)) {
-    if (!service.environment) continue;
-    for (const [key, value] of Object.entries(service.environment)) {
-      if (typeof value === 'string') service.environment[key] = redactValue(key, value);
-    }
-  }
-  return copy;
+/**
+ * Everything in the plan goes through the redactor (changes quote container and volume names, warnings
+ * quote values, steps quote paths); the model is already redacted, and the YAML was made from it.
+ */
+function redactPlan(redactor: Redactor, view: PlanView): PlanView {
+  const { compose, compose_yaml, ...rest } = view;
+  return { ...redactor.deep(rest), compose_yaml, compose };
 }

@@ -1,5 +1,5 @@
 import type { Binding, EnvRecord, EnvStatus } from './record.ts';
-import { redactEnv } from './redact.ts';
+import { createRedactor } from './redact.ts';
 
 /** The JSON shape of an env (`create`, `info`, items of `list`): the design's fixed fields first. */
 export interface EnvView {
@@ -46,6 +46,8 @@ export function viewOf(
   live: { status: EnvStatus; problems: string[]; dirty?: boolean; merged?: boolean; worktreeExists?: boolean },
   options: { showSecrets?: boolean } = {},
 ): EnvView {
+  // The env's own secrets (its generated password) are masked wherever they appear, not only by name.
+  const redactor = createRedactor({ show: Boolean(options.showSecrets), secretValues: Object.values(record.secrets) });
   return {
     name: record.name,
     branch: record.branch,
@@ -55,10 +57,10 @@ export function viewOf(
     status: live.status,
     ports: record.ports,
     urls: urlsFor(record.ports),
-    env: options.showSecrets ? { ...record.env } : redactEnv(record.env),
+    env: redactor.env(record.env),
     services: record.services,
-    problems: live.problems,
-    warnings: record.warnings,
+    problems: live.problems.map((text) => redactor.text(text)),
+    warnings: record.warnings.map((text) => redactor.text(text)),
     ...(live.dirty !== undefined ? { dirty: live.dirty } : {}),
     ...(live.merged !== undefined ? { merged: live.merged } : {}),
     ...(live.worktreeExists !== undefined ? { worktree_exists: live.worktreeExists } : {}),

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { envSummary } from '../output.ts';
+import { envCreated } from '../output.ts';
 import type { Define } from '../program.ts';
 
 export function defineCreate(program: Command, define: Define): void {
@@ -22,7 +22,7 @@ export function defineCreate(program: Command, define: Define): void {
           signal: ctx.signal,
           onProgress: ctx.progress,
         });
-        ctx.result(view, (v) => `${envSummary(v, `✓ ${v.branch} is running  (env ${v.name})`)}\n  cd ${v.worktree}\n`);
+        ctx.result(view, envCreated);
       }),
     );
 }
