@@ -101,9 +101,8 @@ describe('transformModel', () => {
     expect(renamed.changes).toContainEqual({ kind: 'project', subject: 'name', from: 'myapp', to: 'envs-x' });
   });
 
-  it('warns that host networking cannot be isolated and leaves it be', () => {
+  it('leaves host networking be (plan names it through risks.ts)', () => {
     expect(hostnet?.ports).toEqual([{ target: 9000, published: '9000' }]);
-    expect(result.warnings.join('\n')).toMatch(/hostnet: network_mode "host"/);
   });
 
   it('does not change its input', () => {

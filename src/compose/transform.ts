@@ -157,11 +157,8 @@ export function transformModel(input: TransformInput): TransformResult {
   }
 
   for (const [service, definition] of services) {
-    if (definition.network_mode === 'host') {
-      if (definition.ports?.length) {
-        warnings.push(`${service}: network_mode "host" shares the machine's ports; its ports cannot be remapped per env.`);
-      }
-    } else if (definition.ports) {
+    // network_mode: host is named by risks.ts (plan's warnings); its ports cannot be remapped.
+    if (definition.network_mode !== 'host' && definition.ports) {
       definition.ports = definition.ports.map((mapping, index, all): PortMapping => {
         const key = portKey(service, all, index);
         const hostPort = ports.get(key);

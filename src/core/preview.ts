@@ -1,4 +1,5 @@
 import type { ComposeModel } from '../compose/model.ts';
+import { riskWarnings } from '../compose/risks.ts';
 import { buildAndImageServices, type Change, LOOPBACK, transformModel } from '../compose/transform.ts';
 import { composeYaml } from '../compose/write.ts';
 import { formatCidr } from '../subnets/cidr.ts';
@@ -7,6 +8,7 @@ import { labelsFor } from './labels.ts';
 import { type Checkout, type CreateOptions, planCreate } from './plan.ts';
 import type { Binding } from './record.ts';
 import { createRedactor, type Redactor } from './redact.ts';
+import { shellInterpolatedValues } from './shell-values.ts';
 
 export interface PlanView {
   name: string;
@@ -60,6 +62,7 @@ export async function planEnv(deps: Deps, options: PlanOptions): Promise<PlanVie
   });
   const redactor = createRedactor({ show: Boolean(options.showSecrets), secretValues: Object.values(plan.secrets) });
   if (options.secretValues) redactor.addSecretValues(options.secretValues);
+  redactor.addSecretValues(shellInterpolatedValues(plan.source.files, plan.source.sourceFiles, deps.env));
   const model = redactor.deep(transformed.model);
   const composeFile = plan.resume?.composeFile ?? deps.records.composeFile(plan.names.name);
   const checkout = plan.checkout;
@@ -89,7 +92,7 @@ export async function planEnv(deps: Deps, options: PlanOptions): Promise<PlanVie
     copies: plan.source.copies,
     data_paths: plan.dataPaths,
     changes: transformed.changes,
-    warnings: [...plan.warnings, ...transformed.warnings],
+    warnings: [...plan.warnings, ...transformed.warnings, ...riskWarnings(plan.source.model)],
     steps: [
       add,
       ...(plan.source.copies.length > 0 ? [`copy ${plan.source.copies.join(', ')} from the main checkout (gitignored; mode 0600)`] : []),
