@@ -179,7 +179,8 @@ export function templatePorts(facts: PortFacts): { ports: Record<string, PortOwn
   const ports: Record<string, PortOwner> = {};
   const problems: string[] = [];
   for (const { service, target, port } of facts.compose ?? []) {
-    const owner = (ports[service] ??= { kind: 'service', byKey: {} });
+    const owner = ports[service] ?? { kind: 'service', byKey: {} };
+    ports[service] = owner;
     owner.byKey[String(target)] ??= port;
   }
   for (const owner of Object.values(ports)) {

@@ -9,13 +9,13 @@ import { useTempDir } from '../../src/testing/temp-dir.ts';
 import { images } from '../support/images.ts';
 
 /** `docker compose config` prints a model to be read again, so it escapes `$` as `$$`. */
-const unescape = (env: Record<string, string>) => Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v.split('$$').join('$')]));
+const unescapeDollars = (env: Record<string, string>) => Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v.split('$$').join('$')]));
 
 async function composeEnvironment(dir: string): Promise<Record<string, string>> {
   const { file, prefix } = await locateCompose(process.env);
   // `config` only renders: no container, network or volume is made, so there is nothing to clean up on the engine.
   const { stdout } = await execa(file, [...prefix, '-p', 'envs-dotenv-roundtrip', 'config', '--format', 'json'], { cwd: dir });
-  return unescape(JSON.parse(stdout).services.s.environment);
+  return unescapeDollars(JSON.parse(stdout).services.s.environment);
 }
 
 describe('env files we write read back the same through dotenv and `docker compose config`', () => {

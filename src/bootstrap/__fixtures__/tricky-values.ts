@@ -3,7 +3,9 @@ export const TRICKY_VALUES: Record<string, string> = {
   PLAIN: 'plain',
   EMPTY: '',
   DOLLAR_PASSWORD: 'p@$$w0rd$HOME',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal text is the point
   BRACED: '${NOT_A_VAR}',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal text is the point
   DEFAULT_SYNTAX: '${X:-fallback}',
   HASH: 'a#b # not a comment',
   SPACES: '  leading and trailing  ',
