@@ -9,7 +9,8 @@ import { useTempDir } from '../../src/testing/temp-dir.ts';
 import { images } from '../support/images.ts';
 
 /** `docker compose config` prints a model to be read again, so it escapes `$` as `$$`. */
-const unescapeDollars = (env: Record<string, string>) => Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v.split('$$').join('$')]));
+const unescapeDollars = (env: Record<string, string>) =>
+  Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v.split('$$').join('$')]));
 
 async function composeEnvironment(dir: string): Promise<Record<string, string>> {
   const { file, prefix } = await locateCompose(process.env);
