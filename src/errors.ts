@@ -28,6 +28,7 @@ export type ErrorCode =
   | 'PORTS_EXHAUSTED'
   | 'DIRTY_WORKTREE'
   | 'DESTROY_INCOMPLETE'
+  | 'ENV_FILE_TRACKED'
   | 'CANCELLED';
 
 export interface EnvsErrorOptions {
