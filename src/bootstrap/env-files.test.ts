@@ -134,6 +134,7 @@ describe('planEnvFiles on a re-run', () => {
     });
     expect(vars(p, '.env')).toEqual({ DATABASE_URL: 'postgres://u:p@localhost:21437/app', NEW: 'from-main' });
     expect(p.warnings).toEqual([]);
+    expect(p.files[0]?.ours).toBe(true);
   });
 
   it("keeps the user's edits and refreshes only envs's block", () => {
@@ -147,14 +148,15 @@ describe('planEnvFiles on a re-run', () => {
     expect(text(p, '.env')?.startsWith('MINE=1\nDATABASE_URL=postgres://u:p@localhost:5432/other\n\n# >>> envs')).toBe(true);
     expect(text(p, '.env')?.match(/# >>> envs managed/g)).toHaveLength(1);
     expect(p.warnings).toEqual([".env was edited in the worktree; kept as it is (only envs's block is refreshed)."]);
+    expect(p.files[0]?.ours).toBe(false);
   });
 
-  it('writes nothing when the worktree already holds exactly the plan', () => {
+  it("writes nothing when the worktree already holds exactly the plan, and still counts the file as envs's", () => {
     const again = plan({
       sources: [src('.env', 'DATABASE_URL=postgres://u:p@localhost:5432/app\n')],
       existing: new Map([['.env', firstText]]),
     });
-    expect(again.files).toEqual([]);
+    expect(again.files.map((f) => [f.path, f.unchanged])).toEqual([['.env', true]]);
   });
 
   it('removes a mode file that held only its block once nothing needs rewriting, keeps one with user lines', () => {
@@ -165,10 +167,9 @@ describe('planEnvFiles on a re-run', () => {
       existing: new Map([['apps/web/.env.development.local', onlyBlock]]),
       previous: [{ path: 'apps/web/.env.development.local', sha256: sha256(onlyBlock) }],
     });
-    expect(gone.files.find((f) => f.path === 'apps/web/.env.development.local')).toEqual({
-      path: 'apps/web/.env.development.local',
-      block: {},
-    });
+    const removed = gone.files.find((f) => f.path === 'apps/web/.env.development.local');
+    expect(removed).toBeDefined();
+    expect(removed?.content).toBeUndefined();
     const mine = Buffer.from(`MINE=1\n${onlyBlock.toString()}`);
     const kept = plan({
       sources: [src('apps/web/.env', 'A=1\n')],

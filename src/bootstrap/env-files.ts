@@ -148,6 +148,10 @@ export interface PlannedFile {
   copiedFrom?: string;
   /** Variables in its managed block. */
   block: Record<string, string>;
+  /** The worktree already holds exactly this content: nothing to write. */
+  unchanged?: boolean;
+  /** All of it is envs's making (no user edits in it): recorded, so destroy may remove it. */
+  ours?: boolean;
 }
 
 export interface EnvFilesPlan {
@@ -201,8 +205,26 @@ export async function modeLocalDirs(
   return { dirs, warnings };
 }
 
-/** Decides every file's content. Pure. */
+/**
+ * Decides every file's content. Pure. A file is envs's (`ours`) when its content is exactly what envs makes
+ * from scratch — so a re-run after a crash still claims what it wrote, and a file holding the user's edits
+ * is never claimed (destroy must not take it for disposable).
+ */
 export function planEnvFiles(input: PlanInput): EnvFilesPlan {
+  const plan = planContents(input);
+  if (!input.existing?.size) {
+    for (const file of plan.files) file.ours = true;
+    return plan;
+  }
+  const fresh = new Map(planContents({ ...input, existing: new Map(), previous: [] }).files.map((f) => [f.path, f.content]));
+  for (const file of plan.files) {
+    const scratch = fresh.get(file.path);
+    file.ours = file.content !== undefined && scratch !== undefined && scratch.equals(file.content);
+  }
+  return plan;
+}
+
+function planContents(input: PlanInput): EnvFilesPlan {
   const warnings: string[] = [];
   const changes: AddressChange[] = [];
   const previous = new Map((input.previous ?? []).map((w) => [w.path, w.sha256]));
@@ -284,12 +306,17 @@ export function planEnvFiles(input: PlanInput): EnvFilesPlan {
     files.set(path, planned);
   }
 
-  // A file already in the worktree that the plan leaves exactly as it is needs no write.
-  const out = [...files.values()].filter((f) => {
-    const current = input.existing?.get(f.path);
-    return !(current !== undefined && f.content !== undefined && current.equals(f.content));
-  });
-  return { files: out.sort((a, b) => a.path.localeCompare(b.path)), changes, skipped: [], warnings: [...new Set(warnings)] };
+  // A file already in the worktree exactly as planned needs no write, and is still envs's to record.
+  for (const file of files.values()) {
+    const current = input.existing?.get(file.path);
+    if (current !== undefined && file.content !== undefined && current.equals(file.content)) file.unchanged = true;
+  }
+  return {
+    files: [...files.values()].sort((a, b) => a.path.localeCompare(b.path)),
+    changes,
+    skipped: [],
+    warnings: [...new Set(warnings)],
+  };
 }
 
 /** Refuses, before anything is written, to put a file where the branch tracks one. */
@@ -341,7 +368,10 @@ export interface ApplyInput extends PreviewInput {
 
 export interface ApplyResult {
   plan: EnvFilesPlan;
-  /** Every file envs now owns in the worktree, with the hash of what it wrote: record it. */
+  /**
+   * Every file in the worktree that is wholly envs's making, with the hash of its content: record it.
+   * Files holding the user's lines (envs only refreshed its block there) are not listed.
+   */
   written: WrittenFile[];
   skipped: SkippedFile[];
   warnings: string[];
@@ -375,30 +405,24 @@ export async function applyEnvFiles(input: ApplyInput): Promise<ApplyResult> {
   for (const [path, reason] of unsafe) skipped.push({ path, reason });
 
   const paths = plan.files.map((f) => f.path);
-  refuseTracked([...(await trackedAmong(worktree, paths))].sort(), 'files the worktree tracks');
+  // Every path envs would copy to or write, checked before the first write.
+  const tracked = await trackedAmong(worktree, [...new Set([...sources.map((s) => s.path), ...paths])]);
+  refuseTracked([...tracked].sort(), 'files the worktree tracks');
   const ignored = await ignoredAmong(worktree, paths);
   const written: WrittenFile[] = [];
-  const kept = new Map((input.previous ?? []).map((w) => [w.path, w]));
   for (const file of plan.files) {
     if (!ignored.has(file.path)) {
       skipped.push({ path: file.path, reason: 'the branch does not ignore it (it would show as an untracked file in the worktree)' });
       continue;
     }
-    kept.delete(file.path);
     const full = join(worktree, file.path);
     if (file.content === undefined) {
       await rm(full, { force: true });
       continue;
     }
-    await writePrivate(worktree, full, file.content);
-    written.push({ path: file.path, sha256: sha256(file.content) });
+    if (!file.unchanged) await writePrivate(worktree, full, file.content);
+    if (file.ours) written.push({ path: file.path, sha256: sha256(file.content) });
   }
-  // Files from the last run that this run left untouched (unchanged): still ours if still as written.
-  for (const [path, w] of kept) {
-    const current = existing.get(path);
-    if (current !== undefined && sha256(current) === w.sha256) written.push(w);
-  }
-  written.sort((a, b) => a.path.localeCompare(b.path));
   return { plan, written, skipped, warnings: plan.warnings };
 }
 
