@@ -219,7 +219,7 @@ export function planEnvFiles(input: PlanInput): EnvFilesPlan {
   const fresh = new Map(planContents({ ...input, existing: new Map(), previous: [] }).files.map((f) => [f.path, f.content]));
   for (const file of plan.files) {
     const scratch = fresh.get(file.path);
-    file.ours = file.content !== undefined && scratch !== undefined && scratch.equals(file.content);
+    file.ours = file.content !== undefined && scratch?.equals(file.content) === true;
   }
   return plan;
 }
