@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import {
   type AddressEntry,
   buildAddressMap,
+  composeAddressEntries,
   describeChange,
+  processAddressEntries,
   redactChange,
   rewriteServiceEnvironments,
   rewriteValue,
@@ -234,5 +236,34 @@ describe('redactChange / describeChange', () => {
     expect(shown.after).toBe('redis://:***@localhost:27379,postgres://u:***@localhost:21437/x');
     const secret = rewriteVariables(map, '.env', { SERVICE_TOKEN: 'http://localhost:8000?t=abc' }, { side: 'host' });
     expect(redactChange(secret.changes[0] as never)).toMatchObject({ before: '***', after: '***' });
+  });
+});
+
+describe('entries from compose requests and processes', () => {
+  it('takes single requested host ports, skipping ranges and ephemeral ones', () => {
+    const ports = new Map([
+      ['db/5432/tcp', 21437],
+      ['web/80/tcp', 21080],
+      ['range/8000/tcp', 21800],
+      ['eph/9000/tcp', 21900],
+    ]);
+    expect(
+      composeAddressEntries(
+        [
+          { key: 'db/5432/tcp', service: 'db', target: 5432, requested: '5432' },
+          { key: 'web/80/tcp', service: 'web', target: 80, requested: '8080' },
+          { key: 'range/8000/tcp', service: 'range', target: 8000, requested: '8000-8010' },
+          { key: 'eph/9000/tcp', service: 'eph', target: 9000 },
+          { key: 'unleased/1/tcp', service: 'unleased', target: 1, requested: '1' },
+        ],
+        ports,
+      ),
+    ).toEqual([
+      { original: 5432, port: 21437, source: { kind: 'compose', service: 'db', target: 5432 } },
+      { original: 8080, port: 21080, source: { kind: 'compose', service: 'web', target: 80 } },
+    ]);
+    expect(processAddressEntries([{ name: 'web', original: 3000, port: 24300 }])).toEqual([
+      { original: 3000, port: 24300, source: { kind: 'process', name: 'web' } },
+    ]);
   });
 });

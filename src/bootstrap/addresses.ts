@@ -288,3 +288,24 @@ export function describeChange(change: AddressChange): string {
   const shown = redactChange(change);
   return `${shown.where} ${shown.key}: ${shown.before} → ${shown.after}`;
 }
+
+/**
+ * Entries for a compose model's published ports: `requested` is what the compose file asked for on the
+ * host ("5432"); ranges and ephemeral ports ("8000-8010", none) name no single original and are skipped.
+ * `ports` maps each request key to the env's leased port (as the transform gets it).
+ */
+export function composeAddressEntries(
+  requests: ReadonlyArray<{ key: string; service: string; target: number; requested?: string }>,
+  ports: ReadonlyMap<string, number>,
+): AddressEntry[] {
+  return requests.flatMap((r) => {
+    const port = ports.get(r.key);
+    if (port === undefined || r.requested === undefined || !/^\d{1,5}$/.test(r.requested)) return [];
+    return [{ original: Number(r.requested), port, source: { kind: 'compose' as const, service: r.service, target: r.target } }];
+  });
+}
+
+/** Entries for host processes: the port each listens on in the main checkout → its leased one. */
+export function processAddressEntries(processes: ReadonlyArray<{ name: string; original: number; port: number }>): AddressEntry[] {
+  return processes.map((p) => ({ original: p.original, port: p.port, source: { kind: 'process' as const, name: p.name } }));
+}
