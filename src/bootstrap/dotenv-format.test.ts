@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TRICKY_VALUES } from './__fixtures__/tricky-values.ts';
+import { TRICKY_VALUES } from '../../test/fixtures/tricky-values.ts';
 import { parseEnv, quoteEnvValue, splitManagedBlock, withManagedBlock } from './dotenv-format.ts';
 
 describe('quoteEnvValue', () => {

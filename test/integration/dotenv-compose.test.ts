@@ -2,10 +2,10 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { TRICKY_VALUES } from '../../src/bootstrap/__fixtures__/tricky-values.ts';
 import { parseEnv, quoteEnvValue, withManagedBlock } from '../../src/bootstrap/dotenv-format.ts';
 import { locateCompose } from '../../src/compose/locate.ts';
 import { useTempDir } from '../../src/testing/temp-dir.ts';
+import { TRICKY_VALUES } from '../fixtures/tricky-values.ts';
 import { images } from '../support/images.ts';
 
 /** `docker compose config` prints a model to be read again, so it escapes `$` as `$$`. */
