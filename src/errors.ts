@@ -36,7 +36,8 @@ export type ErrorCode =
   | 'STATE_CORRUPT'
   | 'IMAGE_PULL_FAILED'
   | 'SERVICE_FAILED'
-  | 'BRANCH_EXISTS';
+  | 'BRANCH_EXISTS'
+  | 'ENV_FILE_TRACKED';
 
 export interface EnvsErrorOptions {
   hint?: string;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { templateSyntaxProblems } from '../bootstrap/templates.ts';
 
 const repoPath = z
   .string()
@@ -103,6 +104,58 @@ export const ConfigSchema = z
       })
       .strict()
       .optional(),
+    // ---- bootstrap: env files, env: templates, stack adapters (src/bootstrap) ----
+    env: z
+      // Names are checked with the templates, so every problem is reported in one list.
+      .record(z.string(), z.string())
+      .superRefine((templates, ctx) => {
+        for (const [name, template] of Object.entries(templates)) {
+          for (const message of templateSyntaxProblems(name, template)) ctx.addIssue({ code: 'custom', message, path: [name] });
+        }
+      })
+      .describe(
+        'Variables of the env, as templates: {{ ports.<service>.<container port> }}, {{ ports.<service or process> }}, {{ ports.supabase.<api|db|shadow|pooler|studio|inbucket|smtp|pop3|analytics|inspector> }}, {{ env.name|branch|host|project|worktree }}, {{ db.url|host|port|user|password|name }}; \\{{ for a literal {{. Unknown references are errors at plan time.',
+      )
+      .optional(),
+    copy: z
+      .array(z.string().min(1))
+      .describe(
+        'More files to copy from the main checkout into each worktree: gitignore-syntax patterns (like .worktreeinclude), matched by git; only files git ignores are copied.',
+      )
+      .optional(),
+    envFiles: z
+      .object({
+        defaults: z
+          .boolean()
+          .describe(
+            'Copy the default set: .env, .env.* (not *.example, *.sample, *.template) and .dev.vars* in any directory. Default true.',
+          )
+          .optional(),
+        exclude: z.array(z.string().min(1)).describe('gitignore-syntax patterns of files never copied, whatever matched them.').optional(),
+        nextjs: z
+          .enum(['mode-local', 'in-place'])
+          .describe(
+            "Where a Next.js app's rewritten values go: mode-local (default) = .env.development.local, .env.test.local and .env.production.local in the app; in-place = a block in each copied file.",
+          )
+          .optional(),
+      })
+      .strict()
+      .optional(),
+    supabase: z
+      .object({
+        enabled: z
+          .boolean()
+          .describe('Give each env its own Supabase CLI project id and ports. Default: on when there is a supabase/config.toml.')
+          .optional(),
+        dir: z
+          .string()
+          .refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), 'must be a path inside the repository')
+          .describe('The directory holding supabase/config.toml, when the repository has several. Default: the only one.')
+          .optional(),
+      })
+      .strict()
+      .optional(),
+    // ---- end bootstrap ----
   })
   .strict();
 
