@@ -117,3 +117,38 @@ describe('transformModel', () => {
     );
   });
 });
+
+describe('references to names envs renamed', () => {
+  const model: ComposeModel = {
+    name: 'envs-x',
+    services: {
+      traefik: {
+        image: 'traefik',
+        labels: { 'traefik.docker.network': 'appwrite', 'traefik.enable': 'true' },
+        environment: { DOCKER_NETWORK: 'appwrite', COMPOSE_PROJECT_NAME: 'appwrite', UPSTREAM_NET_ALIAS: 'appwrite', OTHER: 'x' },
+        networks: { appwrite: null },
+      },
+    },
+    networks: { appwrite: { name: 'appwrite' } },
+  };
+  const result = transformModel({ model, project: 'envs-x', labels: {}, ports: new Map(), originalName: 'appwrite' });
+  const traefik = result.model.services.traefik;
+
+  it('are rewritten where the key says what they name: the network, or the project', () => {
+    expect(traefik?.labels?.['traefik.docker.network']).toBe('envs-x_appwrite');
+    expect(traefik?.environment?.DOCKER_NETWORK).toBe('envs-x_appwrite');
+    expect(traefik?.environment?.COMPOSE_PROJECT_NAME).toBe('envs-x');
+    expect(result.changes.filter((c) => c.kind === 'reference').map((c) => c.subject)).toEqual([
+      'traefik labels.traefik.docker.network',
+      'traefik environment.DOCKER_NETWORK',
+      'traefik environment.COMPOSE_PROJECT_NAME',
+    ]);
+  });
+
+  it('are named in a warning, service and key, where the key says nothing', () => {
+    expect(traefik?.environment?.UPSTREAM_NET_ALIAS).toBe('appwrite');
+    expect(result.warnings).toContain(
+      'traefik: environment.UPSTREAM_NET_ALIAS is "appwrite", a name envs changed to "envs-x_appwrite" for this env; it was left as it is.',
+    );
+  });
+});

@@ -110,11 +110,12 @@ export function transformModel(input: TransformInput): TransformResult {
   const warnings: string[] = [];
   const ourLabels = escapeRecord(labels);
 
-  const renames = new Map<string, string>(); // old explicit name → new one
+  // Old names → the env's own: the project's, and the networks' and volumes' explicit names.
+  const renames: Renames = { project: new Map(), network: new Map(), volume: new Map() };
   const original = input.originalName ?? model.name;
   if (original && original !== project) {
     changes.push({ kind: 'project', subject: 'name', from: original, to: project });
-    renames.set(original, project);
+    renames.project.set(original, project);
   } else if (!original) {
     changes.push({ kind: 'project', subject: 'name', from: '(directory name)', to: project });
   }
@@ -142,10 +143,10 @@ export function transformModel(input: TransformInput): TransformResult {
       const ownName = `${project}_${key}`;
       if (resource.name && resource.name !== ownName) {
         changes.push({ kind, subject: key, from: resource.name, to: ownName });
-        renames.set(resource.name, ownName);
+        renames[kind].set(resource.name, ownName);
         resource.name = ownName;
       }
-      if (original) renames.set(`${original}_${key}`, ownName);
+      if (original) renames[kind].set(`${original}_${key}`, ownName);
       resource.labels = { ...resource.labels, ...ourLabels };
       (resources as Record<string, TopLevelResource>)[key] = resource;
     }
@@ -212,36 +213,45 @@ export function transformModel(input: TransformInput): TransformResult {
   return { model, changes, warnings, services: services.map(([name]) => name) };
 }
 
-/** Labels whose value names a Docker network (Traefik picks the network it reaches a container on). */
-const NETWORK_LABELS = /^traefik\.docker\.network$|^traefik\.swarm\.network$/;
-/** Variables whose value names a network or a project, when it equals an old name. */
-const NAME_VARIABLES = /(^|_)(NETWORK|NETWORK_NAME|DOCKER_NETWORK|COMPOSE_PROJECT_NAME|PROJECT_NAME)$/i;
+interface Renames {
+  project: Map<string, string>;
+  network: Map<string, string>;
+  volume: Map<string, string>;
+}
+
+/** Label keys whose value names a Docker network (Traefik picks the network it reaches a container on). */
+const NETWORK_LABELS = /^traefik\.(docker|swarm)\.network$/;
+/** Variable names that say their value is a network's name, or the Compose project's. */
+const NETWORK_VARIABLES = /(^|_)NETWORK(_NAME)?$/i;
+const PROJECT_VARIABLES = /(^|_)PROJECT_NAME$/i;
 
 /**
  * Values that name a network or project envs renamed: rewritten where the key says what they are
  * (Traefik's network label, `*_NETWORK`, COMPOSE_PROJECT_NAME), warned about elsewhere.
  */
-function rewriteReferences(
-  service: string,
-  definition: Service,
-  renames: ReadonlyMap<string, string>,
-  changes: Change[],
-  warnings: string[],
-): void {
-  if (renames.size === 0) return;
-  for (const [field, known] of [
-    ['labels', NETWORK_LABELS],
-    ['environment', NAME_VARIABLES],
-  ] as const) {
+function rewriteReferences(service: string, definition: Service, renames: Renames, changes: Change[], warnings: string[]): void {
+  const known = (field: 'labels' | 'environment', key: string): Map<string, string> | undefined => {
+    if (field === 'labels') return NETWORK_LABELS.test(key) ? renames.network : undefined;
+    if (PROJECT_VARIABLES.test(key)) return renames.project;
+    return NETWORK_VARIABLES.test(key) ? renames.network : undefined;
+  };
+  for (const field of ['labels', 'environment'] as const) {
     const values = definition[field] as Record<string, string | null> | undefined;
     for (const [key, value] of Object.entries(values ?? {})) {
-      const renamed = typeof value === 'string' ? renames.get(unescapeDollars(value)) : undefined;
-      if (!renamed || !values) continue;
-      if (known.test(key) || (field === 'environment' && key === 'COMPOSE_PROJECT_NAME')) {
-        changes.push({ kind: 'reference', subject: `${service} ${field}.${key}`, from: value as string, to: renamed });
+      if (typeof value !== 'string' || !values) continue;
+      const plain = unescapeDollars(value);
+      const map = known(field, key);
+      const renamed = map?.get(plain);
+      if (renamed) {
+        changes.push({ kind: 'reference', subject: `${service} ${field}.${key}`, from: value, to: renamed });
         values[key] = renamed;
-      } else {
-        warnings.push(`${service}: ${field}.${key} is "${value}", a name envs changed to "${renamed}" for this env; it was left as it is.`);
+        continue;
+      }
+      const elsewhere = renames.network.get(plain) ?? renames.project.get(plain) ?? renames.volume.get(plain);
+      if (elsewhere && !map) {
+        warnings.push(
+          `${service}: ${field}.${key} is "${value}", a name envs changed to "${elsewhere}" for this env; it was left as it is.`,
+        );
       }
     }
   }
