@@ -148,6 +148,11 @@ export async function converge(deps: Deps, record: EnvRecord, rendered: Rendered
   record.env = vars.env;
   record.services = services;
   record.serviceOrder = rendered.serviceOrder;
+  record.appProtocols = Object.fromEntries(
+    Object.entries(rendered.model.services).flatMap(([name, s]) =>
+      (s.ports ?? []).flatMap((p) => (p.app_protocol ? [[`${name}/${p.target}`, String(p.app_protocol)]] : [])),
+    ),
+  );
   // By restart policy: Docker restarts the others, so an exited one of those is down, whatever its exit code.
   record.oneShots = Object.keys(rendered.model.services)
     .filter((name) => isOneShotPolicy(rendered.model.services[name]?.restart))

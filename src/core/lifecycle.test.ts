@@ -131,3 +131,22 @@ describe('destroy needs positive evidence', () => {
     expect(fakes.calls).toEqual([]);
   });
 });
+
+describe('a network the engine cannot create', () => {
+  it('is reported as that, with what to change, not as something in the containers’ logs', async () => {
+    const fakes = await makeFakes(model);
+    try {
+      fakes.upResults.push({
+        ok: false,
+        stderr:
+          'failed to create network envs_default: Error response from daemon: could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network',
+      });
+      const error = await createEnv(fakes.deps, { branch: 'feat/pools' }).catch((e: unknown) => e);
+      expect(EnvsError.is(error) && error.code).toBe('NETWORK_FAILED');
+      expect((error as EnvsError).hint).toMatch(/address pools/);
+      expect((error as EnvsError).hint).not.toMatch(/logs/);
+    } finally {
+      await fakes.cleanup();
+    }
+  });
+});

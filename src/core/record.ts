@@ -44,6 +44,8 @@ export interface EnvRecord {
   services: string[];
   /** Services in compose-file order (the first HTTP one gives the env's preview URL). */
   serviceOrder?: string[];
+  /** `app_protocol` the compose files declare per `<service>/<container port>` (http, https, grpc…). */
+  appProtocols?: Record<string, string>;
   /** Services Docker does not restart (`restart: no`, `on-failure`): exited with 0, they are done, not down. */
   oneShots?: string[];
   /**

@@ -20,22 +20,34 @@ export interface EnvView {
   worktree_exists?: boolean;
   base: { ref: string; commit: string };
   compose_file: string;
+  /** The embedded Postgres image the env runs (pinned when it was made), when it has no compose file of its own. */
+  image?: string;
   created_at: string;
   updated_at: string;
 }
 
-const HTTP_PORTS = new Set([80, 3000, 3001, 4000, 4200, 4321, 5000, 5173, 8000, 8008, 8080, 8081, 8888, 9000]);
+// Not 9000: ClickHouse's native protocol and MinIO's API both live there; `app_protocol: http` says so when it is HTTP.
+const HTTP_PORTS = new Set([80, 3000, 3001, 4000, 4200, 4321, 5000, 5173, 8000, 8008, 8080, 8081, 8888]);
 const HTTPS_PORTS = new Set([443, 8443]);
 
 /**
  * Direct URLs for the published ports that conventionally speak HTTP, one per service (the first).
  * They use 127.0.0.1, where the ports are bound (`localhost` may try ::1 first).
  */
-export function urlsFor(bindings: Binding[]): Record<string, string> {
+export function urlsFor(bindings: Binding[], appProtocols: Record<string, string> = {}): Record<string, string> {
   const urls: Record<string, string> = {};
   for (const binding of bindings) {
     if (urls[binding.service] || binding.protocol !== 'tcp') continue;
-    const scheme = HTTPS_PORTS.has(binding.target) ? 'https' : HTTP_PORTS.has(binding.target) ? 'http' : undefined;
+    const declared = appProtocols[`${binding.service}/${binding.target}`];
+    const scheme = declared
+      ? /^https?$/.test(declared)
+        ? declared
+        : undefined
+      : HTTPS_PORTS.has(binding.target)
+        ? 'https'
+        : HTTP_PORTS.has(binding.target)
+          ? 'http'
+          : undefined;
     if (scheme) urls[binding.service] = `${scheme}://${binding.host_ip || '127.0.0.1'}:${binding.published}/`;
   }
   return urls;
@@ -56,7 +68,7 @@ export function viewOf(
     project: record.project,
     status: live.status,
     ports: record.ports,
-    urls: urlsFor(record.ports),
+    urls: urlsFor(record.ports, record.appProtocols),
     env: redactor.env(record.env),
     services: record.services,
     problems: live.problems.map((text) => redactor.text(text)),
@@ -66,6 +78,7 @@ export function viewOf(
     ...(live.worktreeExists !== undefined ? { worktree_exists: live.worktreeExists } : {}),
     base: record.base,
     compose_file: record.composeFile,
+    ...(record.template && record.renderEnv?.ENVS_POSTGRES_IMAGE ? { image: record.renderEnv.ENVS_POSTGRES_IMAGE } : {}),
     created_at: record.createdAt,
     updated_at: record.updatedAt,
   };
