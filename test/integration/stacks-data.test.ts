@@ -31,7 +31,7 @@ describe('data bind-mounted into the worktree', () => {
     const plan = (await envsOk(fx.repo, fx.home, ['plan', 'feat/a', '--json'])).json;
     expect(plan.data_paths).toEqual(['volumes/db/data']);
     const a = (await envsOk(fx.repo, fx.home, ['create', 'feat/a', '--json'])).json;
-    const b = (await envsOk(fx.repo, fx.home, ['create', 'feat/b', '--json'])).json;
+    const _b = (await envsOk(fx.repo, fx.home, ['create', 'feat/b', '--json'])).json;
     const url = async (branch: string) =>
       (await envsOk(fx.repo, fx.home, ['info', branch, '--json', '--show-secrets'])).json.env.DATABASE_URL;
     await sql(await url('feat/a'), "insert into notes values ('written in a')");
