@@ -109,7 +109,7 @@ export function planSummary(plan: PlanView): string {
 
 export function destroySummary(result: DestroyResult): string {
   const lines = [
-    `✓ destroyed ${result.branch} (env ${result.name}): containers, volumes, networks, ports and worktree removed; branch ${result.branch} kept.`,
+    `✓ destroyed ${result.branch} (env ${result.name}): containers, volumes, networks, ports${result.worktree_removed ? ' and worktree' : ''} removed; branch ${result.branch} kept.`,
   ];
   if (result.forced_files.length > 0)
     lines.push(

@@ -88,7 +88,7 @@ export class CliComposeClient implements ComposeClient {
 
   async up(run: ComposeRun & { waitTimeoutSeconds: number }): Promise<{ ok: true } | { ok: false; stderr: string }> {
     const result = await this.compose(
-      [...target(run), 'up', '--detach', '--wait', '--wait-timeout', String(run.waitTimeoutSeconds), '--remove-orphans', '--quiet-pull'],
+      [...target(run), 'up', '--detach', '--wait', '--wait-timeout', String(run.waitTimeoutSeconds), '--quiet-pull'],
       { cwd: run.projectDir, signal: run.signal },
     );
     cancelled(result);
@@ -105,7 +105,7 @@ export class CliComposeClient implements ComposeClient {
 
   async downVolumes(project: string, timeoutSeconds: number, signal?: AbortSignal): Promise<void> {
     // No -f: Compose rebuilds the project from its labels, so this works when the worktree is gone.
-    const result = await this.compose(['-p', project, 'down', '--volumes', '--remove-orphans', '--timeout', String(timeoutSeconds)], {
+    const result = await this.compose(['-p', project, 'down', '--volumes', '--timeout', String(timeoutSeconds)], {
       signal,
     });
     cancelled(result);

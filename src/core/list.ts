@@ -46,7 +46,7 @@ async function describe(
 ): Promise<EnvView> {
   const entry = worktrees.find((w) => w.path === record.worktree);
   const [busy, worktreeExists] = await Promise.all([
-    deps.locks.isHeld(envLock(record.name)),
+    deps.locks.isHeld(envLock(deps.repoId, record.name)),
     stat(record.worktree).then(
       (s) => s.isDirectory(),
       () => false,
@@ -74,7 +74,8 @@ async function describe(
 
 async function isDirty(deps: Deps, worktree: string): Promise<boolean | undefined> {
   try {
-    return filesAtRisk(await deps.git.status(worktree), DEFAULT_DISPOSABLE).length > 0;
+    const [status, hidden] = await Promise.all([deps.git.status(worktree), deps.git.hiddenEdits(worktree)]);
+    return hidden.length > 0 || filesAtRisk(status, DEFAULT_DISPOSABLE).length > 0;
   } catch {
     return undefined;
   }
