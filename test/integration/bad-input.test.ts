@@ -1,32 +1,13 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { type CliResult, envs, envsOk } from '../support/cli.ts';
-import { expectNothingLeft, labelled } from '../support/docker.ts';
+import { expectNothingLeft } from '../support/docker.ts';
 import { holdPort, release } from '../support/net.ts';
-import { type Fixture, useRepo, webFiles } from '../support/repo.ts';
-
-/** Everything a failed command must leave as it was: git's worktrees and branches, our state, the engine. */
-async function snapshot(fx: Fixture) {
-  const files: Record<string, string> = {};
-  const walk = async (dir: string): Promise<void> => {
-    for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) await walk(path);
-      else if (!path.includes(`${join(fx.home, 'locks')}`)) files[relative(fx.home, path)] = await readFile(path, 'utf8').catch(() => '');
-    }
-  };
-  await walk(fx.home);
-  return {
-    worktrees: await fx.git('worktree', 'list', '--porcelain'),
-    branches: await fx.git('branch', '--list', '--format=%(refname) %(objectname)'),
-    status: await fx.git('status', '--porcelain', '--ignored'),
-    state: files,
-    engine: await labelled(fx.label),
-  };
-}
+import { useRepo, webFiles } from '../support/repo.ts';
+import { snapshot } from '../support/snapshot.ts';
 
 describe('bad input: a clear error, a non-zero exit, and nothing changed', () => {
   const fx = useRepo(webFiles(), 'strict', async (fx) => {
