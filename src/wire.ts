@@ -9,7 +9,7 @@ import type { Deps, Locks, RecordStore } from './core/deps.ts';
 import { repoIdFor } from './core/naming.ts';
 import { type EnvRecord, parseRecord } from './core/record.ts';
 import { waitForPostgres } from './db/ready.ts';
-import { resolveDockerHost } from './docker/endpoint.ts';
+import { composeEnvironment, resolveEngine } from './docker/endpoint.ts';
 import { LazyEngine } from './docker/lazy.ts';
 import { CliGitClient, openRepo } from './git/client.ts';
 import { LoopbackProbe } from './ports/probe.ts';
@@ -30,13 +30,14 @@ export interface OpenOptions {
 
 export async function openEnvs(options: OpenOptions = {}): Promise<Deps> {
   const env = options.env ?? process.env;
-  const [repo, dockerHost] = await Promise.all([openRepo(options.cwd ?? process.cwd()), resolveDockerHost(env)]);
+  const [repo, endpoint] = await Promise.all([openRepo(options.cwd ?? process.cwd()), resolveEngine(env)]);
   const paths = new StatePaths(envsHome(env));
   const repoId = repoIdFor(basename(repo.root), repo.commonDir);
-  const engine = new LazyEngine(dockerHost);
+  const engine = new LazyEngine(endpoint.host, endpoint.env);
   return {
     git: new CliGitClient(repo),
-    compose: new CliComposeClient(env),
+    // Compose gets the endpoint dockerode uses, said explicitly: the two can never reach different engines.
+    compose: new CliComposeClient(composeEnvironment(env, endpoint)),
     engine,
     ports: new PortRegistry(paths.registry, paths.lock('ports'), new LoopbackProbe()),
     probes: { postgres: waitForPostgres },

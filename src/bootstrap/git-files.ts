@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { parseCatFileBatch } from '../git/porcelain.ts';
+import { parseBlobs } from '../git/porcelain.ts';
 import { runGit, runGitBuffer } from '../git/run.ts';
 
 /**
@@ -102,7 +102,5 @@ export async function filesNamedAtCommit(cwd: string, commit: string, names: rea
 export async function readAtCommit(cwd: string, commit: string, paths: readonly string[]): Promise<Map<string, Buffer>> {
   if (paths.length === 0) return new Map();
   const output = await runGitBuffer(['cat-file', '--batch'], { cwd, input: paths.map((p) => `${commit}:${p}\n`).join('') });
-  const files = new Map<string, Buffer>();
-  for (const [path, entry] of parseCatFileBatch(output, [...paths])) if (entry.kind === 'blob') files.set(path, entry.content);
-  return files;
+  return parseBlobs(output, [...paths]);
 }

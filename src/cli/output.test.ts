@@ -98,6 +98,8 @@ describe('human output cannot be forged by names', () => {
       branch: forged('feat/x'),
       project: 'p',
       worktree: '/wt',
+      worktree_removed: true,
+      kept_refs: [],
       branch_kept: true,
       forced_files: [{ path: forged('notes.md'), kind: 'untracked' }],
       released_ports: [],

@@ -136,7 +136,7 @@ export function planSummary(plan: PlanView): string {
 
 export function destroySummary(result: DestroyResult): string {
   const lines = [
-    `✓ destroyed ${p(result.branch)} (env ${p(result.name)}): containers, volumes, networks, ports and worktree removed; branch ${p(result.branch)} kept.`,
+    `✓ destroyed ${p(result.branch)} (env ${p(result.name)}): containers, volumes, networks, ports${result.worktree_removed ? ' and worktree' : ''} removed; branch ${p(result.branch)} kept.`,
   ];
   if (result.forced_files.length > 0)
     lines.push(

@@ -176,7 +176,7 @@ export class CliComposeClient implements ComposeClient {
 
   async downVolumes(project: string, timeoutSeconds: number, signal?: AbortSignal): Promise<void> {
     // No -f: Compose rebuilds the project from its labels, so this works when the worktree is gone.
-    const result = await this.compose(['-p', project, 'down', '--volumes', '--remove-orphans', '--timeout', String(timeoutSeconds)], {
+    const result = await this.compose(['-p', project, 'down', '--volumes', '--timeout', String(timeoutSeconds)], {
       signal,
     });
     cancelled(result);

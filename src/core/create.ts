@@ -1,4 +1,5 @@
-import { stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { EnvsError } from '../errors.ts';
 import { converge, type Progress } from './converge.ts';
 import { absentPaths, copyFromMain } from './copies.ts';
@@ -25,7 +26,7 @@ export interface CreateRunOptions extends CreateOptions {
  */
 export async function createEnv(deps: Deps, options: CreateRunOptions): Promise<EnvView> {
   const plan = await planCreate(deps, options);
-  return deps.locks.with(envLock(plan.names.name), { what: `envs create ${plan.branch}`, waitMs: 0 }, async () => {
+  return deps.locks.with(envLock(deps.repoId, plan.names.name), { what: `envs create ${plan.branch}`, waitMs: 0 }, async () => {
     // Between planning and locking another process may have made (or finished) this env.
     const now = await deps.records.get(plan.names.name);
     if (now && now.updatedAt !== plan.resume?.updatedAt) {
@@ -46,21 +47,24 @@ async function applyCreate(deps: Deps, plan: EnvPlan, options: CreateRunOptions)
     await deps.records.put(record);
   };
   const progress = (step: string, message: string) => options.onProgress?.({ step, message });
+  const worktree = await worktreeStep(deps, plan); // refuses before anything is written
 
   try {
     await enter('worktree');
-    if (!(await exists(plan.worktree))) {
+    if (worktree !== 'reuse') {
       progress('worktree', `git worktree add ${plan.worktree} (${describeCheckout(plan)})`);
-      await withWorktreeLock(deps, `git worktree add for ${plan.branch}`, () =>
-        deps.git.addWorktree({
+      await withWorktreeLock(deps, `git worktree add for ${plan.branch}`, async () => {
+        // git refuses to add over its own entry for a directory that is gone: drop that entry first.
+        if (worktree === 'add-over-stale-entry') await deps.git.forgetWorktree(plan.worktree);
+        await deps.git.addWorktree({
           path: plan.worktree,
           branch: plan.branch,
           // A new branch starts at the commit whose compose model was validated, even if its ref moved since;
           // a tracking branch needs the remote ref itself to record the upstream.
           ...(plan.checkout.kind === 'new' ? { newBranchFrom: plan.checkout.commit } : {}),
           ...(plan.checkout.kind === 'track' ? { newBranchFrom: plan.checkout.ref, track: true } : {}),
-        }),
-      );
+        });
+      });
       made.worktree = true;
       if (plan.checkout.kind !== 'existing') made.branchAt = plan.checkout.commit;
       record.createdBranch ||= plan.checkout.kind !== 'existing';
@@ -164,9 +168,23 @@ function describeCheckout(plan: EnvPlan): string {
   return `new branch ${plan.branch} from ${plan.checkout.ref} at ${at}`;
 }
 
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
+/**
+ * `add` when the path is free (absent, or an empty directory: git adds into it); `reuse` only for this
+ * repository's registered worktree of this branch (a resumed create). Anything else at the path is
+ * someone's and stops create before it changes anything there.
+ */
+async function worktreeStep(deps: Deps, plan: EnvPlan): Promise<'add' | 'add-over-stale-entry' | 'reuse'> {
+  const entry = (await deps.git.worktrees()).find((w) => w.path === plan.worktree);
+  const dotGit = await stat(join(plan.worktree, '.git')).catch(() => undefined);
+  if (entry && !entry.prunable && entry.branch === plan.branch && dotGit?.isFile()) return 'reuse';
+  const free = await readdir(plan.worktree).then(
+    (names) => names.length === 0,
+    (error: NodeJS.ErrnoException) => error.code === 'ENOENT',
   );
+  if (!free) {
+    throw new EnvsError('WORKTREE_PATH_TAKEN', `${plan.worktree} already exists and is not ${plan.branch}'s worktree.`, {
+      hint: 'Move or remove it, or set worktrees.dir in envs.yaml to put worktrees elsewhere.',
+    });
+  }
+  return entry ? 'add-over-stale-entry' : 'add';
 }

@@ -37,6 +37,71 @@ export interface StatusEntry {
 /** One path of a commit as git reads it: a blob (symlinks inside the tree followed), or a link leaving the tree. */
 export type TreeRead = { kind: 'blob'; content: Buffer } | { kind: 'outside'; target: string };
 
+/** A file git status does not report — marked skip-worktree or assume-unchanged — that differs from the index. */
+export interface HiddenEdit {
+  path: string;
+  flag: 'skip-worktree' | 'assume-unchanged';
+}
+
+export interface CommitInfo {
+  sha: string;
+  /** Abbreviated as git abbreviates it. */
+  short: string;
+  subject: string;
+}
+
+/** A ref whose commits would be lost with a worktree, and where `keepCommits` would keep it. */
+export interface KeepTip {
+  /** Name of the kept ref under the prefix: `HEAD`, `worktree/wip`, `modules/lib/heads/main`. */
+  name: string;
+  /** The ref in its own repository: `HEAD`, `refs/worktree/wip`, `refs/heads/main`. */
+  source: string;
+  sha: string;
+  /** The submodule repository it lives in; absent: this repository. */
+  gitDir?: string;
+  /** For people: `HEAD`, `refs/worktree/wip`, `submodule lib: refs/heads/main`. */
+  from: string;
+}
+
+export interface KeptRef {
+  ref: string;
+  commit: string;
+  from: string;
+}
+
+/** A submodule repository inside a worktree (checked out, or only its git dir left after a deinit). */
+export interface SubmoduleWork {
+  /** Relative to the worktree's root (a module's name when it is not checked out). */
+  path: string;
+  gitDir: string;
+  checkedOut: boolean;
+  /** Its own `git status` entries, relative to the submodule. */
+  status: StatusEntry[];
+  hidden: HiddenEdit[];
+  /** Reachable from its HEAD or branches, and from none of its remote-tracking branches. */
+  commits: CommitInfo[];
+  tips: KeepTip[];
+}
+
+/** What removing a worktree would lose, and whether the directory is that worktree at all. */
+export interface WorktreeInspection {
+  /** git has an entry for the path. */
+  registered: boolean;
+  /** The directory is that worktree: its `.git` points back at git's entry for it. */
+  ours: boolean;
+  /** The lock reason when the worktree is locked (`git worktree lock`). */
+  locked?: string;
+  /** `git status` of the worktree (empty unless `ours`). */
+  status: StatusEntry[];
+  hidden: HiddenEdit[];
+  /** Commits only the worktree's HEAD or its per-worktree refs reach. */
+  commits: CommitInfo[];
+  tips: KeepTip[];
+  submodules: SubmoduleWork[];
+  /** `git worktree remove` refuses it without --force (it holds submodules). */
+  needsForce: boolean;
+}
+
 export interface AddWorktree {
   path: string;
   branch: string;
@@ -75,6 +140,14 @@ export interface GitClient {
   ignored(dir: string, paths: string[]): Promise<Set<string>>;
   /** The branches (short names) whose tips are reachable from `base`. */
   mergedInto(base: string): Promise<Set<string>>;
+  /** Files of a worktree git status hides (skip-worktree, assume-unchanged) that differ from the index. */
+  hiddenEdits(worktree: string): Promise<HiddenEdit[]>;
+  /** Everything removing the worktree at `path` would lose that `status` alone does not show; reads only. */
+  inspectWorktree(path: string): Promise<WorktreeInspection>;
+  /** Creates `<prefix>/<tip.name>` for each tip (fetching a submodule's commits into this repository). */
+  keepCommits(prefix: string, tips: KeepTip[]): Promise<KeptRef[]>;
+  /** Drops git's entry for a worktree whose directory is gone or no longer that worktree; never touches the directory. */
+  forgetWorktree(path: string): Promise<void>;
 }
 
 // ---------------------------------------------------------------- compose
@@ -135,7 +208,7 @@ export interface ComposeClient {
   pull(options: PullOptions): Promise<{ ok: boolean; stderr: string }>;
   /** `stop`: containers kept, data kept. */
   stop(run: ComposeRun): Promise<void>;
-  /** `-p <project> down -v --remove-orphans`: needs no compose file. */
+  /** `-p <project> down -v`: needs no compose file. */
   downVolumes(project: string, timeoutSeconds: number, signal?: AbortSignal): Promise<void>;
   version(): Promise<string>;
 }

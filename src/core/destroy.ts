@@ -3,10 +3,10 @@ import { CONFIG_FILES } from '../config/files.ts';
 import { EnvsError } from '../errors.ts';
 import type { Progress } from './converge.ts';
 import { removeDataPaths } from './data-removal.ts';
-import type { Deps } from './deps.ts';
-import { DEFAULT_DISPOSABLE, type DirtyFile, envOwned, filesAtRisk } from './dirty.ts';
+import type { Deps, KeptRef, WorktreeInspection } from './deps.ts';
+import { DEFAULT_DISPOSABLE, type DirtyFile, envOwned, type WorkAtRisk, workAtRisk } from './dirty.ts';
 import { failpoint } from './failpoints.ts';
-import { engineMismatch, envLock, withWorktreeLock } from './guards.ts';
+import { engineMismatch, envLock, reread, withWorktreeLock } from './guards.ts';
 import { printable } from './naming.ts';
 import type { EnvRecord } from './record.ts';
 import { resolveEnv } from './resolve.ts';
@@ -14,7 +14,7 @@ import { configFrom, dirReader } from './source.ts';
 import { composeDown, sweep } from './teardown.ts';
 
 export interface DestroyOptions {
-  /** Delete the worktree even with modified, untracked or precious ignored files. */
+  /** Delete the worktree even with modified, untracked or precious ignored files or commits only it has. */
   force?: boolean;
   cwd?: string;
   signal?: AbortSignal;
@@ -28,98 +28,157 @@ export interface DestroyResult {
   worktree: string;
   /** The branch is always kept. */
   branch_kept: true;
+  /** False when the worktree was gone already, or its directory is not this env's worktree any more (left alone). */
+  worktree_removed: boolean;
+  /** Why the worktree was not removed, when it was not. */
+  worktree_note?: string;
   /** Files deleted because of --force. */
   forced_files: DirtyFile[];
+  /** Refs --force made so that commits only the worktree (or its submodules) had stay reachable. */
+  kept_refs: KeptRef[];
   released_ports: number[];
 }
 
-const SHOWN_FILES = 20;
+const SHOWN = 20;
 
 /**
  * `envs destroy`: containers, volumes, networks, built images, ports, worktree and record, in that order.
  * Before touching anything it needs positive evidence: the engine answers and is the env's own, and the
- * worktree holds nothing that would be lost (unless --force). The branch is kept.
+ * worktree holds nothing that would be lost — files git status shows or hides, commits no ref keeps,
+ * submodule changes and commits on none of their remotes — unless --force, which keeps the commits under
+ * `refs/envs/<env>/`. A directory that is no longer the env's worktree is left alone. The branch is kept.
  */
 export async function destroyEnv(deps: Deps, arg: string, options: DestroyOptions = {}): Promise<DestroyResult> {
   // Ask everything at once; report a missing env before an unreachable engine.
-  const [found, answered, listed] = await Promise.allSettled([
-    resolveEnv(deps, arg, options.cwd).then(async (record) => ({ record, atRisk: await filesAtRiskIn(deps, record) })),
+  const [found, answered] = await Promise.allSettled([
+    resolveEnv(deps, arg, options.cwd).then(async (record) => ({ record, ...(await look(deps, record)) })),
     deps.engine.info(),
-    deps.git.worktrees(),
   ]);
-  const { record, atRisk } = settled(found);
+  const { record, inspection, risk } = settled(found);
   const engine = settled(answered);
-  if (record.engine.id && engine.id !== record.engine.id) throw engineMismatch(record, engine);
-  const entry = settled(listed).find((w) => w.path === record.worktree);
-  if (entry?.locked !== undefined && !entry.locked.startsWith('envs')) {
-    throw new EnvsError('WORKTREE_LOCKED', `The worktree ${record.worktree} is locked${entry.locked ? ` ("${entry.locked}")` : ''}.`, {
-      hint: `Someone locked it on purpose. Unlock it with \`git worktree unlock ${record.worktree}\` if it may go, then run destroy again.`,
-    });
+  if (record.engine.id && engine.id !== record.engine.id) throw engineMismatch(record, engine, deps.env);
+  if (inspection.locked !== undefined && !inspection.locked.startsWith('envs')) {
+    throw new EnvsError(
+      'WORKTREE_LOCKED',
+      `The worktree ${record.worktree} is locked${inspection.locked ? ` ("${inspection.locked}")` : ''}.`,
+      {
+        hint: `Someone locked it on purpose. Unlock it with \`git worktree unlock ${record.worktree}\` if it may go, then run destroy again.`,
+      },
+    );
   }
-  const onDisk = atRisk !== undefined;
-  if (entry && atRisk && atRisk.length > 0 && !options.force) {
-    const shown = atRisk.slice(0, SHOWN_FILES).map((f) => `  ${f.kind.padEnd(9)} ${printable(f.path)}`); // a file name cannot forge a line
-    if (atRisk.length > SHOWN_FILES) shown.push(`  … and ${atRisk.length - SHOWN_FILES} more`);
-    throw new EnvsError('DIRTY_WORKTREE', `${record.branch}'s worktree has work that destroy would delete:\n${shown.join('\n')}`, {
-      hint: `Commit, stash or move it (the branch is kept), or run \`envs destroy ${record.branch} --force\` to delete it. Nothing was changed.`,
-      details: { files: atRisk },
-    });
-  }
+  if (!options.force) refuseLoss(record, risk, false);
 
-  return deps.locks.with(envLock(record.name), { what: `envs destroy ${record.branch}`, waitMs: 0 }, async () => {
+  return deps.locks.with(envLock(deps.repoId, record.name), { what: `envs destroy ${record.branch}`, waitMs: 0 }, async () => {
     const progress = (step: string, message: string) => options.onProgress?.({ step, message });
-    record.status = 'destroying';
-    record.updatedAt = deps.now().toISOString();
-    await deps.records.put(record);
+    const current = await reread(deps, record);
+    current.status = 'destroying';
+    current.updatedAt = deps.now().toISOString();
+    await deps.records.put(current);
 
-    progress('containers', `docker compose -p ${record.project} down --volumes`);
-    await composeDown(deps, record.project, options.signal);
+    progress('containers', `docker compose -p ${current.project} down --volumes`);
+    await composeDown(deps, current.project, options.signal);
     failpoint(deps.env, 'destroy-after-down');
 
     // The containers are gone (positive evidence): what is left on the engine, the ports and the worktree
     // go independently of each other.
-    const leases = await deps.ports.leases(record.project);
-    await Promise.all([
-      sweep(deps, record.project),
-      deps.ports.release(record.project),
-      deps.subnets.release(record.project),
-      (async () => {
-        if (entry && onDisk) {
-          await removeDataPaths(deps, record);
-          progress('worktree', `git worktree remove ${record.worktree}`);
-          await withWorktreeLock(deps, `git worktree remove for ${record.branch}`, () =>
-            deps.git.removeWorktree(record.worktree, Boolean(options.force)),
-          );
-        } else if (entry) {
-          await deps.git.pruneWorktrees();
-        }
-      })(),
+    const leases = await deps.ports.leases(current.project);
+    const [, , , worktree] = await Promise.all([
+      sweep(deps, current.project),
+      deps.ports.release(current.project),
+      deps.subnets.release(current.project),
+      removeWorktree(deps, current, inspection, Boolean(options.force), progress),
     ]);
-    await deps.records.remove(record.name);
+    await deps.records.remove(current.name);
     return {
-      name: record.name,
-      branch: record.branch,
-      project: record.project,
-      worktree: record.worktree,
+      name: current.name,
+      branch: current.branch,
+      project: current.project,
+      worktree: current.worktree,
       branch_kept: true,
-      forced_files: options.force ? (atRisk ?? []) : [],
+      worktree_removed: worktree.removed,
+      ...(worktree.note ? { worktree_note: worktree.note } : {}),
+      forced_files: worktree.forced,
+      kept_refs: worktree.kept,
       released_ports: leases.map((l) => l.port),
     };
   });
 }
 
-/** What destroying a worktree would lose; undefined when it is not on disk. */
-async function filesAtRiskIn(deps: Deps, record: EnvRecord): Promise<DirtyFile[] | undefined> {
-  const worktree = record.worktree;
-  if (
-    !(await stat(worktree).then(
-      (s) => s.isDirectory(),
-      () => false,
-    ))
-  )
-    return undefined;
-  const [status, extra, ours] = await Promise.all([deps.git.status(worktree), extraDisposable(worktree), envOwned(worktree, record)]);
-  return filesAtRisk(status, [...DEFAULT_DISPOSABLE, ...extra], ours);
+/** What the env's worktree path holds and what removing it would lose. */
+async function look(deps: Deps, record: EnvRecord): Promise<{ inspection: WorktreeInspection; risk: WorkAtRisk }> {
+  const [inspection, extra, ours] = await Promise.all([
+    deps.git.inspectWorktree(record.worktree),
+    extraDisposable(record.worktree),
+    envOwned(record.worktree, record),
+  ]);
+  return {
+    inspection,
+    risk: workAtRisk(inspection, [...DEFAULT_DISPOSABLE, ...(inspection.ours ? extra : [])], inspection.ours ? ours : undefined),
+  };
+}
+
+/**
+ * The worktree step, after the containers are gone. It looks again first (an agent may have written
+ * meanwhile): without --force anything at risk stops it here, the env staying `destroying` for another run.
+ * A directory that is not the env's worktree any more is left alone; only git's entry for it goes.
+ */
+async function removeWorktree(
+  deps: Deps,
+  record: EnvRecord,
+  first: WorktreeInspection,
+  force: boolean,
+  progress: (step: string, message: string) => void,
+): Promise<{ removed: boolean; note?: string; forced: DirtyFile[]; kept: KeptRef[] }> {
+  const path = record.worktree;
+  if (!first.registered) {
+    const note = (await exists(path))
+      ? `${path} is not a worktree of this repository; its contents were left alone.`
+      : `${path} was already gone.`;
+    return { removed: false, note, forced: [], kept: [] };
+  }
+  const { inspection, risk } = await look(deps, record);
+  if (!force) refuseLoss(record, risk, true);
+  const tips = [...inspection.tips, ...inspection.submodules.flatMap((s) => s.tips)];
+  const kept = tips.length > 0 ? await deps.git.keepCommits(`refs/envs/${record.name}/${stamp(deps.now())}`, tips) : [];
+  if (inspection.ours) {
+    await removeDataPaths(deps, record);
+    progress('worktree', `git worktree remove ${path}`);
+    // git refuses a worktree with submodules without --force: given only after the checks above.
+    await withWorktreeLock(deps, `git worktree remove for ${record.branch}`, () =>
+      deps.git.removeWorktree(path, force || inspection.needsForce),
+    );
+    return { removed: true, forced: force ? risk.files : [], kept };
+  }
+  await withWorktreeLock(deps, `git worktree prune for ${record.branch}`, () => deps.git.forgetWorktree(path));
+  const note = (await exists(path))
+    ? `${path} is no longer a worktree of this repository; its contents were left alone (git's entry for it was removed).`
+    : `${path} was already gone (git's entry for it was removed).`;
+  return { removed: false, note, forced: [], kept };
+}
+
+/** DIRTY_WORKTREE naming every file and commit at risk. */
+function refuseLoss(record: EnvRecord, risk: WorkAtRisk, containersGone: boolean): void {
+  if (risk.files.length === 0 && risk.commits.length === 0) return;
+  const lines = [
+    ...risk.files.map(
+      (f) => `  ${f.kind.padEnd(9)} ${printable(f.path)}${f.flag ? ` (marked ${f.flag}: git status does not show it)` : ''}`,
+    ),
+    ...risk.commits.map(
+      (c) =>
+        `  commit    ${c.short} ${printable(c.subject)}${c.submodule ? ` (submodule ${printable(c.submodule)}: on none of its remotes)` : ' (only this worktree has it)'}`,
+    ),
+  ];
+  const shown = lines.slice(0, SHOWN);
+  if (lines.length > SHOWN) shown.push(`  … and ${lines.length - SHOWN} more`);
+  const branch = printable(record.branch);
+  throw new EnvsError(
+    'DIRTY_WORKTREE',
+    `${branch}'s worktree has work that destroy would delete${containersGone ? ' (its containers are already removed; the worktree was kept)' : ''}:\n${shown.join('\n')}`,
+    {
+      hint: `Commit, stash or move it (the branch is kept)${risk.commits.length > 0 ? ', put commits on a branch or push them' : ''}, or run \`envs destroy ${branch} --force\` to delete it${risk.commits.length > 0 ? ` (its commits are then kept under refs/envs/${record.name}/)` : ''}. ${containersGone ? 'Run destroy again to finish.' : 'Nothing was changed.'}`,
+      details: { files: risk.files, commits: risk.commits },
+    },
+  );
 }
 
 /** `destroy.disposable` from the worktree's own envs.yaml (a broken file adds nothing). */
@@ -129,6 +188,21 @@ async function extraDisposable(worktree: string): Promise<string[]> {
   } catch {
     return [];
   }
+}
+
+/** `20261121T083000Z`: kept refs of successive envs of one name never collide. */
+function stamp(now: Date): string {
+  return now
+    .toISOString()
+    .replace(/\.\d+Z$/, 'Z')
+    .replace(/[-:]/g, '');
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 function settled<T>(result: PromiseSettledResult<T>): T {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { filesAtRisk } from './dirty.ts';
+import { filesAtRisk, workAtRisk } from './dirty.ts';
 
 describe('filesAtRisk', () => {
   it('keeps modified, untracked and precious ignored files; drops build output', () => {
@@ -26,5 +26,42 @@ describe('filesAtRisk', () => {
 
   it('takes extra names from the configuration', () => {
     expect(filesAtRisk([{ xy: '!!', path: '.venv/' }], ['.venv'])).toEqual([]);
+  });
+});
+
+describe('workAtRisk', () => {
+  it('counts hidden edits as modified, and a submodule’s files and commits from the worktree’s root', () => {
+    const commit = { sha: 'b'.repeat(40), short: 'bbbbbbb', subject: 'lib work' };
+    const risk = workAtRisk({
+      registered: true,
+      ours: true,
+      status: [{ xy: '!!', path: 'node_modules/' }],
+      hidden: [{ path: 'local.json', flag: 'assume-unchanged' }],
+      commits: [],
+      tips: [],
+      submodules: [
+        {
+          path: 'vendor/lib',
+          gitDir: '/g',
+          checkedOut: true,
+          status: [
+            { xy: '!!', path: '.env.local' },
+            { xy: '!!', path: 'dist/' },
+          ],
+          hidden: [{ path: 'x.txt', flag: 'skip-worktree' }],
+          commits: [commit],
+          tips: [],
+        },
+      ],
+      needsForce: true,
+    });
+    expect(risk).toEqual({
+      files: [
+        { path: 'local.json', kind: 'modified', flag: 'assume-unchanged' },
+        { path: 'vendor/lib/.env.local', kind: 'ignored' },
+        { path: 'vendor/lib/x.txt', kind: 'modified', flag: 'skip-worktree' },
+      ],
+      commits: [{ ...commit, submodule: 'vendor/lib' }],
+    });
   });
 });

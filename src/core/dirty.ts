@@ -1,6 +1,6 @@
 import { type CopiedFile, untouched } from './copies.ts';
 import { inDataPath } from './data-paths.ts';
-import type { StatusEntry } from './deps.ts';
+import type { CommitInfo, StatusEntry, WorktreeInspection } from './deps.ts';
 
 /** Ignored names that are rebuilt, not written: `destroy` may delete them without --force. */
 export const DEFAULT_DISPOSABLE = [
@@ -36,6 +36,18 @@ export const DEFAULT_DISPOSABLE = [
 export interface DirtyFile {
   path: string;
   kind: 'modified' | 'untracked' | 'ignored';
+  /** Why git status does not show it: the file is marked so. */
+  flag?: 'skip-worktree' | 'assume-unchanged';
+}
+
+/** A commit destroy would lose; `submodule`: in that submodule, on none of its remote-tracking branches. */
+export interface LostCommit extends CommitInfo {
+  submodule?: string;
+}
+
+export interface WorkAtRisk {
+  files: DirtyFile[];
+  commits: LostCommit[];
 }
 
 /**
@@ -81,4 +93,27 @@ export async function envOwned(worktree: string, record: { copiedFiles?: CopiedF
 function isOurs(entry: StatusEntry, ours: EnvOwned): boolean {
   if (entry.xy !== '!!' && entry.xy !== '??') return false; // a tracked file's changes are always the user's
   return ours.untouchedCopies.has(entry.path) || inDataPath(entry.path, ours.dataPaths);
+}
+
+/**
+ * Everything removing an inspected worktree would lose: its files at risk (hidden edits counted as
+ * modified), its commits no ref keeps, and the same inside each submodule (paths from the worktree's root).
+ */
+export function workAtRisk(
+  inspection: WorktreeInspection,
+  disposable: readonly string[] = DEFAULT_DISPOSABLE,
+  ours: EnvOwned = NOTHING_OWNED,
+): WorkAtRisk {
+  const files = [...filesAtRisk(inspection.status, disposable, ours), ...inspection.hidden.map(hiddenFile)];
+  const commits: LostCommit[] = [...inspection.commits];
+  for (const sub of inspection.submodules) {
+    const within = (f: DirtyFile): DirtyFile => ({ ...f, path: `${sub.path}/${f.path}` });
+    files.push(...filesAtRisk(sub.status, disposable).map(within), ...sub.hidden.map(hiddenFile).map(within));
+    commits.push(...sub.commits.map((c) => ({ ...c, submodule: sub.path })));
+  }
+  return { files, commits };
+}
+
+function hiddenFile(edit: { path: string; flag: 'skip-worktree' | 'assume-unchanged' }): DirtyFile {
+  return { path: edit.path, kind: 'modified', flag: edit.flag };
 }

@@ -46,7 +46,7 @@ async function describe(
 ): Promise<EnvView> {
   const entry = worktrees.find((w) => w.path === record.worktree);
   const [busy, worktreeExists] = await Promise.all([
-    deps.locks.isHeld(envLock(record.name)),
+    deps.locks.isHeld(envLock(deps.repoId, record.name)),
     stat(record.worktree).then(
       (s) => s.isDirectory(),
       () => false,
@@ -74,8 +74,12 @@ async function describe(
 
 async function isDirty(deps: Deps, record: EnvRecord): Promise<boolean | undefined> {
   try {
-    const [status, ours] = await Promise.all([deps.git.status(record.worktree), envOwned(record.worktree, record)]);
-    return filesAtRisk(status, DEFAULT_DISPOSABLE, ours).length > 0;
+    const [status, hidden, ours] = await Promise.all([
+      deps.git.status(record.worktree),
+      deps.git.hiddenEdits(record.worktree),
+      envOwned(record.worktree, record),
+    ]);
+    return hidden.length > 0 || filesAtRisk(status, DEFAULT_DISPOSABLE, ours).length > 0;
   } catch {
     return undefined;
   }

@@ -68,7 +68,7 @@ export async function planCreate(deps: Deps, options: CreateOptions): Promise<En
 
   const [existing, busy, state, worktrees] = await Promise.all([
     deps.records.get(names.name),
-    deps.locks.isHeld(envLock(names.name)),
+    deps.locks.isHeld(envLock(deps.repoId, names.name)),
     deps.git.branchState(branch),
     deps.git.worktrees(),
   ]);
@@ -93,7 +93,7 @@ export async function planCreate(deps: Deps, options: CreateOptions): Promise<En
   const worktree = resume?.worktree ?? worktreePath(deps, source.config, names.name);
   if (!resume && !(await isFreePath(worktree))) {
     // Another create of this branch may have got there between our first look and now: say that.
-    if (await deps.locks.isHeld(envLock(names.name))) throw busyError(branch);
+    if (await deps.locks.isHeld(envLock(deps.repoId, names.name))) throw busyError(branch);
     const other = await deps.records.get(names.name);
     if (other) throw existsError(branch, other.status, other.name);
     throw new EnvsError('WORKTREE_PATH_TAKEN', `${printable(worktree)} already exists and is not empty.`, {

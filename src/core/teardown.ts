@@ -15,7 +15,7 @@ export async function removeResources(deps: Deps, project: string, signal?: Abor
 }
 
 /**
- * `docker compose -p <project> down -v --remove-orphans`: works from labels, without the compose file,
+ * `docker compose -p <project> down -v`: works from labels, without the compose file,
  * so also when the worktree is gone.
  */
 export async function composeDown(deps: Deps, project: string, signal?: AbortSignal): Promise<void> {

@@ -3,37 +3,59 @@ import { dirname } from 'node:path';
 import { EnvsError } from '../errors.ts';
 import { converge, type Progress } from './converge.ts';
 import type { Deps } from './deps.ts';
-import { engineMismatch, envLock } from './guards.ts';
+import { engineMismatch, envLock, reread } from './guards.ts';
+import { LABEL } from './labels.ts';
+import { printable } from './naming.ts';
 import { upSettings } from './plan.ts';
 import type { EnvRecord } from './record.ts';
 import { resolveEnv } from './resolve.ts';
+import type { Source } from './source.ts';
 import { type EnvView, viewOf } from './view.ts';
-import { renderWorktree } from './worktree-source.ts';
+import { readWorktree, renderWorktree } from './worktree-source.ts';
 
 export interface UpDownOptions {
   cwd?: string;
   signal?: AbortSignal;
   onProgress?: Progress;
+  /**
+   * `up` only: the env may change what it is made of (other compose files, or the embedded template instead
+   * of compose files or back), and containers of services that are gone are removed — only those envs made
+   * for this env.
+   */
+  reconfigure?: boolean;
 }
 
 /**
  * `envs up`: render the worktree's compose files as they are now, keep the env's ports (a port someone
- * took meanwhile is moved), `compose up --wait`. Data volumes are kept.
+ * took meanwhile is moved), `compose up --wait`. Data volumes are kept. What the env is made of (its
+ * compose files, or the embedded template) changes only with `reconfigure`; containers no longer in the
+ * model are left alone unless then.
  */
 export async function upEnv(deps: Deps, arg: string, options: UpDownOptions = {}): Promise<EnvView> {
-  const record = await usable(deps, arg, options.cwd);
-  if (!(await isDir(record.worktree))) {
-    throw new EnvsError('ENV_NOT_FOUND', `${record.branch}'s worktree ${record.worktree} is gone.`, {
-      hint: `Remove the rest of the env with \`envs destroy ${record.branch}\`.`,
+  const resolved = await usable(deps, arg, options.cwd);
+  if (!(await isDir(resolved.worktree))) {
+    throw new EnvsError('ENV_NOT_FOUND', `${resolved.branch}'s worktree ${resolved.worktree} is gone.`, {
+      hint: `Remove the rest of the env with \`envs destroy ${resolved.branch}\`.`,
     });
   }
-  return deps.locks.with(envLock(record.name), { what: `envs up ${record.branch}`, waitMs: 0 }, async () => {
-    const rendered = await renderWorktree(deps, record);
+  return deps.locks.with(envLock(deps.repoId, resolved.name), { what: `envs up ${resolved.branch}`, waitMs: 0 }, async () => {
+    const record = checkStatus(await reread(deps, resolved));
+    const source = await readWorktree(deps, record);
+    const change = compositionChange(record, source);
+    if (change && !options.reconfigure) {
+      throw new EnvsError('COMPOSITION_CHANGED', `${printable(record.branch)}'s env ${change}.`, {
+        hint: `Restore what it was made from, or run \`envs up ${printable(record.branch)} --reconfigure\` to rebuild it from what the worktree has now (volumes are kept; containers of services that are gone are removed). Nothing was changed.`,
+        details: { recorded: composition(record), worktree: composition(source) },
+      });
+    }
+    const rendered = await renderWorktree(deps, record, source);
     await converge(deps, record, rendered, {
       ...upSettings(deps.env, rendered.config),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
+    if (!source.template) delete record.template;
+    if (options.reconfigure) await removeOrphans(deps, record, options.onProgress);
     record.status = 'running';
     record.updatedAt = deps.now().toISOString();
     await deps.records.put(record);
@@ -43,8 +65,9 @@ export async function upEnv(deps: Deps, arg: string, options: UpDownOptions = {}
 
 /** `envs down`: stop the env's containers; containers, volumes and ports are kept for `envs up`. */
 export async function downEnv(deps: Deps, arg: string, options: UpDownOptions = {}): Promise<EnvView> {
-  const record = await usable(deps, arg, options.cwd);
-  return deps.locks.with(envLock(record.name), { what: `envs down ${record.branch}`, waitMs: 0 }, async () => {
+  const resolved = await usable(deps, arg, options.cwd);
+  return deps.locks.with(envLock(deps.repoId, resolved.name), { what: `envs down ${resolved.branch}`, waitMs: 0 }, async () => {
+    const record = checkStatus(await reread(deps, resolved));
     options.onProgress?.({ step: 'stop', message: `docker compose -p ${record.project} stop` });
     await deps.compose.stop({
       project: record.project,
@@ -59,9 +82,59 @@ export async function downEnv(deps: Deps, arg: string, options: UpDownOptions = 
   });
 }
 
+/** What an env (or a worktree's source) is made of, in words: its compose files, or the embedded template. */
+function composition(of: { sourceFiles: string[]; template?: string }): string {
+  return of.sourceFiles.length > 0 ? of.sourceFiles.join(' + ') : `the embedded ${of.template ?? 'postgres'} template`;
+}
+
+/** How the worktree's source differs from what the env was made of, or undefined when it does not. */
+export function compositionChange(record: EnvRecord, source: Source): string | undefined {
+  const same =
+    record.sourceFiles.length === source.sourceFiles.length &&
+    record.sourceFiles.every((file, i) => file === source.sourceFiles[i]) &&
+    (record.sourceFiles.length > 0 || (record.template ?? 'postgres') === (source.template ?? 'postgres'));
+  if (same) return undefined;
+  const before = composition(record);
+  const after = composition(source);
+  if (source.sourceFiles.length === 0) {
+    return `was made from ${before}, but its worktree has no compose file now: up would replace it with ${after}`;
+  }
+  return `was made from ${before}, but its worktree now gives ${after}`;
+}
+
+/**
+ * Containers of services no longer in the env's model — only those carrying this env's labels, never
+ * one-off `compose run` containers — are removed. Compose's `--remove-orphans` would remove any container
+ * of the project, whoever made it.
+ */
+async function removeOrphans(deps: Deps, record: EnvRecord, onProgress?: Progress): Promise<void> {
+  const containers = await deps.engine.containers({
+    [LABEL.managed]: 'true',
+    [LABEL.repo]: record.repoId,
+    [LABEL.env]: record.name,
+    [LABEL.project]: record.project,
+  });
+  const orphans = containers.filter(
+    (c) => c.project === record.project && !record.services.includes(c.service) && c.labels['com.docker.compose.oneoff'] !== 'True',
+  );
+  if (orphans.length === 0) return;
+  onProgress?.({
+    step: 'orphans',
+    message: `removing containers of services that are gone: ${[...new Set(orphans.map((c) => c.service))].join(', ')}`,
+  });
+  await deps.engine.remove({ containers: orphans.map((c) => c.id), volumes: [], networks: [], images: [] });
+}
+
 /** The env, provided it is complete and on the engine we reach. */
 async function usable(deps: Deps, arg: string, cwd?: string): Promise<EnvRecord> {
-  const record = await resolveEnv(deps, arg, cwd);
+  const record = checkStatus(await resolveEnv(deps, arg, cwd));
+  const engine = await deps.engine.info();
+  if (record.engine.id && engine.id !== record.engine.id) throw engineMismatch(record, engine, deps.env);
+  return record;
+}
+
+/** up and down work on a complete env only. */
+function checkStatus(record: EnvRecord): EnvRecord {
   if (record.status === 'creating' || record.status === 'destroying' || record.status === 'failed') {
     throw new EnvsError(
       'ENV_BUSY',
@@ -74,8 +147,6 @@ async function usable(deps: Deps, arg: string, cwd?: string): Promise<EnvRecord>
       },
     );
   }
-  const engine = await deps.engine.info();
-  if (record.engine.id && engine.id !== record.engine.id) throw engineMismatch(record, engine);
   return record;
 }
 

@@ -9,9 +9,9 @@ export class DockerodeEngine implements Omit<Engine, 'prepare'> {
   private readonly docker: Docker;
   private readonly endpoint: string;
 
-  constructor(endpoint: string) {
+  constructor(endpoint: string, connection: Record<string, string> = {}) {
     this.endpoint = endpoint;
-    this.docker = new Docker(dockerodeOptions(endpoint));
+    this.docker = new Docker(dockerodeOptions(endpoint, connection));
   }
 
   async info(): Promise<EngineInfo> {

@@ -13,10 +13,13 @@ const INFO_TIMEOUT_MS = 5_000;
  */
 export class LazyEngine implements Engine {
   private readonly endpoint: string;
+  private readonly connection: Record<string, string>;
   private loaded: Promise<DockerodeEngine> | undefined;
 
-  constructor(endpoint: string) {
+  /** `connection`: the endpoint's connection variables (EngineEndpoint.env), e.g. a context's TLS files. */
+  constructor(endpoint: string, connection: Record<string, string> = {}) {
     this.endpoint = endpoint;
+    this.connection = connection;
   }
 
   prepare(): void {
@@ -26,12 +29,12 @@ export class LazyEngine implements Engine {
   }
 
   private engine(): Promise<DockerodeEngine> {
-    this.loaded ??= import('./engine.ts').then(({ DockerodeEngine }) => new DockerodeEngine(this.endpoint));
+    this.loaded ??= import('./engine.ts').then(({ DockerodeEngine }) => new DockerodeEngine(this.endpoint, this.connection));
     return this.loaded;
   }
 
   async info(): Promise<EngineInfo> {
-    const socket = dockerodeOptions(this.endpoint)?.socketPath;
+    const socket = dockerodeOptions(this.endpoint, this.connection).socketPath;
     if (!socket) return (await this.engine()).info();
     try {
       const info = await infoOverSocket(socket, INFO_TIMEOUT_MS);

@@ -1,8 +1,21 @@
 import { statSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
-import type { AddWorktree, GitClient, RepoInfo, StatusEntry, TreeRead, WorktreeEntry } from '../core/deps.ts';
+import type {
+  AddWorktree,
+  GitClient,
+  HiddenEdit,
+  KeepTip,
+  KeptRef,
+  RepoInfo,
+  StatusEntry,
+  TreeRead,
+  WorktreeEntry,
+  WorktreeInspection,
+} from '../core/deps.ts';
 import { EnvsError } from '../errors.ts';
+import { hiddenEdits, readIndex } from './hidden.ts';
+import { forgetWorktree, inspectWorktree, keepCommits } from './inspect.ts';
 import { parseCatFileBatch, parseStatus, parseWorktreeList } from './porcelain.ts';
 import { runGit, runGitBuffer } from './run.ts';
 
@@ -144,5 +157,21 @@ export class CliGitClient implements GitClient {
   async mergedInto(base: string): Promise<Set<string>> {
     const result = await this.run(['for-each-ref', '--format=%(refname:short)', '--merged', base, 'refs/heads/']);
     return new Set(result.stdout.split('\n').filter(Boolean));
+  }
+
+  async hiddenEdits(worktree: string): Promise<HiddenEdit[]> {
+    return hiddenEdits(resolve(worktree), await readIndex(resolve(worktree)));
+  }
+
+  inspectWorktree(path: string): Promise<WorktreeInspection> {
+    return inspectWorktree(this.repo, resolve(path));
+  }
+
+  keepCommits(prefix: string, tips: KeepTip[]): Promise<KeptRef[]> {
+    return keepCommits(this.repo, prefix, tips);
+  }
+
+  forgetWorktree(path: string): Promise<void> {
+    return forgetWorktree(this.repo, resolve(path));
   }
 }

@@ -82,3 +82,10 @@ export function parseCatFileBatch(output: Buffer, paths: string[]): Map<string, 
   }
   return files;
 }
+
+/** `git cat-file --batch` output as the blobs it holds (links leaving a tree and missing specs left out). */
+export function parseBlobs(output: Buffer, specs: string[]): Map<string, Buffer> {
+  const blobs = new Map<string, Buffer>();
+  for (const [spec, entry] of parseCatFileBatch(output, specs)) if (entry.kind === 'blob') blobs.set(spec, entry.content);
+  return blobs;
+}

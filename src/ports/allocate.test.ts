@@ -66,10 +66,17 @@ describe('allocate', () => {
     expect(leases[0]?.port).not.toBe(20003);
   });
 
-  it('drops the env’s leases for ports it no longer publishes', async () => {
+  it('keeps the env’s leases for ports it does not publish now: leases last as long as the env', async () => {
     const held = [lease(20003, owner.project, 'db/5432/tcp'), lease(20004, owner.project, 'gone/1/tcp')];
     const leases = await allocate({ owner, requests: requests.slice(0, 1), leases: held, range, isFree: free, now: 't' });
-    expect(leases.map((l) => l.key)).toEqual(['db/5432/tcp']);
+    expect(leases.map((l) => [l.key, l.port])).toEqual([
+      ['db/5432/tcp', 20003],
+      ['gone/1/tcp', 20004],
+    ]);
+    // And a key that comes back gets its old port again.
+    const again = [...requests.slice(0, 1), { key: 'gone/1/tcp', protocol: 'tcp' as const }];
+    const back = await allocate({ owner, requests: again, leases, range, isFree: async () => false, now: 't' });
+    expect(back.find((l) => l.key === 'gone/1/tcp')?.port).toBe(20004);
   });
 
   it('says so when the range is full', async () => {

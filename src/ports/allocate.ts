@@ -41,13 +41,15 @@ export interface AllocateInput {
 /**
  * Gives each request a port: the env's existing lease for that key when it has one (stable across
  * down/up), else the first port from a hash-chosen start that no lease holds, is not avoided, and
- * probes free. The env's leases for keys no longer requested are dropped. Returns every lease.
+ * probes free. Leases last as long as the env: those for keys not requested now are kept too (an `up`
+ * from a broken or edited compose file must not give the env other ports once it is fixed); only a
+ * requested key whose port just failed to bind moves. Returns every lease.
  */
 export async function allocate(input: AllocateInput): Promise<Lease[]> {
   const { owner, range, avoid = new Set<number>() } = input;
   const wanted = new Set(input.requests.map((r) => r.key));
   const others = input.leases.filter((l) => l.project !== owner.project);
-  const kept = input.leases.filter((l) => l.project === owner.project && wanted.has(l.key) && !avoid.has(l.port));
+  const kept = input.leases.filter((l) => l.project === owner.project && !(wanted.has(l.key) && avoid.has(l.port)));
   const taken = new Set([...input.leases.map((l) => l.port), ...avoid]);
   const result = [...kept];
   const size = range.to - range.from + 1;

@@ -2,12 +2,22 @@
  * In-memory fakes of core's seams (not published). Git, Compose and the engine are scripted; the port
  * registry is the real one on a temporary file with a probe that says every port is free.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import type { ComposeModel } from '../compose/model.ts';
-import type { ComposeClient, ContainerSummary, Deps, Engine, GitClient, Locks, RecordStore, WorktreeEntry } from '../core/deps.ts';
+import type {
+  ComposeClient,
+  ContainerSummary,
+  Deps,
+  Engine,
+  GitClient,
+  Locks,
+  RecordStore,
+  WorktreeEntry,
+  WorktreeInspection,
+} from '../core/deps.ts';
 import type { EnvRecord } from '../core/record.ts';
 import { EnvsError } from '../errors.ts';
 import { PortRegistry } from '../ports/registry.ts';
@@ -25,6 +35,12 @@ export interface Fakes {
   /** How many times each engine method was called. */
   engineCalls: Record<string, number>;
   dir: string;
+  /** What `inspectWorktree` adds for a path (hidden edits, lost commits, submodules…). */
+  inspections: Map<string, Partial<WorktreeInspection>>;
+  /** Runs just before a named lock is taken: another process's change between resolving and locking. */
+  beforeLock?: (name: string) => Promise<void>;
+  /** Extra containers the engine lists (beside those of the written compose files). */
+  extraContainers: ContainerSummary[];
   cleanup(): Promise<void>;
 }
 
@@ -45,6 +61,8 @@ export async function makeFakes(model: ComposeModel): Promise<Fakes> {
     engineId: 'engine-1',
     engineCalls: {},
     dir,
+    inspections: new Map(),
+    extraContainers: [],
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
 
@@ -61,8 +79,8 @@ export async function makeFakes(model: ComposeModel): Promise<Fakes> {
       if (o.newBranchFrom) branches.set(o.branch, branches.get(o.newBranchFrom) ?? 'c0ffee');
       worktrees.push({ path: o.path, branch: o.branch, head: 'c0ffee', bare: false, prunable: false });
     },
-    removeWorktree: async (path) => {
-      calls.push('worktree remove');
+    removeWorktree: async (path, force) => {
+      calls.push(force ? 'worktree remove --force' : 'worktree remove');
       await rm(path, { recursive: true, force: true });
       worktrees.splice(
         worktrees.findIndex((w) => w.path === path),
@@ -80,6 +98,34 @@ export async function makeFakes(model: ComposeModel): Promise<Fakes> {
     listFiles: async () => ['compose.yaml'],
     ignored: async () => new Set<string>(),
     mergedInto: async () => new Set(['main']),
+    hiddenEdits: async (path) => fakes.inspections.get(path)?.hidden ?? [],
+    inspectWorktree: async (path) => {
+      const entry = worktrees.find((w) => w.path === path);
+      const onDisk = await stat(path).then(
+        (s) => s.isDirectory(),
+        () => false,
+      );
+      return {
+        registered: entry !== undefined,
+        ours: entry !== undefined && onDisk,
+        status: [],
+        hidden: [],
+        commits: [],
+        tips: [],
+        submodules: [],
+        needsForce: false,
+        ...fakes.inspections.get(path),
+      };
+    },
+    keepCommits: async (prefix, tips) => {
+      calls.push(`keep ${tips.map((t) => t.name).join(' ')}`);
+      return tips.map((t) => ({ ref: `${prefix}/${t.name}`, commit: t.sha, from: t.from }));
+    },
+    forgetWorktree: async (path) => {
+      calls.push('worktree forget');
+      const at = worktrees.findIndex((w) => w.path === path);
+      if (at !== -1) worktrees.splice(at, 1);
+    },
   };
 
   const compose: ComposeClient = {
@@ -106,7 +152,8 @@ export async function makeFakes(model: ComposeModel): Promise<Fakes> {
     containers: async (labels): Promise<ContainerSummary[]> => {
       fakes.engineCalls.containers = (fakes.engineCalls.containers ?? 0) + 1;
       const wanted = labels['com.docker.compose.project'];
-      return [...files.values()]
+      const extra = fakes.extraContainers.filter((c) => Object.entries(labels).every(([k, v]) => c.labels[k] === v));
+      const written = [...files.values()]
         .map((text) => parse(text) as ComposeModel)
         .filter((written) => wanted === undefined || written.name === wanted)
         .flatMap((written) =>
@@ -115,7 +162,11 @@ export async function makeFakes(model: ComposeModel): Promise<Fakes> {
             project: written.name ?? '',
             service,
             state: 'running',
-            labels: {},
+            labels: {
+              ...(s.labels ?? {}),
+              'com.docker.compose.project': written.name ?? '',
+              'com.docker.compose.service': service,
+            } as Record<string, string>,
             ports: (s.ports ?? []).map((p) => ({
               service,
               target: p.target,
@@ -125,10 +176,14 @@ export async function makeFakes(model: ComposeModel): Promise<Fakes> {
             })),
           })),
         );
+      return [...written.filter((c) => Object.entries(labels).every(([k, v]) => c.labels[k] === v)), ...extra];
     },
     prepare: () => {},
     labeled: async () => ({ containers: [], volumes: [], networks: [], images: [] }),
-    remove: async () => void calls.push('engine remove'),
+    remove: async (resources) => {
+      calls.push(`engine remove${resources.containers.length > 0 ? ` ${resources.containers.join(' ')}` : ''}`);
+      fakes.extraContainers = fakes.extraContainers.filter((c) => !resources.containers.includes(c.id));
+    },
     inspect: async (ids) =>
       ids.map((id) => ({
         id,
@@ -157,6 +212,7 @@ export async function makeFakes(model: ComposeModel): Promise<Fakes> {
   const held = new Set<string>();
   const locks: Locks = {
     with: async (name, _options, fn) => {
+      await fakes.beforeLock?.(name);
       if (held.has(name) && name.startsWith('env-')) throw new EnvsError('ENV_BUSY', `${name} busy`);
       held.add(name);
       try {

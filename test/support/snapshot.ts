@@ -1,27 +1,41 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import { execa } from 'execa';
 import { labelled } from './docker.ts';
 import type { Fixture } from './repo.ts';
 
-/**
- * Everything a refused command must leave as it was: git's worktrees and branches, the main checkout's
- * status, envs's state files (locks aside) and the engine's resources of the repository.
- */
-export async function snapshot(fx: Fixture) {
-  const files: Record<string, string> = {};
+/** Every file under a directory (path → content), skipping what `skip` names. */
+async function files(root: string, skip: (path: string) => boolean = () => false): Promise<Record<string, string>> {
+  const found: Record<string, string> = {};
   const walk = async (dir: string): Promise<void> => {
     for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
       const path = join(dir, entry.name);
+      if (skip(path)) continue;
       if (entry.isDirectory()) await walk(path);
-      else if (!path.includes(`${join(fx.home, 'locks')}`)) files[relative(fx.home, path)] = await readFile(path, 'utf8').catch(() => '');
+      else found[relative(root, path)] = await readFile(path, 'utf8').catch(() => '');
     }
   };
-  await walk(fx.home);
+  await walk(root);
+  return found;
+}
+
+/**
+ * Everything a refused command must leave as it was: git's worktrees, branches and other refs, the main
+ * checkout's status, envs' state files, the engine's resources of the repository (and whether its containers
+ * run), and the files under `dirs` (e.g. an env's worktree).
+ */
+export async function snapshot(fx: Fixture, dirs: string[] = []) {
+  const containers = await labelled(fx.label).then(async ({ containers }) =>
+    containers.length === 0 ? '' : (await execa('docker', ['inspect', '--format', '{{.Id}} {{.State.Status}}', ...containers])).stdout,
+  );
   return {
     worktrees: await fx.git('worktree', 'list', '--porcelain'),
     branches: await fx.git('branch', '--list', '--format=%(refname) %(objectname)'),
+    refs: await fx.git('for-each-ref', '--format=%(refname) %(objectname)'),
     status: await fx.git('status', '--porcelain', '--ignored'),
-    state: files,
+    state: await files(fx.home, (path) => path.startsWith(join(fx.home, 'locks'))),
     engine: await labelled(fx.label),
+    containers,
+    files: Object.fromEntries(await Promise.all(dirs.map(async (dir) => [dir, await files(dir)] as const))),
   };
 }

@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import type { DestroyResult } from '../../core/destroy.ts';
+import { printable } from '../../core/naming.ts';
 import { destroySummary } from '../output.ts';
 import type { Define } from '../program.ts';
 
@@ -7,8 +9,11 @@ export function defineDestroy(program: Command, define: Define): void {
     .command('destroy')
     .alias('rm')
     .description('Remove an env: containers, volumes, networks, ports, worktree. The branch is kept.')
-    .argument('<env>', 'branch, env name or worktree path')
-    .option('-f, --force', 'also delete modified, untracked and precious ignored files in the worktree')
+    .argument('<env>', 'branch, env name or worktree path (name:<env name> or branch:<branch> when one word names two envs)')
+    .option(
+      '-f, --force',
+      'also delete modified, untracked and precious ignored files, and submodule changes; commits only the worktree has are kept under refs/envs/',
+    )
     .option('--json', 'print what was removed as JSON')
     .action(
       define<[string, { force?: boolean; json?: boolean }]>(async (ctx, env, options) => {
@@ -21,7 +26,18 @@ export function defineDestroy(program: Command, define: Define): void {
           signal: ctx.signal,
           onProgress: ctx.progress,
         });
-        ctx.result(result, destroySummary);
+        ctx.result(result, (r) => destroySummary(r) + destroyNotes(r));
       }),
     );
+}
+
+/** What destroy left alone or kept, beyond the summary line. */
+function destroyNotes(result: DestroyResult): string {
+  const lines: string[] = [];
+  if (result.worktree_note) lines.push(`  ${printable(result.worktree_note)}`);
+  if (result.kept_refs.length > 0) {
+    lines.push('  --force kept commits only the worktree had (restore with `git branch <name> <ref>`):');
+    for (const kept of result.kept_refs) lines.push(`    ${kept.ref}  ${kept.commit.slice(0, 12)}  (was ${printable(kept.from)})`);
+  }
+  return lines.length > 0 ? `${lines.join('\n')}\n` : '';
 }

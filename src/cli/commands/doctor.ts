@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { CliComposeClient } from '../../compose/cli.ts';
 import type { Deps } from '../../core/deps.ts';
 import type { Check } from '../../core/doctor.ts';
-import { resolveDockerHost } from '../../docker/endpoint.ts';
+import { resolveEngine } from '../../docker/endpoint.ts';
 import { LazyEngine } from '../../docker/lazy.ts';
 import { EnvsError } from '../../errors.ts';
 import { runGit } from '../../git/run.ts';
@@ -21,7 +21,11 @@ export function defineDoctor(program: Command, define: Define): void {
         const result = await runDoctor({
           gitVersion: async () => (await runGit(['--version'], { cwd: ctx.cwd })).stdout,
           compose: new CliComposeClient(ctx.env),
-          engine: new LazyEngine(await resolveDockerHost(ctx.env)),
+          // An unknown docker context is a failed check, not a crash of doctor.
+          engine: await resolveEngine(ctx.env).then(
+            (endpoint) => new LazyEngine(endpoint.host, endpoint.env),
+            (error: unknown) => ({ info: () => Promise.reject(error) }),
+          ),
           home: envsHome(ctx.env),
           nodeVersion: process.versions.node,
           repoChecks: () => repoChecks(ctx),
