@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'USAGE'
   | 'INVALID_BRANCH'
   | 'NOT_A_GIT_REPO'
+  | 'EMPTY_REPO'
   | 'UNKNOWN_REF'
   | 'BRANCH_CHECKED_OUT'
   | 'WORKTREE_PATH_TAKEN'
@@ -28,6 +29,8 @@ export type ErrorCode =
   | 'PORTS_EXHAUSTED'
   | 'DIRTY_WORKTREE'
   | 'DESTROY_INCOMPLETE'
+  | 'STATE_CORRUPT'
+  | 'STATE_UNUSABLE'
   | 'CANCELLED';
 
 export interface EnvsErrorOptions {

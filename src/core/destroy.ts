@@ -65,6 +65,8 @@ export async function destroyEnv(deps: Deps, arg: string, options: DestroyOption
 
   return deps.locks.with(envLock(record.name), { what: `envs destroy ${record.branch}`, waitMs: 0 }, async () => {
     const progress = (step: string, message: string) => options.onProgress?.({ step, message });
+    // Read before the first change: a damaged registry stops destroy here (STATE_CORRUPT), not half-way.
+    const leases = await deps.ports.leases(record.project);
     record.status = 'destroying';
     record.updatedAt = deps.now().toISOString();
     await deps.records.put(record);
@@ -75,7 +77,6 @@ export async function destroyEnv(deps: Deps, arg: string, options: DestroyOption
 
     // The containers are gone (positive evidence): what is left on the engine, the ports and the worktree
     // go independently of each other.
-    const leases = await deps.ports.leases(record.project);
     await Promise.all([
       sweep(deps, record.project),
       deps.ports.release(record.project),
