@@ -1,30 +1,30 @@
 import Docker from 'dockerode';
-import type { ContainerSummary, Engine, EngineInfo, LabeledResources, PublishedPort } from '../core/deps.ts';
+import type { ContainerSummary, EngineInfo, LabeledResources, PublishedPort } from '../core/deps.ts';
 import { dockerodeOptions } from './endpoint.ts';
-import { unavailable } from './errors.ts';
 
-const PING_TIMEOUT_MS = 5_000;
-
-export class DockerodeEngine implements Omit<Engine, 'prepare'> {
+/**
+ * dockerode behind core's Engine (loaded lazily by lazy.ts, which adds the timeouts, cancellation and
+ * traces). Every call takes the AbortSignal that ends it.
+ */
+export class DockerodeEngine {
   private readonly docker: Docker;
   private readonly endpoint: string;
 
-  constructor(endpoint: string) {
+  constructor(endpoint: string, env: NodeJS.ProcessEnv) {
     this.endpoint = endpoint;
-    this.docker = new Docker(dockerodeOptions(endpoint));
+    this.docker = new Docker(dockerodeOptions(endpoint, env));
   }
 
-  async info(): Promise<EngineInfo> {
-    try {
-      const info = (await withTimeout(this.docker.info(), PING_TIMEOUT_MS)) as { ID?: string; ServerVersion?: string };
-      return { id: info.ID ?? '', version: info.ServerVersion ?? '', endpoint: this.endpoint };
-    } catch (error) {
-      throw unavailable(this.endpoint, error);
-    }
+  async info(signal: AbortSignal): Promise<EngineInfo> {
+    // dockerode takes the signal here too; its types omit the options argument of info().
+    const info = (await (this.docker.info as unknown as (opts: { abortSignal: AbortSignal }) => Promise<unknown>).call(this.docker, {
+      abortSignal: signal,
+    })) as { ID?: string; ServerVersion?: string };
+    return { id: info.ID ?? '', version: info.ServerVersion ?? '', endpoint: this.endpoint };
   }
 
-  async containers(labels: Record<string, string>): Promise<ContainerSummary[]> {
-    const list = await this.docker.listContainers({ all: true, filters: { label: labelFilters(labels) } });
+  async containers(labels: Record<string, string>, signal: AbortSignal): Promise<ContainerSummary[]> {
+    const list = await this.docker.listContainers({ all: true, filters: { label: labelFilters(labels) }, abortSignal: signal });
     return list.map((container) => {
       const service = container.Labels['com.docker.compose.service'] ?? '';
       const ports: PublishedPort[] = (container.Ports ?? [])
@@ -43,13 +43,13 @@ export class DockerodeEngine implements Omit<Engine, 'prepare'> {
     });
   }
 
-  async labeled(labels: Record<string, string>): Promise<LabeledResources> {
+  async labeled(labels: Record<string, string>, signal: AbortSignal): Promise<LabeledResources> {
     const filters = { label: labelFilters(labels) };
     const [containers, volumes, networks, images] = await Promise.all([
-      this.docker.listContainers({ all: true, filters }),
-      this.docker.listVolumes({ filters }),
-      this.docker.listNetworks({ filters }),
-      this.docker.listImages({ filters }),
+      this.docker.listContainers({ all: true, filters, abortSignal: signal }),
+      this.docker.listVolumes({ filters, abortSignal: signal }),
+      this.docker.listNetworks({ filters, abortSignal: signal }),
+      this.docker.listImages({ filters, abortSignal: signal }),
     ]);
     return {
       containers: containers.map((c) => c.Id),
@@ -59,14 +59,17 @@ export class DockerodeEngine implements Omit<Engine, 'prepare'> {
     };
   }
 
-  async remove(resources: LabeledResources): Promise<void> {
+  async remove(resources: LabeledResources, signal: AbortSignal): Promise<void> {
+    const abortSignal = signal;
     // Containers first (they hold networks and volumes), then the rest; a resource already gone is fine.
-    await Promise.all(resources.containers.map((id) => ignoreMissing(this.docker.getContainer(id).remove({ force: true, v: true }))));
+    await Promise.all(
+      resources.containers.map((id) => ignoreMissing(this.docker.getContainer(id).remove({ force: true, v: true, abortSignal }))),
+    );
     await Promise.all([
-      ...resources.networks.map((id) => ignoreMissing(this.docker.getNetwork(id).remove())),
-      ...resources.volumes.map((name) => ignoreMissing(this.docker.getVolume(name).remove())),
+      ...resources.networks.map((id) => ignoreMissing(this.docker.getNetwork(id).remove({ abortSignal }))),
+      ...resources.volumes.map((name) => ignoreMissing(this.docker.getVolume(name).remove({ abortSignal }))),
       // By tag: untags when another tag shares the image, deletes it otherwise.
-      ...resources.images.map((tag) => ignoreMissing(this.docker.getImage(tag).remove())),
+      ...resources.images.map((tag) => ignoreMissing(this.docker.getImage(tag).remove({ abortSignal }))),
     ]);
   }
 }
@@ -81,12 +84,4 @@ async function ignoreMissing(promise: Promise<unknown>): Promise<void> {
   } catch (error) {
     if ((error as { statusCode?: number }).statusCode !== 404) throw error;
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms / 1000} s`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
