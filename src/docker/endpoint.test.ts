@@ -21,8 +21,14 @@ describe('resolveDockerHost', () => {
 });
 
 describe('dockerodeOptions', () => {
-  it('gives dockerode the socket path of a unix endpoint, and leaves others to docker-modem', () => {
-    expect(dockerodeOptions('unix:///var/run/docker.sock')).toEqual({ socketPath: '/var/run/docker.sock' });
-    expect(dockerodeOptions('tcp://127.0.0.1:2375')).toBeUndefined();
+  it('takes the endpoint from its arguments only, masking what docker-modem would read from process.env', () => {
+    expect(dockerodeOptions('unix:///var/run/docker.sock', {})).toMatchObject({ socketPath: '/var/run/docker.sock', host: undefined });
+    expect(dockerodeOptions('tcp://127.0.0.1:2375', {})).toMatchObject({ host: '127.0.0.1', port: '2375', protocol: 'http' });
+    expect(dockerodeOptions('tcp://engine.example:2376', { DOCKER_CERT_PATH: tempDir() })).toMatchObject({
+      host: 'engine.example',
+      protocol: 'https',
+      socketPath: undefined,
+    });
+    expect(dockerodeOptions('tcp://127.0.0.1:2375', { DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: tempDir() }).protocol).toBe('https');
   });
 });
