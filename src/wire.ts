@@ -1,22 +1,31 @@
 /**
  * The composition root: builds the real adapters behind core's interfaces for one repository.
- * The CLI and the library API both start here; tests of core pass fakes instead.
+ * The CLI and the library API both start here; tests of core pass fakes instead. The options given here
+ * are the only source of the working directory and the environment: nothing below reads process.cwd()
+ * or process.env.
  */
-import { rm } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { rm, stat } from 'node:fs/promises';
+import { basename, dirname, resolve } from 'node:path';
 import { CliComposeClient } from './compose/cli.ts';
-import type { Deps, Locks, RecordStore } from './core/deps.ts';
+import { corruptRecordError } from './core/corrupt.ts';
+import type { Deps, Engine, Locks, RecordStore } from './core/deps.ts';
+import type { StateDoctor, StateProblem } from './core/doctor.ts';
+import { LABEL } from './core/labels.ts';
 import { repoIdFor } from './core/naming.ts';
-import { type EnvRecord, parseRecord } from './core/record.ts';
+import { type CorruptRecord, type EnvRecord, parseRecord, salvage } from './core/record.ts';
+import { rebuildLeases } from './core/repair.ts';
 import { waitForPostgres } from './db/ready.ts';
 import { composeEnvironment, resolveEngine } from './docker/endpoint.ts';
 import { LazyEngine } from './docker/lazy.ts';
 import { CliGitClient, openRepo } from './git/client.ts';
 import { LoopbackProbe } from './ports/probe.ts';
-import { PortRegistry } from './ports/registry.ts';
-import { isLocked, withLock } from './state/lock.ts';
+import { checkRegistry, PortRegistry } from './ports/registry.ts';
+import { isLocked, SETUP_GRACE_MS, withLock } from './state/lock.ts';
 import { envsHome, StatePaths } from './state/paths.ts';
-import { JsonRecords } from './state/records.ts';
+import { type DamagedFile, JsonRecords } from './state/records.ts';
+import { damagedLocks, moveAside, repoEnvDirs } from './state/scan.ts';
+import { clearStaleTemp } from './state/temp.ts';
+import { stateError } from './state/unusable.ts';
 import { type Cidr, parseCidr } from './subnets/cidr.ts';
 import { SubnetRegistry } from './subnets/registry.ts';
 import { hostRoutes } from './subnets/routes.ts';
@@ -26,26 +35,37 @@ export interface OpenOptions {
   cwd?: string;
   /** Environment to read settings from and to run git/Compose with (default: process.env). */
   env?: NodeJS.ProcessEnv;
+  /** Ends engine calls and subprocesses of this session at once (they fail with CANCELLED). */
+  signal?: AbortSignal;
 }
 
 export async function openEnvs(options: OpenOptions = {}): Promise<Deps> {
+  // The library's defaults; below this line only `env` and `cwd` are used.
   const env = options.env ?? process.env;
-  const [repo, endpoint] = await Promise.all([openRepo(options.cwd ?? process.cwd()), resolveEngine(env)]);
-  const paths = new StatePaths(envsHome(env));
+  const cwd = resolve(options.cwd ?? process.cwd());
+  const paths = new StatePaths(envsHome(env, cwd));
+  const [repo, endpoint] = await Promise.all([
+    openRepo(cwd, env),
+    resolveEngine(env),
+    usableHome(paths.home),
+    // What killed runs left in $ENVS_HOME/tmp (their secrets included) goes now: one readdir when empty.
+    clearStaleTemp(paths.tmp),
+  ]);
   const repoId = repoIdFor(basename(repo.root), repo.commonDir);
-  const engine = new LazyEngine(endpoint.host, endpoint.env);
+  const engine = new LazyEngine(endpoint.host, { env: { ...env, ...endpoint.env }, ...(options.signal ? { signal: options.signal } : {}) });
   return {
-    git: new CliGitClient(repo),
+    git: new CliGitClient(repo, env),
     // Compose gets the endpoint dockerode uses, said explicitly: the two can never reach different engines.
-    compose: new CliComposeClient(composeEnvironment(env, endpoint)),
+    compose: new CliComposeClient(composeEnvironment(env, endpoint), paths.tmp),
     engine,
-    ports: new PortRegistry(paths.registry, paths.lock('ports'), new LoopbackProbe()),
+    ports: new PortRegistry(paths.registry, paths.lock('ports'), new LoopbackProbe(), paths.tmp),
     probes: { postgres: waitForPostgres },
-    subnets: new SubnetRegistry(paths.subnets, paths.lock('subnets'), (project) => occupiedSubnets(engine, project)),
+    subnets: new SubnetRegistry(paths.subnets, paths.lock('subnets'), (project) => occupiedSubnets(engine, project), paths.tmp),
     records: recordStore(paths, repoId),
     locks: fileLocks(paths),
     repoId,
     env,
+    cwd,
     now: () => new Date(),
   };
 }
@@ -56,11 +76,28 @@ async function occupiedSubnets(engine: LazyEngine, project: string): Promise<Cid
   return [...networks.map((n) => parseCidr(n)).filter((c): c is Cidr => c !== undefined), ...routes];
 }
 
+/** The state directory, when it exists, must be a directory (a missing one is made on the first write). */
+async function usableHome(home: string): Promise<void> {
+  const info = await stat(home).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw stateError(error, home);
+  });
+  if (info && !info.isDirectory()) throw stateError(Object.assign(new Error('not a directory'), { code: 'ENOTDIR' }), home);
+}
+
 function recordStore(paths: StatePaths, repoId: string): RecordStore {
-  const records = new JsonRecords<EnvRecord>(paths.envsDir(repoId), parseRecord);
-  return {
-    list: () => records.list(),
-    get: (name) => records.get(name),
+  const records = new JsonRecords<EnvRecord>(paths.envsDir(repoId), parseRecord, paths.tmp);
+  const store: RecordStore = {
+    list: async () => (await records.scan()).records,
+    scan: async () => {
+      const { records: found, damaged } = await records.scan();
+      return { records: found, corrupt: damaged.map(corruptOf) };
+    },
+    get: async (name) => {
+      const read = await records.read(name);
+      if (read.kind === 'damaged') throw corruptRecordError({ repoId, records: store }, corruptOf(read.damaged));
+      return read.kind === 'ok' ? read.record : undefined;
+    },
     put: (record) => records.put(record),
     remove: async (name) => {
       await rm(paths.envFiles(repoId, name), { recursive: true, force: true });
@@ -69,11 +106,89 @@ function recordStore(paths: StatePaths, repoId: string): RecordStore {
     composeFile: (name) => paths.composeFile(repoId, name),
     worktreesRoot: paths.worktreesRoot(repoId),
   };
+  return store;
+}
+
+function corruptOf(damaged: DamagedFile): CorruptRecord {
+  const version = (damaged.data as { schemaVersion?: unknown } | undefined)?.schemaVersion;
+  return {
+    name: damaged.name,
+    file: damaged.file,
+    reason: damaged.reason,
+    salvaged: salvage(damaged.data),
+    newer: typeof version === 'number' && version > 1,
+  };
 }
 
 function fileLocks(paths: StatePaths): Locks {
   return {
     with: (name, options, fn) => withLock(paths.lock(name), options, fn),
     isHeld: (name) => isLocked(paths.lock(name)),
+  };
+}
+
+/**
+ * `envs doctor`'s look at the whole state directory (every repository's records, the port registry, the
+ * locks) and its repair: damaged files are moved aside, never deleted; the registry is rebuilt from the
+ * readable records and the published ports of containers with our labels.
+ */
+export function stateDoctor(home: string, engine: Pick<Engine, 'containers'>, now: () => Date = () => new Date()): StateDoctor {
+  const paths = new StatePaths(home);
+  const allRecords = async () => {
+    const repos = await repoEnvDirs(home);
+    const scans = await Promise.all(repos.map(({ envsDir }) => new JsonRecords<EnvRecord>(envsDir, parseRecord).scan()));
+    return {
+      repoIds: new Set(repos.map((r) => r.repoId)),
+      records: scans.flatMap((s) => s.records),
+      corrupt: scans.flatMap((s) => s.damaged.map(corruptOf)),
+    };
+  };
+  return {
+    scan: async () => {
+      const [{ corrupt }, registry, locks] = await Promise.all([
+        allRecords(),
+        checkRegistry(paths.registry),
+        damagedLocks(paths.locks, SETUP_GRACE_MS),
+      ]);
+      const problems: StateProblem[] = corrupt.map((c) => ({ kind: 'record', file: c.file, reason: c.reason, fixable: !c.newer }));
+      if (!registry.ok) problems.push({ kind: 'registry', file: paths.registry, reason: registry.reason, fixable: !registry.newer });
+      for (const lock of locks) problems.push({ kind: 'lock', file: lock.file, reason: lock.reason, fixable: true });
+      return problems;
+    },
+    fix: async (problems) => {
+      const done: string[] = [];
+      for (const problem of problems.filter((p) => p.fixable && p.kind !== 'registry')) {
+        // A lock goes aside whole: its directory is the lock.
+        const path = problem.kind === 'lock' ? dirname(problem.file) : problem.file;
+        const movedTo = await moveAside(path, now());
+        done.push(
+          problem.kind === 'record'
+            ? `moved the damaged record ${path} aside to ${movedTo}; the env's containers, volumes and worktree were left as they are`
+            : `moved the damaged lock ${path} aside to ${movedTo}`,
+        );
+      }
+      if (problems.some((p) => p.fixable && p.kind === 'registry')) {
+        const registry = new PortRegistry(paths.registry, paths.lock('ports'), { isFree: async () => true }, paths.tmp);
+        let note = '';
+        const repaired = await registry.repair(async () => {
+          const { records, repoIds } = await allRecords();
+          const labelled = await engine.containers({ [LABEL.managed]: 'true' }).catch((error: unknown) => {
+            note = ` (the engine did not answer, so envs whose record is unreadable got no lease: ${error instanceof Error ? error.message : String(error)})`;
+            return [];
+          });
+          // Only repositories of this state directory: another ENVS_HOME (another user) on the same engine keeps its own.
+          const containers = labelled.filter((c) => repoIds.has(c.labels[LABEL.repo] ?? ''));
+          const leases = rebuildLeases(records, containers, now().toISOString());
+          note = `${records.length} records and ${containers.length} labelled containers${note}`;
+          return leases;
+        });
+        if (repaired) {
+          done.push(
+            `moved the damaged port registry aside to ${repaired.movedTo}; rebuilt ${paths.registry} with ${repaired.leases.length} leases from ${note}`,
+          );
+        }
+      }
+      return done;
+    },
   };
 }

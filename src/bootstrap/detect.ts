@@ -21,15 +21,20 @@ export interface StackFacts {
  * (CONFIG_INVALID); a malformed package.json is a warning.
  */
 export async function detectStack(
+  env: NodeJS.ProcessEnv,
   cwd: string,
   commit: string,
   config: { supabase?: { enabled?: boolean; dir?: string } } = {},
 ): Promise<StackFacts> {
-  const paths = await filesNamedAtCommit(cwd, commit, ['package.json', 'turbo.json', 'turbo.jsonc', 'config.toml']);
+  const paths = await filesNamedAtCommit(env, cwd, commit, ['package.json', 'turbo.json', 'turbo.jsonc', 'config.toml']);
   const packages = paths.filter((p) => posix.basename(p) === 'package.json');
   const supabasePath = pickSupabaseConfig(paths, config.supabase);
   const turboPath = ['turbo.json', 'turbo.jsonc'].find((p) => paths.includes(p));
-  const files = await readAtCommit(cwd, commit, [...packages, ...(supabasePath ? [supabasePath] : []), ...(turboPath ? [turboPath] : [])]);
+  const files = await readAtCommit(env, cwd, commit, [
+    ...packages,
+    ...(supabasePath ? [supabasePath] : []),
+    ...(turboPath ? [turboPath] : []),
+  ]);
   const text = (path: string) => files.get(path)?.toString('utf8');
   const next = detectNextApps(packages.flatMap((path) => (files.has(path) ? [{ path, text: text(path) as string }] : [])));
   const facts: StackFacts = { nextApps: next.apps, warnings: [...next.warnings] };

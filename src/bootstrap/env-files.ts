@@ -40,6 +40,8 @@ export const NEXT_CHAINS = {
 } as const;
 
 export interface EnvFilesOptions {
+  /** The environment git runs with (the library's, never process.env). */
+  env: NodeJS.ProcessEnv;
   /** `copy:` in envs.yaml: gitignore-syntax patterns. */
   copy?: readonly string[];
   /** Copy the default set (default true). */
@@ -84,14 +86,14 @@ export async function collectSources(repo: string, options: EnvFilesOptions): Pr
   const skipped: SkippedFile[] = [];
   const from = new Map<string, SourceFile['from']>();
   if (options.defaults !== false) {
-    for (const path of await listIgnoredMatching(repo, DEFAULT_PATTERNS, DEFAULT_EXCLUDES)) from.set(path, 'default');
+    for (const path of await listIgnoredMatching(options.env, repo, DEFAULT_PATTERNS, DEFAULT_EXCLUDES)) from.set(path, 'default');
   }
   const includeFile = join(repo, '.worktreeinclude');
   const lists = [
     existsSync(includeFile)
-      ? { tag: '.worktreeinclude' as const, found: await listIncluded(repo, { excludeFrom: includeFile }) }
+      ? { tag: '.worktreeinclude' as const, found: await listIncluded(options.env, repo, { excludeFrom: includeFile }) }
       : undefined,
-    options.copy?.length ? { tag: 'copy' as const, found: await listIncluded(repo, { patterns: options.copy }) } : undefined,
+    options.copy?.length ? { tag: 'copy' as const, found: await listIncluded(options.env, repo, { patterns: options.copy }) } : undefined,
   ];
   for (const list of lists) {
     if (!list) continue;
@@ -100,7 +102,7 @@ export async function collectSources(repo: string, options: EnvFilesOptions): Pr
       skipped.push({ path, reason: `matches ${list.tag} but git does not ignore it (it would show as an untracked file in the worktree)` });
     }
   }
-  const excluded = await matchingPatterns(repo, [...from.keys()], options.exclude ?? []);
+  const excluded = await matchingPatterns(options.env, repo, [...from.keys()], options.exclude ?? []);
   const root = await realpath(repo);
   const sources: SourceFile[] = [];
   for (const [path, tag] of [...from].sort(([a], [b]) => a.localeCompare(b))) {
@@ -186,12 +188,13 @@ export function modeTargets(nextApps: readonly string[]): string[] {
  * the worktree, so those apps get blocks in their copied files instead.
  */
 export async function modeLocalDirs(
+  env: NodeJS.ProcessEnv,
   cwd: string,
   nextApps: readonly string[],
   nextjs: EnvFilesOptions['nextjs'],
 ): Promise<{ dirs: string[]; warnings: string[] }> {
   if (nextjs === 'in-place' || nextApps.length === 0) return { dirs: [], warnings: [] };
-  const ignored = await ignoredAmong(cwd, modeTargets(nextApps));
+  const ignored = await ignoredAmong(env, cwd, modeTargets(nextApps));
   const dirs: string[] = [];
   const warnings: string[] = [];
   for (const dir of nextApps) {
@@ -346,11 +349,12 @@ export interface PreviewInput extends EnvFilesOptions {
 export async function previewEnvFiles(input: PreviewInput): Promise<EnvFilesPlan> {
   const { sources, skipped } = await collectSources(input.repo, input);
   // Before the worktree exists, the main checkout's ignore rules stand in for the branch's.
-  const local = await modeLocalDirs(input.repo, input.nextApps, input.nextjs);
+  const local = await modeLocalDirs(input.env, input.repo, input.nextApps, input.nextjs);
   const plan = planEnvFiles({ ...input, sources, modeLocal: local.dirs });
   plan.warnings.unshift(...local.warnings);
   if (input.commit) {
     const tracked = await trackedAtCommit(
+      input.env,
       input.repo,
       input.commit,
       plan.files.map((f) => f.path),
@@ -387,7 +391,7 @@ export interface ApplyResult {
 export async function applyEnvFiles(input: ApplyInput): Promise<ApplyResult> {
   const worktree = await realpath(input.worktree);
   const { sources, skipped } = await collectSources(input.repo, input);
-  const local = await modeLocalDirs(worktree, input.nextApps, input.nextjs);
+  const local = await modeLocalDirs(input.env, worktree, input.nextApps, input.nextjs);
   const candidates = [...new Set([...sources.map((s) => s.path), ...modeTargets(local.dirs)])];
   const existing = new Map<string, Buffer>();
   const unsafe = new Map<string, string>();
@@ -406,9 +410,9 @@ export async function applyEnvFiles(input: ApplyInput): Promise<ApplyResult> {
 
   const paths = plan.files.map((f) => f.path);
   // Every path envs would copy to or write, checked before the first write.
-  const tracked = await trackedAmong(worktree, [...new Set([...sources.map((s) => s.path), ...paths])]);
+  const tracked = await trackedAmong(input.env, worktree, [...new Set([...sources.map((s) => s.path), ...paths])]);
   refuseTracked([...tracked].sort(), 'files the worktree tracks');
-  const ignored = await ignoredAmong(worktree, paths);
+  const ignored = await ignoredAmong(input.env, worktree, paths);
   const written: WrittenFile[] = [];
   for (const file of plan.files) {
     if (!ignored.has(file.path)) {

@@ -32,15 +32,22 @@ const SKIP_DIRS = new Set([
  * git reports ignored directories without walking them; then only the ignored directories that may hold
  * configuration (not node_modules, .next, …) are entered.
  */
-export async function listIgnoredMatching(cwd: string, patterns: readonly string[], excludes: readonly string[]): Promise<string[]> {
+export async function listIgnoredMatching(
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  patterns: readonly string[],
+  excludes: readonly string[],
+): Promise<string[]> {
   const base = ['ls-files', '-z', '--others', '--ignored', '--exclude-standard'];
   const exclude = excludes.map((e) => `:(exclude,glob)${e}`);
-  const first = split((await runGit([...base, '--directory', '--', ...patterns.map((p) => `:(glob)${p}`), ...exclude], { cwd })).stdout);
+  const first = split(
+    (await runGit([...base, '--directory', '--', ...patterns.map((p) => `:(glob)${p}`), ...exclude], { env, cwd })).stdout,
+  );
   const files = first.filter((p) => !p.endsWith('/'));
   const dirs = first.filter((p) => p.endsWith('/') && !SKIP_DIRS.has(basename(p)));
   if (dirs.length > 0) {
     const inside = dirs.flatMap((dir) => patterns.map((p) => `:(glob)${dir}${p}`));
-    files.push(...split((await runGit([...base, '--', ...inside, ...exclude], { cwd })).stdout));
+    files.push(...split((await runGit([...base, '--', ...inside, ...exclude], { env, cwd })).stdout));
   }
   return [...new Set(files)].sort();
 }
@@ -51,6 +58,7 @@ export async function listIgnoredMatching(cwd: string, patterns: readonly string
  * the others would show up as untracked files in the worktree.
  */
 export async function listIncluded(
+  env: NodeJS.ProcessEnv,
   cwd: string,
   options: { excludeFrom?: string; patterns?: readonly string[] },
 ): Promise<{ ignored: string[]; notIgnored: string[] }> {
@@ -58,49 +66,59 @@ export async function listIncluded(
   if (options.excludeFrom) args.push(`--exclude-from=${options.excludeFrom}`);
   for (const pattern of options.patterns ?? []) args.push(`--exclude=${pattern}`);
   if (args.length === 4) return { ignored: [], notIgnored: [] };
-  const candidates = split((await runGit(args, { cwd })).stdout).filter((p) => !p.endsWith('/'));
-  const ignored = await ignoredAmong(cwd, candidates);
+  const candidates = split((await runGit(args, { env, cwd })).stdout).filter((p) => !p.endsWith('/'));
+  const ignored = await ignoredAmong(env, cwd, candidates);
   return { ignored: candidates.filter((p) => ignored.has(p)).sort(), notIgnored: candidates.filter((p) => !ignored.has(p)).sort() };
 }
 
 /** Which of `paths` the checkout at `cwd` ignores (tracked files are never ignored). */
-export async function ignoredAmong(cwd: string, paths: readonly string[]): Promise<Set<string>> {
+export async function ignoredAmong(env: NodeJS.ProcessEnv, cwd: string, paths: readonly string[]): Promise<Set<string>> {
   if (paths.length === 0) return new Set();
-  const result = await runGit(['check-ignore', '-z', '--stdin'], { cwd, input: `${paths.join('\0')}\0`, okCodes: [1] });
+  const result = await runGit(['check-ignore', '-z', '--stdin'], { env, cwd, input: `${paths.join('\0')}\0`, okCodes: [1] });
   return new Set(split(result.stdout));
 }
 
 /** Which of `paths` match any of the gitignore-syntax `patterns` (and are untracked). */
-export async function matchingPatterns(cwd: string, paths: readonly string[], patterns: readonly string[]): Promise<Set<string>> {
+export async function matchingPatterns(
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  paths: readonly string[],
+  patterns: readonly string[],
+): Promise<Set<string>> {
   if (paths.length === 0 || patterns.length === 0) return new Set();
   const args = ['ls-files', '-z', '--others', '--ignored', ...patterns.map((p) => `--exclude=${p}`), '--', ...paths.map(literal)];
-  return new Set(split((await runGit(args, { cwd })).stdout));
+  return new Set(split((await runGit(args, { env, cwd })).stdout));
 }
 
 /** Which of `paths` are tracked in the checkout at `cwd` (its index). */
-export async function trackedAmong(cwd: string, paths: readonly string[]): Promise<Set<string>> {
+export async function trackedAmong(env: NodeJS.ProcessEnv, cwd: string, paths: readonly string[]): Promise<Set<string>> {
   if (paths.length === 0) return new Set();
-  return new Set(split((await runGit(['ls-files', '-z', '--', ...paths.map(literal)], { cwd })).stdout));
+  return new Set(split((await runGit(['ls-files', '-z', '--', ...paths.map(literal)], { env, cwd })).stdout));
 }
 
 /** Which of `paths` are tracked at `commit` (for `plan`, before any worktree exists). */
-export async function trackedAtCommit(cwd: string, commit: string, paths: readonly string[]): Promise<Set<string>> {
+export async function trackedAtCommit(env: NodeJS.ProcessEnv, cwd: string, commit: string, paths: readonly string[]): Promise<Set<string>> {
   if (paths.length === 0) return new Set();
-  const result = await runGit(['ls-tree', '-r', '-z', '--name-only', '--full-tree', commit, '--', ...paths], { cwd });
+  const result = await runGit(['ls-tree', '-r', '-z', '--name-only', '--full-tree', commit, '--', ...paths], { env, cwd });
   const wanted = new Set(paths);
   return new Set(split(result.stdout).filter((p) => wanted.has(p)));
 }
 
 /** Paths at `commit` whose file name is one of `names` (package.json, turbo.json, config.toml …). */
-export async function filesNamedAtCommit(cwd: string, commit: string, names: readonly string[]): Promise<string[]> {
-  const result = await runGit(['ls-tree', '-r', '-z', '--name-only', '--full-tree', commit], { cwd });
+export async function filesNamedAtCommit(env: NodeJS.ProcessEnv, cwd: string, commit: string, names: readonly string[]): Promise<string[]> {
+  const result = await runGit(['ls-tree', '-r', '-z', '--name-only', '--full-tree', commit], { env, cwd });
   const wanted = new Set(names);
   return split(result.stdout).filter((p) => wanted.has(basename(p)) && !p.split('/').includes('node_modules'));
 }
 
 /** Contents of files at `commit`; missing ones are absent. */
-export async function readAtCommit(cwd: string, commit: string, paths: readonly string[]): Promise<Map<string, Buffer>> {
+export async function readAtCommit(
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  commit: string,
+  paths: readonly string[],
+): Promise<Map<string, Buffer>> {
   if (paths.length === 0) return new Map();
-  const output = await runGitBuffer(['cat-file', '--batch'], { cwd, input: paths.map((p) => `${commit}:${p}\n`).join('') });
+  const output = await runGitBuffer(['cat-file', '--batch'], { env, cwd, input: paths.map((p) => `${commit}:${p}\n`).join('') });
   return parseBlobs(output, [...paths]);
 }

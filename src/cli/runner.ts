@@ -1,3 +1,4 @@
+import { isAbsolute, resolve } from 'node:path';
 import type { Progress } from '../core/converge.ts';
 import type { Deps } from '../core/deps.ts';
 import { EnvsError } from '../errors.ts';
@@ -23,14 +24,25 @@ export interface RunnerOptions {
   cwd: string;
   env: NodeJS.ProcessEnv;
   out: Out;
+  /** Ends the process (tests replace it); default process.exit. */
+  exit?: (code: number) => never;
 }
 
 /** Exit code for bugs (BSD EX_SOFTWARE). */
 export const BUG_EXIT = 70;
 
+const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
+
 /**
- * Runs one command action: builds its context, turns Ctrl-C into a cancellation (a second Ctrl-C exits at
- * once), renders errors (JSON on stdout with --json), and returns the exit code.
+ * Runs one command action: builds its context, renders errors (JSON on stdout with --json), and returns
+ * the exit code.
+ *
+ * Ctrl-C (SIGINT) or SIGTERM ends any command at once: the signal aborts the running subprocesses (git,
+ * Compose get SIGTERM) and engine calls, the cancellation is reported, and the process exits 130 (143)
+ * without waiting for anything. That leaves what a SIGKILL would leave, and the design makes that
+ * resumable: every step is recorded before it runs, locks of dead processes are free at once, temporary
+ * files are cleared by the next run; an interrupted create shows as `partial` (`create` resumes it,
+ * `destroy` removes it), an interrupted destroy is finished by running it again.
  */
 export async function runAction(
   options: RunnerOptions,
@@ -38,22 +50,32 @@ export async function runAction(
   action: (ctx: CommandContext) => Promise<void>,
 ): Promise<number> {
   const controller = new AbortController();
-  let interrupts = 0;
-  const onSignal = () => {
-    interrupts++;
-    if (interrupts > 1) process.exit(130);
-    options.out.stderr('\nCancelling (Ctrl-C again to quit at once)…\n');
-    controller.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
   const jsonMode = Boolean(flags.json);
   // --json prints exactly one document: a failure after the result goes to stderr, as text.
   let printed = false;
+  const exit = options.exit ?? ((code: number) => process.exit(code));
+  const onSignal = (signal: NodeJS.Signals) => {
+    controller.abort();
+    const cancelled = new EnvsError('CANCELLED', `Cancelled (${signal === 'SIGINT' ? 'Ctrl-C' : signal}).`, {
+      hint: 'Whatever was under way stopped where it was: run the same command again to finish it (`envs list` shows an interrupted create as partial; `envs destroy` removes it).',
+      exitCode: SIGNAL_EXIT[signal as keyof typeof SIGNAL_EXIT] ?? 130,
+    });
+    if (jsonMode && !printed) json(options.out, errorJson(cancelled));
+    else options.out.stderr(`\n${errorText(cancelled)}`);
+    exit(cancelled.exitCode);
+  };
+  // Before any other listener (main.ts has an early one for the time before a command runs).
+  process.prependListener('SIGINT', onSignal);
+  process.prependListener('SIGTERM', onSignal);
+  // A relative ENVS_HOME means relative to where envs was started, also with -C.
+  const env =
+    options.env.ENVS_HOME && !isAbsolute(options.env.ENVS_HOME)
+      ? { ...options.env, ENVS_HOME: resolve(options.env.ENVS_HOME) }
+      : options.env;
   const ctx: CommandContext = {
-    open: () => openEnvs({ cwd: options.cwd, env: options.env }),
+    open: () => openEnvs({ cwd: options.cwd, env, signal: controller.signal }),
     cwd: options.cwd,
-    env: options.env,
+    env,
     json: jsonMode,
     out: options.out,
     signal: controller.signal,

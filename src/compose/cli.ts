@@ -1,10 +1,10 @@
 import { mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
 import type { ComposeClient, ComposeRun, InterpolateOptions, PullOptions, RenderFilesOptions, RenderOptions } from '../core/deps.ts';
 import { EnvsError, lastLines } from '../errors.ts';
 import { type RunResult, run } from '../process/run.ts';
 import { writeFileAtomic } from '../state/atomic.ts';
+import { ensureTempDir, tempPrefix } from '../state/temp.ts';
 import { type ComposeCommand, locateCompose } from './locate.ts';
 import type { ComposeModel } from './model.ts';
 import { relocate } from './relocate.ts';
@@ -19,11 +19,14 @@ const STRIPPED = ['COMPOSE_PROJECT_NAME', 'COMPOSE_FILE', 'COMPOSE_PATH_SEPARATO
 
 export class CliComposeClient implements ComposeClient {
   private readonly env: NodeJS.ProcessEnv;
+  /** Where scratch directories go (`$ENVS_HOME/tmp`): they hold a branch's env files, so never the system temp dir. */
+  private readonly scratchDir: string;
   /** Looked up once, as soon as the client exists, so no call waits on the file system for it. */
   private readonly command: Promise<ComposeCommand>;
 
   /** `env`: the environment Compose runs with (and where ENVS_COMPOSE may say how to run it). */
-  constructor(env: NodeJS.ProcessEnv) {
+  constructor(env: NodeJS.ProcessEnv, scratchDir: string) {
+    this.scratchDir = scratchDir;
     this.env = Object.fromEntries(Object.entries(env).filter(([key]) => !STRIPPED.includes(key)));
     this.command = locateCompose(this.env);
   }
@@ -114,7 +117,7 @@ export class CliComposeClient implements ComposeClient {
 
   /** Lays files out in a private scratch directory, runs `fn` in it, and removes it. */
   private async inScratch<T>(files: ReadonlyMap<string, Buffer>, fn: (scratch: string) => Promise<T>): Promise<T> {
-    const scratch = await realpath(await mkdtemp(join(tmpdir(), 'envs-render-')));
+    const scratch = await realpath(await mkdtemp(join(await ensureTempDir(this.scratchDir), tempPrefix('render'))));
     try {
       for (const [path, content] of files) {
         const target = join(scratch, ...path.split('/'));
@@ -128,7 +131,7 @@ export class CliComposeClient implements ComposeClient {
   }
 
   async write(file: string, model: ComposeModel): Promise<void> {
-    await writeFileAtomic(file, await composeYaml(model));
+    await writeFileAtomic(file, await composeYaml(model), { tmpDir: this.scratchDir });
   }
 
   async up(run: ComposeRun & { timeoutSeconds: number }): Promise<{ ok: true } | { ok: false; stderr: string }> {

@@ -34,6 +34,8 @@ export async function createEnv(deps: Deps, options: CreateRunOptions): Promise<
         hint: `See it with \`envs info ${plan.branch}\`.`,
       });
     }
+    // Read before the first change: a damaged registry stops create here (STATE_CORRUPT), not in its rollback.
+    await deps.ports.leases(plan.names.project);
     return applyCreate(deps, plan, options);
   });
 }

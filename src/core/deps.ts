@@ -7,7 +7,7 @@ import type { ComposeModel } from '../compose/model.ts';
 import type { Lease, LeaseRequest, PortRange } from '../ports/allocate.ts';
 import type { SubnetLease } from '../subnets/allocate.ts';
 import type { SubnetReserveOptions } from '../subnets/registry.ts';
-import type { EnvRecord } from './record.ts';
+import type { CorruptRecord, EnvRecord } from './record.ts';
 
 // ---------------------------------------------------------------- git
 
@@ -327,7 +327,11 @@ export interface SubnetLeases {
 // ---------------------------------------------------------------- records, locks and files
 
 export interface RecordStore {
+  /** The readable records (a corrupt file is skipped here, so it never stops the other envs). */
   list(): Promise<EnvRecord[]>;
+  /** The readable records and the record files that cannot be read. */
+  scan(): Promise<{ records: EnvRecord[]; corrupt: CorruptRecord[] }>;
+  /** The env's record; undefined when there is none; STATE_CORRUPT when its file cannot be read. */
   get(name: string): Promise<EnvRecord | undefined>;
   put(record: EnvRecord): Promise<void>;
   /** Removes the record and the env's generated files. */
@@ -365,7 +369,9 @@ export interface Deps {
   locks: Locks;
   /** This repository's identity on the machine (see naming.repoIdFor). */
   repoId: string;
-  /** Environment of this process (config knobs such as ENVS_PORT_RANGE, ENVS_FAILPOINT). */
+  /** The environment envs runs with (config knobs such as ENVS_PORT_RANGE, ENVS_FAILPOINT); never process.env below here. */
   env: NodeJS.ProcessEnv;
+  /** The directory relative paths are resolved against (an `<env>` given as a path); never process.cwd() below here. */
+  cwd: string;
   now(): Date;
 }

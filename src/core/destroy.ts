@@ -71,6 +71,8 @@ export async function destroyEnv(deps: Deps, arg: string, options: DestroyOption
   return deps.locks.with(envLock(deps.repoId, record.name), { what: `envs destroy ${record.branch}`, waitMs: 0 }, async () => {
     const progress = (step: string, message: string) => options.onProgress?.({ step, message });
     const current = await reread(deps, record);
+    // Read before the first change: a damaged registry stops destroy here (STATE_CORRUPT), not half-way.
+    const [leases] = await Promise.all([deps.ports.leases(current.project), deps.subnets.leases(current.project)]);
     current.status = 'destroying';
     current.updatedAt = deps.now().toISOString();
     await deps.records.put(current);
@@ -81,7 +83,6 @@ export async function destroyEnv(deps: Deps, arg: string, options: DestroyOption
 
     // The containers are gone (positive evidence): what is left on the engine, the ports and the worktree
     // go independently of each other.
-    const leases = await deps.ports.leases(current.project);
     const [, , , worktree] = await Promise.all([
       sweep(deps, current.project),
       deps.ports.release(current.project),

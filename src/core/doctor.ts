@@ -13,6 +13,26 @@ export interface Check {
   fix?: string;
 }
 
+/** A state file envs cannot read. */
+export interface StateProblem {
+  kind: 'record' | 'registry' | 'lock';
+  file: string;
+  reason: string;
+  /** False for a file written by a newer envs: not damaged, and never moved. */
+  fixable: boolean;
+}
+
+/** The state directory's files, checked and repaired (see wire.ts for the real one). */
+export interface StateDoctor {
+  /** Every record, registry and lock owner file that cannot be read. */
+  scan(): Promise<StateProblem[]>;
+  /**
+   * Moves each fixable damaged file aside (`<file>.corrupt-<time>`, never deleted) and rebuilds what can be
+   * derived (the port registry from the records and the engine's labelled containers). One line per action.
+   */
+  fix(problems: StateProblem[]): Promise<string[]>;
+}
+
 export interface DoctorDeps {
   gitVersion(): Promise<string>;
   compose: Pick<ComposeClient, 'version'>;
@@ -21,10 +41,25 @@ export interface DoctorDeps {
   nodeVersion: string;
   /** Checks that need a repository (its compose file renders); absent outside one. */
   repoChecks?: () => Promise<Check[]>;
+  state?: StateDoctor;
+  /** `--fix`: repair damaged state files. */
+  fix?: boolean;
+}
+
+export interface DoctorResult {
+  ok: boolean;
+  checks: Check[];
+  /** What `--fix` did, one line per action. */
+  fixed?: string[];
 }
 
 /** `envs doctor`: every precondition of envs, each failure with the command that fixes it. */
-export async function runDoctor(deps: DoctorDeps): Promise<{ ok: boolean; checks: Check[] }> {
+export async function runDoctor(deps: DoctorDeps): Promise<DoctorResult> {
+  let fixed: string[] | undefined;
+  if (deps.fix && deps.state) {
+    const problems = await deps.state.scan();
+    fixed = problems.some((p) => p.fixable) ? await deps.state.fix(problems) : [];
+  }
   const checks = await Promise.all([
     versionCheck(
       'node',
@@ -41,9 +76,35 @@ export async function runDoctor(deps: DoctorDeps): Promise<{ ok: boolean; checks
     ),
     engineCheck(deps),
     stateCheck(deps.home),
-  ]);
+    ...(deps.state ? [stateFilesCheck(deps.state)] : []),
+  ]).then((all) => all.filter((c) => c !== undefined));
   if (deps.repoChecks) checks.push(...(await deps.repoChecks()));
-  return { ok: checks.every((c) => c.ok), checks };
+  return { ok: checks.every((c) => c.ok), checks, ...(fixed ? { fixed } : {}) };
+}
+
+/** Undefined when the state directory itself is unusable: its own check says so. */
+async function stateFilesCheck(state: StateDoctor): Promise<Check | undefined> {
+  try {
+    const problems = await state.scan();
+    if (problems.length === 0) return { name: 'state files', ok: true, detail: 'every record, the port registry and the locks read' };
+    const fixable = problems.some((p) => p.fixable);
+    return {
+      name: 'state files',
+      ok: false,
+      detail: problems.map((p) => `${p.file}: ${p.reason}`).join('; '),
+      fix: fixable
+        ? 'Run `envs doctor --fix`: it moves each damaged file aside (to <file>.corrupt-<time>, never deleting it) and rebuilds the port registry from the env records and the engine.'
+        : 'Use the newer version of envs that wrote these files.',
+    };
+  } catch (error) {
+    if (EnvsError.is(error) && error.code === 'STATE_UNUSABLE') return undefined;
+    return {
+      name: 'state files',
+      ok: false,
+      detail: EnvsError.is(error) ? error.message : String(error),
+      fix: EnvsError.is(error) && error.hint ? error.hint : 'Make the state directory readable.',
+    };
+  }
 }
 
 async function versionCheck(name: string, read: () => Promise<string>, minimum: string, fix: string): Promise<Check> {

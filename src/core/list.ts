@@ -1,10 +1,11 @@
 import { stat } from 'node:fs/promises';
 import { EnvsError } from '../errors.ts';
+import { corruptRecordError, findCorrupt, projectOf } from './corrupt.ts';
 import type { ContainerSummary, Deps } from './deps.ts';
 import { DEFAULT_DISPOSABLE, envOwned, filesAtRisk } from './dirty.ts';
 import { envLock } from './guards.ts';
 import { LABEL } from './labels.ts';
-import type { EnvRecord } from './record.ts';
+import type { CorruptRecord, EnvRecord } from './record.ts';
 import { resolveEnv } from './resolve.ts';
 import { deriveStatus } from './status.ts';
 import { type EnvView, viewOf } from './view.ts';
@@ -12,28 +13,69 @@ import { type EnvView, viewOf } from './view.ts';
 /**
  * `envs list`: the records of this repository, with status from ONE engine query (all containers labelled
  * with the repository) plus `git worktree list` — never a `docker compose` call per env. When the engine
- * does not answer, statuses are the recorded ones and each env says so.
+ * does not answer (in time), statuses are `unknown` and each env says why. A record file that cannot be
+ * read shows its env as `corrupt`; the others are listed as usual.
  */
 export async function listEnvs(deps: Deps): Promise<EnvView[]> {
-  const records = await deps.records.list();
-  if (records.length === 0) return [];
+  const { records, corrupt } = await deps.records.scan();
+  if (records.length === 0 && corrupt.length === 0) return [];
   const [containers, worktrees, merged] = await Promise.all([
     containersIfReachable(deps, { [LABEL.repo]: deps.repoId }),
     deps.git.worktrees(),
     mergedBranches(deps),
   ]);
-  return Promise.all(records.map((record) => describe(deps, record, containers, worktrees, merged)));
+  const views = await Promise.all([
+    ...records.map((record) => describe(deps, record, containers, worktrees, merged)),
+    ...corrupt.map(async (c) => corruptView(deps, c, containers)),
+  ]);
+  return views.sort((a, b) => (a.name < b.name ? -1 : 1));
 }
 
-/** `envs info`: one env in full. */
+/** `envs info`: one env in full (a corrupt one as far as it can be told). */
 export async function infoEnv(deps: Deps, arg: string, options: { showSecrets?: boolean; cwd?: string } = {}): Promise<EnvView> {
-  const record = await resolveEnv(deps, arg, options.cwd);
+  let record: EnvRecord;
+  try {
+    record = await resolveEnv(deps, arg, options.cwd ?? deps.cwd);
+  } catch (error) {
+    if (!EnvsError.is(error) || (error.code !== 'STATE_CORRUPT' && error.code !== 'ENV_NOT_FOUND')) throw error;
+    const corrupt = await findCorrupt(deps, arg, options.cwd ?? deps.cwd);
+    if (!corrupt) throw error;
+    return corruptView(deps, corrupt, await containersIfReachable(deps, { [LABEL.env]: corrupt.name, [LABEL.repo]: deps.repoId }));
+  }
   const [containers, worktrees, merged] = await Promise.all([
     containersIfReachable(deps, { 'com.docker.compose.project': record.project }),
     deps.git.worktrees(),
     mergedBranches(deps),
   ]);
   return describe(deps, record, containers, worktrees, merged, options.showSecrets);
+}
+
+/**
+ * An env whose record cannot be read: its name (the file's), what the damaged file or the engine's labels
+ * still say about it, and the file in `problems` with the fix.
+ */
+function corruptView(deps: Deps, corrupt: CorruptRecord, containers: ContainerSummary[] | undefined): EnvView {
+  const project = projectOf(deps.repoId, corrupt);
+  const labelled = containers?.find((c) => c.labels[LABEL.env] === corrupt.name || c.project === project);
+  const error = corruptRecordError(deps, corrupt);
+  return {
+    name: corrupt.name,
+    branch: corrupt.salvaged.branch ?? labelled?.labels[LABEL.branch] ?? '',
+    repo: deps.git.repo.root,
+    worktree: corrupt.salvaged.worktree ?? '',
+    project,
+    status: 'corrupt',
+    ports: [],
+    urls: {},
+    env: {},
+    services: [],
+    problems: [`${error.message} ${error.hint ?? ''}`.trim()],
+    warnings: [],
+    base: { ref: '', commit: '' },
+    compose_file: deps.records.composeFile(corrupt.name),
+    created_at: '',
+    updated_at: '',
+  };
 }
 
 async function describe(
@@ -93,13 +135,12 @@ async function mergedBranches(deps: Deps): Promise<Set<string> | undefined> {
   }
 }
 
-/** Containers by label; undefined when the engine does not answer (reads go on from the records). */
+/** Containers by label; undefined when the engine does not answer (in time): reads go on without it. */
 async function containersIfReachable(deps: Deps, labels: Record<string, string>): Promise<ContainerSummary[] | undefined> {
   try {
     return await deps.engine.containers(labels);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (EnvsError.is(error) || code === 'ENOENT' || code === 'ECONNREFUSED' || code === 'EACCES') return undefined;
+    if (EnvsError.is(error) && error.code === 'DOCKER_UNAVAILABLE') return undefined;
     throw error;
   }
 }

@@ -4,8 +4,11 @@
  */
 export type RecordedStatus = 'creating' | 'running' | 'stopped' | 'failed' | 'destroying';
 const RECORDED: readonly RecordedStatus[] = ['creating', 'running', 'stopped', 'failed', 'destroying'];
-/** `partial` is derived (see status.ts), never written. */
-export type EnvStatus = RecordedStatus | 'partial';
+/**
+ * Derived, never written (see status.ts): `partial`; `unknown` (the engine did not answer, so nothing is
+ * known about the containers); `corrupt` (the record file cannot be read; the other envs still work).
+ */
+export type EnvStatus = RecordedStatus | 'partial' | 'unknown' | 'corrupt';
 
 /** Steps of `create`, in order; each is recorded before it runs so a killed create can be resumed or destroyed. */
 export const PHASES = ['planned', 'worktree', 'env-files', 'ports', 'compose-file', 'compose-up', 'ready'] as const;
@@ -87,18 +90,54 @@ const STRINGS = [
 const ARRAYS = ['sourceFiles', 'services', 'ports', 'warnings'] as const;
 const OBJECTS = ['base', 'env', 'secrets', 'engine'] as const;
 
-/** Checks that data read from a record file has the record's shape; names what is wrong otherwise. */
-export function parseRecord(data: unknown, file: string): EnvRecord {
+/**
+ * Checks that data read from a record file has the record's shape; throws naming what is wrong otherwise
+ * (the caller reports the file as corrupt).
+ */
+export function parseRecord(data: unknown, _file: string): EnvRecord {
   const fail = (why: string): never => {
-    throw new Error(`${file} is not an env record this version of envs can read (${why}).`);
+    throw new Error(`not an env record this version of envs can read: ${why}`);
   };
-  if (typeof data !== 'object' || data === null) return fail('not an object');
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return fail('not an object');
   const record = data as Record<string, unknown>;
-  if (record.schemaVersion !== 1) fail(`schemaVersion ${String(record.schemaVersion)}`);
+  if (typeof record.schemaVersion === 'number' && record.schemaVersion > 1) {
+    fail(`schemaVersion ${record.schemaVersion}, written by a newer version of envs`);
+  }
+  if (record.schemaVersion !== 1) fail(`schemaVersion ${shown(record.schemaVersion)}`);
   for (const key of STRINGS) if (typeof record[key] !== 'string') fail(`${key} is not a string`);
   for (const key of ARRAYS) if (!Array.isArray(record[key])) fail(`${key} is not a list`);
   for (const key of OBJECTS) if (typeof record[key] !== 'object' || record[key] === null) fail(`${key} is not an object`);
-  if (!RECORDED.includes(record.status as RecordedStatus)) fail(`status ${String(record.status)}`);
-  if (!PHASES.includes(record.phase as Phase)) fail(`phase ${String(record.phase)}`);
+  if (!RECORDED.includes(record.status as RecordedStatus)) fail(`status ${shown(record.status)}`);
+  if (!PHASES.includes(record.phase as Phase)) fail(`phase ${shown(record.phase)}`);
   return data as EnvRecord;
+}
+
+/** A value from a damaged file, short and on one line, for a message. */
+function shown(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+}
+
+/** A record file that cannot be read as a record; `list` shows its env as `corrupt`. */
+export interface CorruptRecord {
+  /** The env name (the file's name). */
+  name: string;
+  file: string;
+  reason: string;
+  /** Fields the file still holds with the right type (a record of the wrong shape), for display. */
+  salvaged: { branch?: string; worktree?: string; project?: string };
+  /** Written by a newer envs: not damaged, only unreadable here; `doctor --fix` leaves it alone. */
+  newer: boolean;
+}
+
+/** What a damaged record file still says, for display only (never to act on). */
+export function salvage(data: unknown): CorruptRecord['salvaged'] {
+  if (typeof data !== 'object' || data === null) return {};
+  const record = data as Record<string, unknown>;
+  const out: CorruptRecord['salvaged'] = {};
+  for (const key of ['branch', 'worktree', 'project'] as const) {
+    const value = record[key];
+    if (typeof value === 'string') out[key] = value;
+  }
+  return out;
 }

@@ -1,6 +1,7 @@
 import { realpath } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import { EnvsError } from '../errors.ts';
+import { corruptRecordError, findCorrupt } from './corrupt.ts';
 import type { Deps } from './deps.ts';
 import { printable } from './naming.ts';
 import type { EnvRecord } from './record.ts';
@@ -15,7 +16,7 @@ type Matched = 'env name' | 'branch' | 'worktree path';
  *   name starts with either);
  * - anything else may be an env name, a branch, or a path that exists.
  */
-export async function resolveEnv(deps: Deps, arg: string, cwd = process.cwd()): Promise<EnvRecord> {
+export async function resolveEnv(deps: Deps, arg: string, cwd = deps.cwd): Promise<EnvRecord> {
   const records = await deps.records.list();
   const matches = await candidates(records, arg, cwd);
   const distinct = [...new Map(matches.map((m) => [m.record.name, m])).values()];
@@ -38,6 +39,8 @@ export async function resolveEnv(deps: Deps, arg: string, cwd = process.cwd()): 
       },
     });
   }
+  const corrupt = await findCorrupt(deps, arg, cwd);
+  if (corrupt) throw corruptRecordError(deps, corrupt);
   throw new EnvsError('ENV_NOT_FOUND', `No env named "${printable(arg)}" in ${deps.git.repo.root}.`, {
     hint:
       records.length > 0

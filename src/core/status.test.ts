@@ -81,10 +81,17 @@ describe('deriveStatus', () => {
     expect(interrupted.problems[0]).toMatch(/interrupted at "ports"/);
   });
 
-  it('keeps the recorded status when the engine does not answer', () => {
-    const derived = deriveStatus(record({ status: 'stopped' }), { containers: undefined, worktreeExists: true, busy: false });
-    expect(derived.status).toBe('stopped');
-    expect(derived.problems[0]).toMatch(/did not answer/);
+  it('is unknown, never running, when the engine does not answer', () => {
+    for (const status of ['running', 'stopped'] as const) {
+      const derived = deriveStatus(record({ status }), { containers: undefined, worktreeExists: true, busy: false });
+      expect(derived.status).toBe('unknown');
+      expect(derived.problems[0]).toMatch(new RegExp(`did not answer.*unknown \\(last recorded: ${status}\\)`));
+    }
+    const gone = deriveStatus(record(), { containers: undefined, worktreeExists: false, busy: false });
+    expect(gone).toMatchObject({
+      status: 'unknown',
+      problems: [expect.stringMatching(/did not answer/), expect.stringMatching(/is missing/)],
+    });
   });
 
   it('flags unhealthy services', () => {

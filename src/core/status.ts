@@ -35,8 +35,9 @@ export function deriveStatus(record: EnvRecord, facts: LiveFacts): DerivedStatus
   const problems: string[] = [];
   if (!facts.worktreeExists) problems.push(`worktree ${record.worktree} is missing`);
   if (facts.containers === undefined) {
-    problems.unshift('the Docker engine did not answer: this is the last recorded status');
-    return { status: facts.worktreeExists ? record.status : 'partial', problems };
+    // No answer is no evidence: never claim the containers run (or do not).
+    problems.unshift(`the Docker engine did not answer: the containers' state is unknown (last recorded: ${record.status})`);
+    return { status: 'unknown', problems };
   }
   const containers = facts.containers;
   const down: string[] = [];

@@ -66,10 +66,22 @@ describe('composeEnvironment', () => {
 });
 
 describe('dockerodeOptions', () => {
-  it('gives dockerode the endpoint itself, never leaving it to read this process’s environment', () => {
-    expect(dockerodeOptions('unix:///var/run/docker.sock')).toEqual({ socketPath: '/var/run/docker.sock' });
-    expect(dockerodeOptions('tcp://127.0.0.1:2375')).toEqual({ protocol: 'http', host: '127.0.0.1', port: '2375' });
-    expect(dockerodeOptions('tcp://10.0.0.1:2376')).toMatchObject({ protocol: 'https', host: '10.0.0.1', port: '2376' });
-    expect(dockerodeOptions('ssh://me@box')).toEqual({ protocol: 'ssh', host: 'box', port: '22', username: 'me' });
+  it('takes the endpoint from its arguments only, masking what docker-modem would read from process.env', () => {
+    expect(dockerodeOptions('unix:///var/run/docker.sock', {})).toMatchObject({ socketPath: '/var/run/docker.sock', host: undefined });
+    expect(dockerodeOptions('tcp://127.0.0.1:2375', {})).toMatchObject({ host: '127.0.0.1', port: '2375', protocol: 'http' });
+    expect(dockerodeOptions('tcp://10.0.0.1:2376', {})).toMatchObject({ protocol: 'https', host: '10.0.0.1', port: '2376' });
+    expect(dockerodeOptions('ssh://me@box', {})).toMatchObject({
+      protocol: 'ssh',
+      host: 'box',
+      port: 22,
+      username: 'me',
+      socketPath: undefined,
+    });
+    expect(dockerodeOptions('tcp://engine.example:2376', { DOCKER_CERT_PATH: tempDir() })).toMatchObject({
+      host: 'engine.example',
+      protocol: 'https',
+      socketPath: undefined,
+    });
+    expect(dockerodeOptions('tcp://127.0.0.1:2375', { DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: tempDir() }).protocol).toBe('https');
   });
 });

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import type Docker from 'dockerode';
 import { EnvsError } from '../errors.ts';
 
 export const DEFAULT_SOCKET = 'unix:///var/run/docker.sock';
@@ -76,37 +77,49 @@ async function currentContext(config: string): Promise<{ name: string; by: strin
   }
 }
 
-export interface DockerodeOptions {
-  socketPath?: string;
-  protocol?: 'http' | 'https' | 'ssh';
-  host?: string;
-  port?: string;
-  username?: string;
-  ca?: Buffer;
-  cert?: Buffer;
-  key?: Buffer;
+/**
+ * dockerode options for an endpoint, from the given environment only (the endpoint's connection variables
+ * merged over the command's: a context's TLS files). docker-modem reads DOCKER_HOST, DOCKER_TLS_VERIFY and
+ * DOCKER_CERT_PATH from process.env and merges them under ours, so every key it might take from there is
+ * set here (undefined when unused): dockerode talks to the engine Compose talks to, nothing else.
+ */
+export function dockerodeOptions(host: string, env: NodeJS.ProcessEnv): Docker.DockerOptions {
+  const none = {
+    socketPath: undefined,
+    host: undefined,
+    port: undefined,
+    protocol: undefined,
+    ca: undefined,
+    cert: undefined,
+    key: undefined,
+  };
+  if (host.startsWith('unix://')) return { ...none, socketPath: host.slice('unix://'.length) };
+  if (host.startsWith('npipe://')) return { ...none, socketPath: host.slice('npipe://'.length) };
+  const url = new URL(host.includes('//') ? host : `tcp://${host}`);
+  if (url.protocol === 'ssh:') {
+    return {
+      ...none,
+      host: url.hostname,
+      port: url.port || 22,
+      protocol: 'ssh',
+      username: url.username,
+      sshOptions: { agent: env.SSH_AUTH_SOCK },
+    };
+  }
+  const certs = env.DOCKER_CERT_PATH;
+  const tls = ((env.DOCKER_TLS_VERIFY ?? '') !== '' && env.DOCKER_TLS_VERIFY !== '0') || url.port === '2376' || certs !== undefined;
+  const dir = certs ?? join(env.HOME || homedir(), '.docker');
+  const read = (name: string) => (existsSync(join(dir, name)) ? readFileSync(join(dir, name)) : undefined);
+  return {
+    ...none,
+    host: url.hostname,
+    port: url.port || (tls ? 2376 : 2375),
+    protocol: tls ? 'https' : 'http',
+    ...(tls ? { ca: read('ca.pem'), cert: read('cert.pem'), key: read('key.pem') } : {}),
+  };
 }
 
-/**
- * dockerode options for an endpoint and its connection variables (EngineEndpoint.env), so dockerode talks to
- * the engine Compose talks to — never to whatever docker-modem would read from this process's environment.
- */
-export function dockerodeOptions(host: string, connection: Record<string, string> = {}): DockerodeOptions {
-  if (host.startsWith('unix://')) return { socketPath: host.slice('unix://'.length) };
-  const url = new URL(host);
-  if (url.protocol === 'ssh:') return { protocol: 'ssh', host: url.hostname, port: url.port || '22', username: url.username };
-  const certs = connection.DOCKER_CERT_PATH;
-  const tls = connection.DOCKER_TLS_VERIFY === '1' || url.port === '2376' || certs !== undefined;
-  return {
-    protocol: tls ? 'https' : 'http',
-    host: url.hostname,
-    port: url.port || (tls ? '2376' : '2375'),
-    ...(certs
-      ? {
-          ca: readFileSync(join(certs, 'ca.pem')),
-          cert: readFileSync(join(certs, 'cert.pem')),
-          key: readFileSync(join(certs, 'key.pem')),
-        }
-      : {}),
-  };
+/** The unix socket of an endpoint, when it is one. */
+export function socketPathOf(host: string): string | undefined {
+  return host.startsWith('unix://') ? host.slice('unix://'.length) : undefined;
 }

@@ -1,30 +1,30 @@
 import Docker from 'dockerode';
-import type { ContainerDetail, ContainerSummary, Engine, EngineInfo, LabeledResources, PublishedPort } from '../core/deps.ts';
+import type { ContainerDetail, ContainerSummary, EngineInfo, LabeledResources, PublishedPort } from '../core/deps.ts';
 import { dockerodeOptions } from './endpoint.ts';
-import { unavailable } from './errors.ts';
 
-const PING_TIMEOUT_MS = 5_000;
-
-export class DockerodeEngine implements Omit<Engine, 'prepare'> {
+/**
+ * dockerode behind core's Engine (loaded lazily by lazy.ts, which adds the timeouts, cancellation and
+ * traces). Every call takes the AbortSignal that ends it.
+ */
+export class DockerodeEngine {
   private readonly docker: Docker;
   private readonly endpoint: string;
 
-  constructor(endpoint: string, connection: Record<string, string> = {}) {
+  constructor(endpoint: string, env: NodeJS.ProcessEnv) {
     this.endpoint = endpoint;
-    this.docker = new Docker(dockerodeOptions(endpoint, connection));
+    this.docker = new Docker(dockerodeOptions(endpoint, env));
   }
 
-  async info(): Promise<EngineInfo> {
-    try {
-      const info = (await withTimeout(this.docker.info(), PING_TIMEOUT_MS)) as { ID?: string; ServerVersion?: string };
-      return { id: info.ID ?? '', version: info.ServerVersion ?? '', endpoint: this.endpoint };
-    } catch (error) {
-      throw unavailable(this.endpoint, error);
-    }
+  async info(signal: AbortSignal): Promise<EngineInfo> {
+    // dockerode takes the signal here too; its types omit the options argument of info().
+    const info = (await (this.docker.info as unknown as (opts: { abortSignal: AbortSignal }) => Promise<unknown>).call(this.docker, {
+      abortSignal: signal,
+    })) as { ID?: string; ServerVersion?: string };
+    return { id: info.ID ?? '', version: info.ServerVersion ?? '', endpoint: this.endpoint };
   }
 
-  async containers(labels: Record<string, string>): Promise<ContainerSummary[]> {
-    const list = await this.docker.listContainers({ all: true, filters: { label: labelFilters(labels) } });
+  async containers(labels: Record<string, string>, signal: AbortSignal): Promise<ContainerSummary[]> {
+    const list = await this.docker.listContainers({ all: true, filters: { label: labelFilters(labels) }, abortSignal: signal });
     return list.map((container) => {
       const service = container.Labels['com.docker.compose.service'] ?? '';
       const ports: PublishedPort[] = (container.Ports ?? [])
@@ -43,13 +43,13 @@ export class DockerodeEngine implements Omit<Engine, 'prepare'> {
     });
   }
 
-  async labeled(labels: Record<string, string>): Promise<LabeledResources> {
+  async labeled(labels: Record<string, string>, signal: AbortSignal): Promise<LabeledResources> {
     const filters = { label: labelFilters(labels) };
     const [containers, volumes, networks, images] = await Promise.all([
-      this.docker.listContainers({ all: true, filters }),
-      this.docker.listVolumes({ filters }),
-      this.docker.listNetworks({ filters }),
-      this.docker.listImages({ filters }),
+      this.docker.listContainers({ all: true, filters, abortSignal: signal }),
+      this.docker.listVolumes({ filters, abortSignal: signal }),
+      this.docker.listNetworks({ filters, abortSignal: signal }),
+      this.docker.listImages({ filters, abortSignal: signal }),
     ]);
     return {
       containers: containers.map((c) => c.Id),
@@ -60,19 +60,24 @@ export class DockerodeEngine implements Omit<Engine, 'prepare'> {
     };
   }
 
-  async remove(resources: LabeledResources): Promise<void> {
+  async remove(resources: LabeledResources, signal: AbortSignal): Promise<void> {
+    const abortSignal = signal;
     // Containers first (they hold networks and volumes), then the rest; a resource already gone is fine.
-    await Promise.all(resources.containers.map((id) => ignoreMissing(this.docker.getContainer(id).remove({ force: true, v: true }))));
+    await Promise.all(
+      resources.containers.map((id) => ignoreMissing(this.docker.getContainer(id).remove({ force: true, v: true, abortSignal }))),
+    );
     await Promise.all([
-      ...resources.networks.map((id) => ignoreMissing(this.docker.getNetwork(id).remove())),
-      ...resources.volumes.map((name) => ignoreMissing(this.docker.getVolume(name).remove())),
+      ...resources.networks.map((id) => ignoreMissing(this.docker.getNetwork(id).remove({ abortSignal }))),
+      ...resources.volumes.map((name) => ignoreMissing(this.docker.getVolume(name).remove({ abortSignal }))),
       // By id, with every tag it carries (all ours: only images envs built carry its labels).
-      ...resources.images.map((id) => ignoreMissing(this.docker.getImage(id).remove({ force: true }))),
+      ...resources.images.map((id) => ignoreMissing(this.docker.getImage(id).remove({ force: true, abortSignal }))),
     ]);
   }
 
-  async inspect(ids: string[]): Promise<ContainerDetail[]> {
-    const details = await Promise.all(ids.map((id) => this.docker.getContainer(id).inspect().catch(notFoundAsUndefined)));
+  async inspect(ids: string[], signal: AbortSignal): Promise<ContainerDetail[]> {
+    const details = await Promise.all(
+      ids.map((id) => this.docker.getContainer(id).inspect({ abortSignal: signal }).catch(notFoundAsUndefined)),
+    );
     return details
       .filter((d) => d !== undefined)
       .map((d) => ({
@@ -87,23 +92,29 @@ export class DockerodeEngine implements Omit<Engine, 'prepare'> {
       }));
   }
 
-  async logs(id: string, tail: number): Promise<string> {
+  async logs(id: string, tail: number, signal: AbortSignal): Promise<string> {
     const container = this.docker.getContainer(id);
     const [output, info] = await Promise.all([
-      container.logs({ stdout: true, stderr: true, follow: false, tail }) as unknown as Promise<Buffer>,
-      container.inspect(),
+      container.logs({ stdout: true, stderr: true, follow: false, tail, abortSignal: signal }) as unknown as Promise<Buffer>,
+      container.inspect({ abortSignal: signal }),
     ]);
     return info.Config?.Tty ? output.toString('utf8') : demux(output);
   }
 
-  async imagesPresent(refs: string[]): Promise<Set<string>> {
+  async imagesPresent(refs: string[], signal: AbortSignal): Promise<Set<string>> {
     const found = await Promise.all(
-      refs.map(async (ref) => ((await this.docker.getImage(ref).inspect().catch(notFoundAsUndefined)) ? ref : undefined)),
+      refs.map(async (ref) =>
+        (await (this.docker.getImage(ref).inspect as (opts: { abortSignal: AbortSignal }) => Promise<unknown>)
+          .call(this.docker.getImage(ref), { abortSignal: signal })
+          .catch(notFoundAsUndefined))
+          ? ref
+          : undefined,
+      ),
     );
     return new Set(found.filter((ref) => ref !== undefined));
   }
 
-  async removeAsRoot(options: { parent: string; name: string; image: string; project: string }): Promise<void> {
+  async removeAsRoot(options: { parent: string; name: string; image: string; project: string }, signal: AbortSignal): Promise<void> {
     const container = await this.docker.createContainer({
       Image: options.image,
       Entrypoint: ['rm', '-rf', '--', `/envs-clean/${options.name}`],
@@ -111,18 +122,19 @@ export class DockerodeEngine implements Omit<Engine, 'prepare'> {
       User: '0',
       Labels: { 'dev.envs.managed': 'true', 'dev.envs.project': options.project },
       HostConfig: { Binds: [`${options.parent}:/envs-clean`], NetworkMode: 'none' },
+      abortSignal: signal,
     });
     try {
-      await container.start();
-      const result = (await container.wait()) as { StatusCode?: number };
+      await container.start({ abortSignal: signal });
+      const result = (await container.wait({ abortSignal: signal })) as { StatusCode?: number };
       if (result.StatusCode !== 0) throw new Error(`rm exited ${result.StatusCode}`);
     } finally {
       await container.remove({ force: true }).catch(() => {});
     }
   }
 
-  async networkSubnets(exceptProject?: string): Promise<string[]> {
-    const networks = await this.docker.listNetworks();
+  async networkSubnets(exceptProject: string | undefined, signal: AbortSignal): Promise<string[]> {
+    const networks = await this.docker.listNetworks({ abortSignal: signal });
     return networks
       .filter((n) => exceptProject === undefined || n.Labels?.['com.docker.compose.project'] !== exceptProject)
       .flatMap((n) => (n.IPAM?.Config ?? []).map((c) => c.Subnet ?? ''))
@@ -157,12 +169,4 @@ async function ignoreMissing(promise: Promise<unknown>): Promise<void> {
   } catch (error) {
     if ((error as { statusCode?: number }).statusCode !== 404) throw error;
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms / 1000} s`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

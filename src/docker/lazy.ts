@@ -1,25 +1,50 @@
 import type { ContainerDetail, ContainerSummary, Engine, EngineInfo, LabeledResources } from '../core/deps.ts';
-import { dockerodeOptions } from './endpoint.ts';
+import { EnvsError } from '../errors.ts';
+import { debugTrace, since, type Trace } from '../process/trace.ts';
+import { socketPathOf } from './endpoint.ts';
 import type { DockerodeEngine } from './engine.ts';
 import { unavailable } from './errors.ts';
 import { infoOverSocket } from './ping.ts';
 
-const INFO_TIMEOUT_MS = 5_000;
+/** How long an engine call may take before the engine counts as not answering. */
+export const ENGINE_TIMEOUTS = {
+  /** The ping before any side effect. */
+  info: 5_000,
+  /** Listing by label (`list`, `info`, read-backs): `list` answers within this even when the engine hangs. */
+  read: 5_000,
+  /** Removing what destroy's sweep found (force-removing a container stops it first). */
+  remove: 60_000,
+};
+
+export interface EngineOptions {
+  /** The environment the engine's address and TLS settings come from (never process.env). */
+  env: NodeJS.ProcessEnv;
+  /** Ends every call at once (Ctrl-C): the call fails with CANCELLED. */
+  signal?: AbortSignal;
+  timeouts?: Partial<typeof ENGINE_TIMEOUTS>;
+}
 
 /**
  * The engine client. dockerode and its dependencies take ~55 ms to import, so they load on first use or
  * when core says a long wait is starting (`prepare`, called while `compose up`/`down` runs); the ping
- * before any side effect goes straight to the socket.
+ * before any side effect goes straight to the socket. Every call has a timeout and ends on the signal: an
+ * engine that does not answer is DOCKER_UNAVAILABLE within seconds, never a hang. With ENVS_DEBUG=1 every
+ * call is traced (method, duration, outcome).
  */
 export class LazyEngine implements Engine {
   private readonly endpoint: string;
-  private readonly connection: Record<string, string>;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly signal: AbortSignal | undefined;
+  private readonly timeouts: typeof ENGINE_TIMEOUTS;
+  private readonly trace: Trace | undefined;
   private loaded: Promise<DockerodeEngine> | undefined;
 
-  /** `connection`: the endpoint's connection variables (EngineEndpoint.env), e.g. a context's TLS files. */
-  constructor(endpoint: string, connection: Record<string, string> = {}) {
+  constructor(endpoint: string, options: EngineOptions) {
     this.endpoint = endpoint;
-    this.connection = connection;
+    this.env = options.env;
+    this.signal = options.signal;
+    this.timeouts = { ...ENGINE_TIMEOUTS, ...options.timeouts };
+    this.trace = debugTrace(options.env);
   }
 
   prepare(): void {
@@ -29,50 +54,120 @@ export class LazyEngine implements Engine {
   }
 
   private engine(): Promise<DockerodeEngine> {
-    this.loaded ??= import('./engine.ts').then(({ DockerodeEngine }) => new DockerodeEngine(this.endpoint, this.connection));
+    this.loaded ??= import('./engine.ts').then(({ DockerodeEngine }) => new DockerodeEngine(this.endpoint, this.env));
     return this.loaded;
   }
 
-  async info(): Promise<EngineInfo> {
-    const socket = dockerodeOptions(this.endpoint, this.connection).socketPath;
-    if (!socket) return (await this.engine()).info();
-    try {
-      const info = await infoOverSocket(socket, INFO_TIMEOUT_MS);
+  info(): Promise<EngineInfo> {
+    const socket = socketPathOf(this.endpoint);
+    return this.call('info', '', this.timeouts.info, 'all', async (signal) => {
+      if (!socket) return (await this.engine()).info(signal);
+      const info = await infoOverSocket(socket, signal);
       return { id: info.ID ?? '', version: info.ServerVersion ?? '', endpoint: this.endpoint };
+    });
+  }
+
+  containers(labels: Record<string, string>): Promise<ContainerSummary[]> {
+    return this.call('containers', showLabels(labels), this.timeouts.read, 'all', async (signal) =>
+      (await this.engine()).containers(labels, signal),
+    );
+  }
+
+  labeled(labels: Record<string, string>): Promise<LabeledResources> {
+    return this.call('labeled', showLabels(labels), this.timeouts.read, 'all', async (signal) =>
+      (await this.engine()).labeled(labels, signal),
+    );
+  }
+
+  remove(resources: LabeledResources): Promise<void> {
+    const what = `${resources.containers.length} containers, ${resources.volumes.length} volumes, ${resources.networks.length} networks, ${resources.images.length} images`;
+    // An engine that answers "in use" is an answer (destroy reports what is left); only silence is unavailability.
+    return this.call('remove', what, this.timeouts.remove, 'silence', async (signal) => (await this.engine()).remove(resources, signal));
+  }
+
+  inspect(ids: string[]): Promise<ContainerDetail[]> {
+    return this.call('inspect', `${ids.length} containers`, this.timeouts.read, 'all', async (signal) =>
+      (await this.engine()).inspect(ids, signal),
+    );
+  }
+
+  logs(id: string, tail: number): Promise<string> {
+    return this.call('logs', `${id.slice(0, 12)} tail ${tail}`, this.timeouts.read, 'all', async (signal) =>
+      (await this.engine()).logs(id, tail, signal),
+    );
+  }
+
+  imagesPresent(refs: string[]): Promise<Set<string>> {
+    return this.call('images', refs.join(','), this.timeouts.read, 'all', async (signal) =>
+      (await this.engine()).imagesPresent(refs, signal),
+    );
+  }
+
+  networkSubnets(exceptProject?: string): Promise<string[]> {
+    return this.call('networks', '', this.timeouts.read, 'all', async (signal) =>
+      (await this.engine()).networkSubnets(exceptProject, signal),
+    );
+  }
+
+  removeAsRoot(options: { parent: string; name: string; image: string; project: string }): Promise<void> {
+    return this.call('removeAsRoot', options.name, this.timeouts.remove, 'silence', async (signal) =>
+      (await this.engine()).removeAsRoot(options, signal),
+    );
+  }
+
+  /**
+   * One engine call with its deadline and the command's signal. `unavailable`: which failures mean the
+   * engine is not there — `all` for reads and the ping, `silence` (no connection, no answer in time) for
+   * removals, whose other failures are the engine's answer.
+   */
+  private async call<T>(
+    method: string,
+    args: string,
+    timeoutMs: number,
+    unavailableOn: 'all' | 'silence',
+    fn: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = this.signal ? AbortSignal.any([this.signal, timeout]) : timeout;
+    const started = performance.now();
+    const traced = (outcome: string) => this.trace?.(`engine ${method}${args ? ` ${args}` : ''} → ${outcome} in ${since(started)}`);
+    try {
+      const result = await untilAborted(fn(signal), signal);
+      traced(`ok${Array.isArray(result) ? ` (${result.length})` : ''}`);
+      return result;
     } catch (error) {
-      throw unavailable(this.endpoint, error);
+      if (this.signal?.aborted) {
+        traced('cancelled');
+        throw new EnvsError('CANCELLED', 'Cancelled.');
+      }
+      if (timeout.aborted) {
+        traced(`no answer within ${timeoutMs / 1000} s`);
+        throw unavailable(this.endpoint, new Error(`no answer within ${timeoutMs / 1000} s`));
+      }
+      traced(`failed: ${error instanceof Error ? error.message : String(error)}`);
+      if (unavailableOn === 'all' || isConnectionError(error)) throw unavailable(this.endpoint, error);
+      throw error;
     }
   }
+}
 
-  async containers(labels: Record<string, string>): Promise<ContainerSummary[]> {
-    return (await this.engine()).containers(labels);
-  }
+/** Rejects as soon as the signal fires, even if the call underneath does not listen to it. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
 
-  async labeled(labels: Record<string, string>): Promise<LabeledResources> {
-    return (await this.engine()).labeled(labels);
-  }
+function isConnectionError(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException)?.code;
+  return code !== undefined && ['ENOENT', 'ECONNREFUSED', 'ECONNRESET', 'EACCES', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH'].includes(code);
+}
 
-  async remove(resources: LabeledResources): Promise<void> {
-    return (await this.engine()).remove(resources);
-  }
-
-  async inspect(ids: string[]): Promise<ContainerDetail[]> {
-    return (await this.engine()).inspect(ids);
-  }
-
-  async logs(id: string, tail: number): Promise<string> {
-    return (await this.engine()).logs(id, tail);
-  }
-
-  async imagesPresent(refs: string[]): Promise<Set<string>> {
-    return (await this.engine()).imagesPresent(refs);
-  }
-
-  async removeAsRoot(options: { parent: string; name: string; image: string; project: string }): Promise<void> {
-    return (await this.engine()).removeAsRoot(options);
-  }
-
-  async networkSubnets(exceptProject?: string): Promise<string[]> {
-    return (await this.engine()).networkSubnets(exceptProject);
-  }
+function showLabels(labels: Record<string, string>): string {
+  return Object.entries(labels)
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+    .join(',');
 }

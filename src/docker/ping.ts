@@ -3,13 +3,15 @@ import { request } from 'node:http';
 /**
  * `GET /info` on the engine's unix socket with node:http. Every command that changes anything asks
  * this first, before its first side effect; dockerode's import (~55 ms) would sit on that critical path,
- * so it is loaded later, while Compose works (see Engine.prepare).
+ * so it is loaded later, while Compose works (see Engine.prepare). `signal` ends the request (a timeout,
+ * Ctrl-C); an engine that accepts the connection and never answers is thereby no hang.
  */
-export function infoOverSocket(socketPath: string, timeoutMs: number): Promise<{ ID?: string; ServerVersion?: string }> {
+export function infoOverSocket(socketPath: string, signal: AbortSignal): Promise<{ ID?: string; ServerVersion?: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath, path: '/info', method: 'GET', headers: { Host: 'docker' }, timeout: timeoutMs }, (res) => {
+    const req = request({ socketPath, path: '/info', method: 'GET', headers: { Host: 'docker' }, signal }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('error', reject);
       res.on('end', () => {
         if (res.statusCode !== 200) return reject(new Error(`HTTP ${res.statusCode} from the engine`));
         try {
@@ -19,7 +21,6 @@ export function infoOverSocket(socketPath: string, timeoutMs: number): Promise<{
         }
       });
     });
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs / 1000} s`)));
     req.on('error', reject);
     req.end();
   });

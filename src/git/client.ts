@@ -19,14 +19,24 @@ import { forgetWorktree, inspectWorktree, keepCommits } from './inspect.ts';
 import { parseCatFileBatch, parseStatus, parseWorktreeList } from './porcelain.ts';
 import { runGit, runGitBuffer } from './run.ts';
 
-/** Finds the repository that contains `cwd`: its main checkout and common git dir. */
-export async function openRepo(cwd: string): Promise<RepoInfo> {
+/** Finds the repository that contains `cwd`: its main checkout and common git dir. git runs with `env`. */
+export async function openRepo(cwd: string, env: NodeJS.ProcessEnv): Promise<RepoInfo> {
   // Synchronous on purpose: git is spawned within this call, so callers can load code while it runs.
   if (!statSync(cwd, { throwIfNoEntry: false })?.isDirectory()) {
     throw new EnvsError('NOT_A_GIT_REPO', `${cwd} does not exist.`, { hint: 'Run envs inside a git repository.' });
   }
-  const result = await runGit(['rev-parse', '--path-format=absolute', '--git-common-dir', '--show-toplevel'], { cwd, okCodes: [128] });
+  const result = await runGit(['rev-parse', '--path-format=absolute', '--git-common-dir', '--show-toplevel'], {
+    cwd,
+    env,
+    okCodes: [128],
+  });
   if (result.exitCode !== 0) {
+    const bare = await runGit(['rev-parse', '--is-bare-repository'], { cwd, env, okCodes: [128] });
+    if (bare.stdout.trim() === 'true') {
+      throw new EnvsError('NOT_A_GIT_REPO', `${cwd} is a bare repository: envs needs a checkout to make worktrees beside.`, {
+        hint: 'Run envs in a clone with a working tree (`git clone <this> <dir>`), or in one of its worktrees (`git worktree list`).',
+      });
+    }
     throw new EnvsError('NOT_A_GIT_REPO', `${cwd} is not inside a git repository.`, {
       hint: "Run envs from your project's checkout (or pass -C <dir>); `git init` makes a new one.",
     });
@@ -41,13 +51,16 @@ export async function openRepo(cwd: string): Promise<RepoInfo> {
 
 export class CliGitClient implements GitClient {
   readonly repo: RepoInfo;
+  private readonly env: NodeJS.ProcessEnv;
 
-  constructor(repo: RepoInfo) {
+  /** `env`: the environment every git call runs with (the library's `env` option, never process.env). */
+  constructor(repo: RepoInfo, env: NodeJS.ProcessEnv) {
     this.repo = repo;
+    this.env = env;
   }
 
   private run(args: string[], okCodes?: number[]) {
-    return runGit(args, { cwd: this.repo.root, okCodes });
+    return runGit(args, { cwd: this.repo.root, env: this.env, ...(okCodes ? { okCodes } : {}) });
   }
 
   async checkBranchName(branch: string): Promise<string | undefined> {
@@ -93,7 +106,12 @@ export class CliGitClient implements GitClient {
     if (refs.has('refs/heads/main')) return 'main';
     if (refs.has('refs/heads/master')) return 'master';
     const main = (await this.worktrees())[0];
-    if (main?.branch) return main.branch;
+    if (main?.branch && main.head && !/^0+$/.test(main.head)) return main.branch;
+    if (main?.branch) {
+      throw new EnvsError('EMPTY_REPO', `${this.repo.root} has no commits yet: envs makes each env's worktree from a commit.`, {
+        hint: 'Make a first commit (`git commit --allow-empty -m init` will do), then run the command again.',
+      });
+    }
     throw new EnvsError('UNKNOWN_REF', "Could not tell this repository's default branch.", {
       hint: 'Pass --from <ref> to say which commit new branches start from.',
     });
@@ -130,7 +148,7 @@ export class CliGitClient implements GitClient {
   async status(worktree: string): Promise<StatusEntry[]> {
     const result = await runGit(
       ['status', '--porcelain=v1', '-z', '--untracked-files=all', '--ignored=matching', '--ignore-submodules=none'],
-      { cwd: resolve(worktree) },
+      { cwd: resolve(worktree), env: this.env },
     );
     return parseStatus(result.stdout);
   }
@@ -138,7 +156,7 @@ export class CliGitClient implements GitClient {
   async readTree(commit: string, paths: string[]): Promise<Map<string, TreeRead>> {
     if (paths.length === 0) return new Map();
     const input = paths.map((path) => `${commit}:${path}\n`).join('');
-    const output = await runGitBuffer(['cat-file', '--batch', '--follow-symlinks'], { cwd: this.repo.root, input });
+    const output = await runGitBuffer(['cat-file', '--batch', '--follow-symlinks'], { cwd: this.repo.root, env: this.env, input });
     return parseCatFileBatch(output, paths);
   }
 
@@ -150,7 +168,12 @@ export class CliGitClient implements GitClient {
   async ignored(dir: string, paths: string[]): Promise<Set<string>> {
     if (paths.length === 0) return new Set();
     // Exit 1: none of them is ignored. `--no-index` is not given: a tracked file is never "ignored".
-    const result = await runGit(['check-ignore', '-z', '--stdin'], { cwd: dir, input: paths.map((p) => `${p}\0`).join(''), okCodes: [1] });
+    const result = await runGit(['check-ignore', '-z', '--stdin'], {
+      env: this.env,
+      cwd: dir,
+      input: paths.map((p) => `${p}\0`).join(''),
+      okCodes: [1],
+    });
     return new Set(result.stdout.split('\0').filter(Boolean));
   }
 
@@ -160,18 +183,18 @@ export class CliGitClient implements GitClient {
   }
 
   async hiddenEdits(worktree: string): Promise<HiddenEdit[]> {
-    return hiddenEdits(resolve(worktree), await readIndex(resolve(worktree)));
+    return hiddenEdits(resolve(worktree), await readIndex(resolve(worktree), this.env), this.env);
   }
 
   inspectWorktree(path: string): Promise<WorktreeInspection> {
-    return inspectWorktree(this.repo, resolve(path));
+    return inspectWorktree(this.repo, resolve(path), this.env);
   }
 
   keepCommits(prefix: string, tips: KeepTip[]): Promise<KeptRef[]> {
-    return keepCommits(this.repo, prefix, tips);
+    return keepCommits(this.repo, prefix, tips, this.env);
   }
 
   forgetWorktree(path: string): Promise<void> {
-    return forgetWorktree(this.repo, resolve(path));
+    return forgetWorktree(this.repo, resolve(path), this.env);
   }
 }

@@ -29,8 +29,8 @@ export function parseIndex(output: string): IndexEntry[] {
 }
 
 /** The index of a checkout, with the skip-worktree / assume-unchanged tags. */
-export async function readIndex(dir: string): Promise<IndexEntry[]> {
-  return parseIndex((await runGit(['ls-files', '-s', '-v', '-z'], { cwd: dir })).stdout);
+export async function readIndex(dir: string, env: NodeJS.ProcessEnv): Promise<IndexEntry[]> {
+  return parseIndex((await runGit(['ls-files', '-s', '-v', '-z'], { env, cwd: dir })).stdout);
 }
 
 export function flagOf(tag: string): HiddenEdit['flag'] | undefined {
@@ -45,7 +45,7 @@ export function flagOf(tag: string): HiddenEdit['flag'] | undefined {
  * hashed by `git hash-object` (clean filters applied, as `git add` would), symlinks compare their target
  * with the blob. A flagged file that is absent (a sparse checkout) holds nothing to lose.
  */
-export async function hiddenEdits(dir: string, entries: IndexEntry[]): Promise<HiddenEdit[]> {
+export async function hiddenEdits(dir: string, entries: IndexEntry[], env: NodeJS.ProcessEnv): Promise<HiddenEdit[]> {
   const flagged = entries.filter((e) => e.mode !== GITLINK && flagOf(e.tag) !== undefined);
   if (flagged.length === 0) return [];
   const changed: IndexEntry[] = [];
@@ -67,10 +67,12 @@ export async function hiddenEdits(dir: string, entries: IndexEntry[]): Promise<H
     hashFiles(
       dir,
       files.map((f) => f.path),
+      env,
     ),
     readBlobs(
       dir,
       links.map((l) => l.entry.oid),
+      env,
     ),
   ]);
   files.forEach((entry, i) => {
@@ -83,24 +85,24 @@ export async function hiddenEdits(dir: string, entries: IndexEntry[]): Promise<H
 }
 
 /** Blob ids of files as `git add` would store them: one git process for all (a path is a line). */
-async function hashFiles(dir: string, paths: string[]): Promise<(string | undefined)[]> {
+async function hashFiles(dir: string, paths: string[], env: NodeJS.ProcessEnv): Promise<(string | undefined)[]> {
   const oids = new Map<string, string>();
   const lineSafe = paths.filter((p) => !p.includes('\n'));
   if (lineSafe.length > 0) {
-    const result = await runGit(['hash-object', '--stdin-paths'], { cwd: dir, input: lineSafe.map((p) => `${p}\n`).join('') });
+    const result = await runGit(['hash-object', '--stdin-paths'], { env, cwd: dir, input: lineSafe.map((p) => `${p}\n`).join('') });
     const lines = result.stdout.split('\n');
     lineSafe.forEach((p, i) => {
       if (lines[i]) oids.set(p, lines[i]);
     });
   }
   for (const p of paths.filter((p) => p.includes('\n'))) {
-    oids.set(p, (await runGit(['hash-object', '--', p], { cwd: dir })).stdout.trim());
+    oids.set(p, (await runGit(['hash-object', '--', p], { env, cwd: dir })).stdout.trim());
   }
   return paths.map((p) => oids.get(p));
 }
 
-async function readBlobs(dir: string, oids: string[]): Promise<Map<string, Buffer>> {
+async function readBlobs(dir: string, oids: string[], env: NodeJS.ProcessEnv): Promise<Map<string, Buffer>> {
   if (oids.length === 0) return new Map();
-  const output = await runGitBuffer(['cat-file', '--batch'], { cwd: dir, input: oids.map((o) => `${o}\n`).join('') });
+  const output = await runGitBuffer(['cat-file', '--batch'], { env, cwd: dir, input: oids.map((o) => `${o}\n`).join('') });
   return parseBlobs(output, oids);
 }

@@ -14,7 +14,7 @@ let wt: string;
 let client: CliGitClient;
 
 async function git(cwd: string, ...args: string[]): Promise<string> {
-  return (await runGit(['-c', 'protocol.file.allow=always', ...args], { cwd })).stdout.trim();
+  return (await runGit(['-c', 'protocol.file.allow=always', ...args], { cwd, env: process.env })).stdout.trim();
 }
 
 async function init(dir: string): Promise<void> {
@@ -38,7 +38,7 @@ beforeEach(async () => {
   await init(repo);
   await commit(repo, { 'a.txt': 'a\n', 'b.txt': 'b\n', 'c.txt': 'c\n' }, 'initial');
   await git(repo, 'worktree', 'add', '-q', '-b', 'feat', wt);
-  client = new CliGitClient(await openRepo(repo));
+  client = new CliGitClient(await openRepo(repo, process.env), process.env);
 });
 
 describe('inspectWorktree', () => {

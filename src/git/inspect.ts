@@ -18,17 +18,17 @@ const PER_WORKTREE = ['refs/worktree/', 'refs/bisect/', 'refs/rewritten/'];
  *   commits that are on none of their remote-tracking branches.
  * It also says whether the directory is still that worktree. Reads only.
  */
-export async function inspectWorktree(repo: RepoInfo, path: string): Promise<WorktreeInspection> {
+export async function inspectWorktree(repo: RepoInfo, path: string, env: NodeJS.ProcessEnv): Promise<WorktreeInspection> {
   // One round of git processes: the index and status are read as if the path were the worktree, and
   // dropped (errors included) when it turns out not to be.
   const onDisk = isDir(path);
   const guess = <T>(read: () => Promise<T>) => onDisk.then((dir) => (dir ? settle(read()) : undefined));
   const [listed, admin, real, indexRead, statusRead] = await Promise.all([
-    runGit(['worktree', 'list', '--porcelain', '-z'], { cwd: repo.root }),
+    runGit(['worktree', 'list', '--porcelain', '-z'], { env, cwd: repo.root }),
     adminDirOf(repo, path),
     canonical(path),
-    guess(() => readIndex(path)),
-    guess(() => statusOf(path)),
+    guess(() => readIndex(path, env)),
+    guess(() => statusOf(path, env)),
   ]);
   const entries = parseWorktreeList(listed.stdout);
   const entry = entries.find((e) => e.path === path || e.path === real);
@@ -39,9 +39,9 @@ export async function inspectWorktree(repo: RepoInfo, path: string): Promise<Wor
   const tops = admin ? await perWorktreeTips(admin) : [];
 
   const [lost, hidden, submodules] = await Promise.all([
-    lostCommits(repo.root, tops, others),
-    ours ? hiddenEdits(path, index) : Promise.resolve([]),
-    admin ? scanSubmodules(ours ? path : undefined, admin, '', index) : Promise.resolve([]),
+    lostCommits(repo.root, tops, others, env),
+    ours ? hiddenEdits(path, index, env) : Promise.resolve([]),
+    admin ? scanSubmodules(ours ? path : undefined, admin, '', index, env) : Promise.resolve([]),
   ]);
   const modulesKept = admin ? await isDir(join(admin, 'modules')) : false;
   return {
@@ -58,7 +58,7 @@ export async function inspectWorktree(repo: RepoInfo, path: string): Promise<Wor
 }
 
 /** Removes git's entry (`$GIT_COMMON_DIR/worktrees/<id>`) for a path that is not that worktree any more. */
-export async function forgetWorktree(repo: RepoInfo, path: string): Promise<void> {
+export async function forgetWorktree(repo: RepoInfo, path: string, _env: NodeJS.ProcessEnv): Promise<void> {
   const admin = await adminDirOf(repo, path);
   if (!admin) return;
   if (await pointsAt(path, admin)) throw new Error(`${path} is still a worktree of ${repo.root}: remove it, do not forget it`);
@@ -69,12 +69,12 @@ export async function forgetWorktree(repo: RepoInfo, path: string): Promise<void
  * Creates `<prefix>/<name>` for each tip, all or none: commits of this repository by `update-ref`, a
  * submodule's by fetching its ref into this repository. Never overwrites a ref. Returns what now exists.
  */
-export async function keepCommits(repo: RepoInfo, prefix: string, tips: KeepTip[]): Promise<KeptRef[]> {
+export async function keepCommits(repo: RepoInfo, prefix: string, tips: KeepTip[], env: NodeJS.ProcessEnv): Promise<KeptRef[]> {
   if (tips.length === 0) return [];
   const local = tips.filter((t) => !t.gitDir);
   if (local.length > 0) {
     const input = local.map((t) => `create ${prefix}/${t.name} ${t.sha}\n`).join('');
-    await runGit(['update-ref', '--stdin'], { cwd: repo.root, input });
+    await runGit(['update-ref', '--stdin'], { env, cwd: repo.root, input });
   }
   const bySource = new Map<string, KeepTip[]>();
   for (const tip of tips) if (tip.gitDir) bySource.set(tip.gitDir, [...(bySource.get(tip.gitDir) ?? []), tip]);
@@ -90,10 +90,10 @@ export async function keepCommits(repo: RepoInfo, prefix: string, tips: KeepTip[
         gitDir,
         ...from.map((t) => `${t.source}:${prefix}/${t.name}`),
       ],
-      { cwd: repo.root },
+      { env, cwd: repo.root },
     );
   }
-  const made = await runGit(['for-each-ref', '--format=%(objectname) %(refname)', `${prefix}/`], { cwd: repo.root });
+  const made = await runGit(['for-each-ref', '--format=%(objectname) %(refname)', `${prefix}/`], { env, cwd: repo.root });
   const kept = new Map(
     made.stdout
       .split('\n')
@@ -151,7 +151,12 @@ async function looseRefs(dir: string, prefix: string): Promise<[string, string][
 }
 
 /** Commits reachable from the tips and from no ref of the repository nor any other worktree's HEAD. */
-async function lostCommits(root: string, tips: KeepTip[], otherHeads: string[]): Promise<{ commits: CommitInfo[]; shas: Set<string> }> {
+async function lostCommits(
+  root: string,
+  tips: KeepTip[],
+  otherHeads: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ commits: CommitInfo[]; shas: Set<string> }> {
   if (tips.length === 0) return { commits: [], shas: new Set() };
   const result = await runGit(
     [
@@ -164,7 +169,7 @@ async function lostCommits(root: string, tips: KeepTip[], otherHeads: string[]):
       ...otherHeads,
       '--',
     ],
-    { cwd: root },
+    { env, cwd: root },
   );
   const commits = parseCommits(result.stdout);
   return { commits, shas: new Set(commits.map((c) => c.sha)) };
@@ -186,7 +191,13 @@ function parseCommits(output: string): CommitInfo[] {
  * Submodule repositories under a checkout: checked-out gitlinks (their `.git` a file or a directory) and
  * module git dirs kept in `<gitDir>/modules` without a checkout (after `submodule deinit`), recursively.
  */
-async function scanSubmodules(workdir: string | undefined, gitDir: string, prefix: string, index: IndexEntry[]): Promise<SubmoduleWork[]> {
+async function scanSubmodules(
+  workdir: string | undefined,
+  gitDir: string,
+  prefix: string,
+  index: IndexEntry[],
+  env: NodeJS.ProcessEnv,
+): Promise<SubmoduleWork[]> {
   const checkedOut = (
     await Promise.all(
       index
@@ -206,13 +217,13 @@ async function scanSubmodules(workdir: string | undefined, gitDir: string, prefi
   const found = await Promise.all([
     ...checkedOut.map(async (s): Promise<SubmoduleWork[]> => {
       const path = prefix + s.path;
-      const [status, index, history] = await Promise.all([statusOf(s.dir), readIndex(s.dir), unpushed(s.gitDir, path)]);
-      const [hidden, nested] = await Promise.all([hiddenEdits(s.dir, index), scanSubmodules(s.dir, s.gitDir, `${path}/`, index)]);
+      const [status, index, history] = await Promise.all([statusOf(s.dir, env), readIndex(s.dir, env), unpushed(s.gitDir, path, env)]);
+      const [hidden, nested] = await Promise.all([hiddenEdits(s.dir, index, env), scanSubmodules(s.dir, s.gitDir, `${path}/`, index, env)]);
       return [{ path, gitDir: s.gitDir, checkedOut: true, status, hidden, ...history }, ...nested];
     }),
     ...parked.map(async (dir): Promise<SubmoduleWork[]> => {
       const path = prefix + relative(modulesDir, dir).split(sep).join('/');
-      const [history, nested] = await Promise.all([unpushed(dir, path), scanSubmodules(undefined, dir, `${path}/`, [])]);
+      const [history, nested] = await Promise.all([unpushed(dir, path, env), scanSubmodules(undefined, dir, `${path}/`, [], env)]);
       return [{ path, gitDir: dir, checkedOut: false, status: [], hidden: [], ...history }, ...nested];
     }),
   ]);
@@ -220,8 +231,8 @@ async function scanSubmodules(workdir: string | undefined, gitDir: string, prefi
 }
 
 /** Commits of a submodule reachable from its HEAD or branches and from none of its remote-tracking refs. */
-async function unpushed(gitDir: string, path: string): Promise<{ commits: CommitInfo[]; tips: KeepTip[] }> {
-  const refs = await runGit(['--git-dir', gitDir, 'show-ref', '--head', '--heads'], { cwd: gitDir, okCodes: [1] });
+async function unpushed(gitDir: string, path: string, env: NodeJS.ProcessEnv): Promise<{ commits: CommitInfo[]; tips: KeepTip[] }> {
+  const refs = await runGit(['--git-dir', gitDir, 'show-ref', '--head', '--heads'], { env, cwd: gitDir, okCodes: [1] });
   const heads = refs.stdout
     .split('\n')
     .filter(Boolean)
@@ -239,7 +250,7 @@ async function unpushed(gitDir: string, path: string): Promise<{ commits: Commit
       '--remotes',
       '--',
     ],
-    { cwd: gitDir },
+    { env, cwd: gitDir },
   );
   const commits = parseCommits(result.stdout);
   const lost = new Set(commits.map((c) => c.sha));
@@ -267,10 +278,10 @@ async function moduleGitDirs(dir: string): Promise<string[]> {
 // ---------------------------------------------------------------- where things are
 
 /** `git status` of a checkout: modified, untracked and ignored entries. */
-async function statusOf(dir: string): Promise<StatusEntry[]> {
+async function statusOf(dir: string, env: NodeJS.ProcessEnv): Promise<StatusEntry[]> {
   const result = await runGit(
     ['status', '--porcelain=v1', '-z', '--untracked-files=all', '--ignored=matching', '--ignore-submodules=none'],
-    { cwd: dir },
+    { env, cwd: dir },
   );
   return parseStatus(result.stdout);
 }

@@ -9,21 +9,23 @@ export interface GitResult {
 
 export interface GitRunOptions {
   cwd: string;
+  /** The environment git runs with (the caller's, never process.env; see gitEnv). */
+  env: NodeJS.ProcessEnv;
   input?: string;
   /** Exit codes that are answers, not failures (e.g. 1 for `merge-base --is-ancestor`). */
   okCodes?: number[];
 }
 
-/** git in the C locale (stable messages), never prompting, without taking optional locks. */
-function gitEnv(): NodeJS.ProcessEnv {
-  return { ...process.env, LC_ALL: 'C', GIT_TERMINAL_PROMPT: '0', GIT_OPTIONAL_LOCKS: '0' };
+/** git in the given environment, in the C locale (stable messages), never prompting, without taking optional locks. */
+function gitEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return { ...env, LC_ALL: 'C', GIT_TERMINAL_PROMPT: '0', GIT_OPTIONAL_LOCKS: '0' };
 }
 
 /** Runs git with an argument array. A non-zero exit outside `okCodes` becomes GIT_FAILED in git's own words. */
 export async function runGit(args: string[], options: GitRunOptions): Promise<GitResult> {
   const result = await run('git', args, {
     cwd: options.cwd,
-    env: gitEnv(),
+    env: gitEnv(options.env),
     ...(options.input !== undefined ? { input: options.input } : {}),
   });
   if (result.exitCode === undefined) throw cannotRun(result.spawnError);
@@ -32,8 +34,8 @@ export async function runGit(args: string[], options: GitRunOptions): Promise<Gi
 }
 
 /** Runs git and returns raw stdout bytes (for `cat-file --batch`, whose sizes are in bytes). */
-export async function runGitBuffer(args: string[], options: { cwd: string; input: string }): Promise<Buffer> {
-  const result = await run('git', args, { cwd: options.cwd, env: gitEnv(), input: options.input, bytes: true });
+export async function runGitBuffer(args: string[], options: { cwd: string; env: NodeJS.ProcessEnv; input: string }): Promise<Buffer> {
+  const result = await run('git', args, { cwd: options.cwd, env: gitEnv(options.env), input: options.input, bytes: true });
   if (result.exitCode === undefined) throw cannotRun(result.spawnError);
   if (result.exitCode !== 0) throw gitFailure(args, result.stderr);
   return result.stdout;

@@ -99,6 +99,7 @@ describe('parseRange', () => {
     ['20000-29999', { from: 20000, to: 29999 }],
     [' 1024 - 2048 ', { from: 1024, to: 2048 }],
     ['80-90', undefined],
+    ['25000-25000', { from: 25000, to: 25000 }],
     ['30000-20000', undefined],
     ['20000-70000', undefined],
     ['lots', undefined],

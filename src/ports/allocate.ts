@@ -87,7 +87,8 @@ export function parseRange(text: string): PortRange | undefined {
   if (!match) return undefined;
   const from = Number(match[1]);
   const to = Number(match[2]);
-  return from >= 1024 && to <= 65535 && from < to ? { from, to } : undefined;
+  // One port (25000-25000) is a range too.
+  return from >= 1024 && to <= 65535 && from <= to ? { from, to } : undefined;
 }
 
 /** 32-bit FNV-1a: a cheap, stable spread of start points. */

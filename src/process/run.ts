@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { debugTrace, showArgv, since } from './trace.ts';
 
 /**
  * Runs a program with an argument array — never through a shell — and collects its output.
@@ -7,11 +8,12 @@ import { spawn } from 'node:child_process';
  * execa: cwd, an environment, stdin input, text or byte output, cancellation through an AbortSignal
  * (SIGTERM, then SIGKILL after a grace period), and "could not start" vs "exited non-zero". execa itself
  * stays a test dependency: importing it costs ~40 ms at every start of the CLI (measured on Node 24 with
- * the compile cache), which is 10% of `envs destroy`.
+ * the compile cache), which is 10% of `envs destroy`. With ENVS_DEBUG=1 in the child's environment each
+ * run is traced to stderr (see trace.ts).
  */
 export interface RunOptions {
   cwd?: string;
-  /** The whole environment of the child (not merged with process.env). */
+  /** The whole environment of the child (not merged with anything; absent: Node's default, this process's). */
   env?: NodeJS.ProcessEnv;
   input?: string;
   signal?: AbortSignal;
@@ -36,10 +38,12 @@ export function run(
   args: readonly string[],
   options: RunOptions & { bytes?: boolean } = {},
 ): Promise<RunResult<string | Buffer>> {
+  const trace = debugTrace(options.env);
+  const started = performance.now();
   return new Promise((resolve) => {
     const child = spawn(file, args, {
       cwd: options.cwd,
-      env: options.env ?? process.env,
+      env: options.env,
       stdio: ['pipe', 'pipe', 'pipe'],
       shell: false,
       windowsHide: true,
@@ -71,6 +75,11 @@ export function run(
       options.signal?.removeEventListener('abort', onAbort);
       if (killTimer) clearTimeout(killTimer);
       const out = Buffer.concat(stdout);
+      trace?.(
+        `exec ${showArgv(file, args)}${options.cwd ? ` (cwd ${JSON.stringify(options.cwd)})` : ''} → ${
+          spawnError ? `could not start (${spawnError.code})` : cancelled ? 'cancelled' : code === null ? 'killed' : `exit ${code}`
+        } in ${since(started)}`,
+      );
       resolve({
         // A program that could not start "closes" with the errno as its code: not an exit code.
         exitCode: spawnError ? undefined : (code ?? undefined),

@@ -4,6 +4,8 @@ import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EnvsError } from '../errors.ts';
+import { isAlive } from './pid.ts';
+import { mkdirPrivate, stateError } from './unusable.ts';
 
 /**
  * A cross-process lock: an atomic `mkdir` of `<path>.d`, with the holder's identity inside.
@@ -32,7 +34,7 @@ export interface LockOptions {
 const HEARTBEAT_MS = 5_000;
 const HEARTBEAT_STALE_MS = 30_000;
 /** A lock directory without an owner file is being set up; older than this, its maker died. */
-const SETUP_GRACE_MS = 5_000;
+export const SETUP_GRACE_MS = 5_000;
 
 export async function withLock<T>(path: string, options: LockOptions, fn: () => Promise<T>): Promise<T> {
   const held = await acquire(path, options);
@@ -57,7 +59,7 @@ export async function isLocked(path: string): Promise<boolean> {
 
 async function acquire(path: string, options: LockOptions): Promise<{ dir: string; owner: LockOwner }> {
   const dir = `${path}.d`;
-  await mkdir(dirname(dir), { recursive: true, mode: 0o700 });
+  await mkdirPrivate(dirname(dir));
   const owner: LockOwner = {
     pid: process.pid,
     host: hostname(),
@@ -72,7 +74,7 @@ async function acquire(path: string, options: LockOptions): Promise<{ dir: strin
       await writeFile(join(dir, 'owner.json'), JSON.stringify(owner), { mode: 0o600 });
       return { dir, owner };
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw stateError(error, dir);
     }
     const state = await inspect(dir);
     if (state.kind === 'stale') {
@@ -137,15 +139,6 @@ async function releaseLock(dir: string, token: string): Promise<void> {
   const tomb = `${dir}.released-${randomBytes(4).toString('hex')}`;
   await rename(dir, tomb);
   await rm(tomb, { recursive: true, force: true });
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function busy(owner: LockOwner | undefined, options: LockOptions): EnvsError {

@@ -7,13 +7,14 @@ import { join, resolve } from 'node:path';
  *   <home>/ports.json                       the machine-wide port registry
  *   <home>/subnets.json                     the machine-wide subnet registry (env networks)
  *   <home>/locks/                           cross-process locks (+ owner files)
+ *   <home>/tmp/                             temporary files and scratch directories (cleared of a killed run's)
  *   <home>/repos/<repoId>/envs/<name>.json  env records of one repository
  *   <home>/repos/<repoId>/envs/<name>/      generated files of one env (its compose file)
  *   <home>/worktrees/<repoId>/<name>/       default home of the worktrees
  */
-export function envsHome(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.ENVS_HOME) return resolve(env.ENVS_HOME);
-  const xdg = env.XDG_STATE_HOME?.startsWith('/') ? env.XDG_STATE_HOME : join(homedir(), '.local', 'state');
+export function envsHome(env: NodeJS.ProcessEnv, cwd: string): string {
+  if (env.ENVS_HOME) return resolve(cwd, env.ENVS_HOME);
+  const xdg = env.XDG_STATE_HOME?.startsWith('/') ? env.XDG_STATE_HOME : join(env.HOME || homedir(), '.local', 'state');
   return join(xdg, 'envs');
 }
 
@@ -30,6 +31,10 @@ export class StatePaths {
 
   get subnets(): string {
     return join(this.home, 'subnets.json');
+  }
+
+  get tmp(): string {
+    return join(this.home, 'tmp');
   }
 
   get locks(): string {

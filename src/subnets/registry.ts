@@ -22,8 +22,11 @@ export class SubnetRegistry {
   /** Blocks in use by anything but the given project (engine networks, host routes). */
   private readonly occupied: (project: string) => Promise<Cidr[]>;
 
-  constructor(file: string, lockPath: string, occupied: (project: string) => Promise<Cidr[]>) {
+  private readonly tmpDir: string | undefined;
+
+  constructor(file: string, lockPath: string, occupied: (project: string) => Promise<Cidr[]>, tmpDir?: string) {
     this.file = file;
+    this.tmpDir = tmpDir;
     this.lockPath = lockPath;
     this.occupied = occupied;
   }
@@ -71,7 +74,11 @@ export class SubnetRegistry {
 
   private async write(leases: SubnetLease[]): Promise<void> {
     const sorted = [...leases].sort((a, b) => (a.cidr < b.cidr ? -1 : a.cidr > b.cidr ? 1 : 0));
-    await writeFileAtomic(this.file, `${JSON.stringify({ version: 1, leases: sorted }, null, 2)}\n`);
+    await writeFileAtomic(
+      this.file,
+      `${JSON.stringify({ version: 1, leases: sorted }, null, 2)}\n`,
+      this.tmpDir ? { tmpDir: this.tmpDir } : {},
+    );
   }
 }
 

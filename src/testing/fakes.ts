@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import type { ComposeModel } from '../compose/model.ts';
+import { corruptRecordError } from '../core/corrupt.ts';
 import type {
   ComposeClient,
   ContainerSummary,
@@ -18,7 +19,7 @@ import type {
   WorktreeEntry,
   WorktreeInspection,
 } from '../core/deps.ts';
-import type { EnvRecord } from '../core/record.ts';
+import type { CorruptRecord, EnvRecord } from '../core/record.ts';
 import { EnvsError } from '../errors.ts';
 import { PortRegistry } from '../ports/registry.ts';
 import { SubnetRegistry } from '../subnets/registry.ts';
@@ -30,6 +31,8 @@ export interface Fakes {
   upResults: ({ ok: true } | { ok: false; stderr: string })[];
   files: Map<string, string>;
   records: Map<string, EnvRecord>;
+  /** Record files that cannot be read (by env name). */
+  corrupt: Map<string, CorruptRecord>;
   engineDown: boolean;
   engineId: string;
   /** How many times each engine method was called. */
@@ -49,6 +52,7 @@ export async function makeFakes(model: ComposeModel): Promise<Fakes> {
   const calls: string[] = [];
   const files = new Map<string, string>();
   const records = new Map<string, EnvRecord>();
+  const corrupt = new Map<string, CorruptRecord>();
   const worktrees: WorktreeEntry[] = [{ path: join(dir, 'repo'), branch: 'main', head: 'c0ffee', bare: false, prunable: false }];
   const branches = new Map<string, string>([['main', 'c0ffee']]);
   const fakes: Fakes = {
@@ -57,6 +61,7 @@ export async function makeFakes(model: ComposeModel): Promise<Fakes> {
     upResults: [],
     files,
     records,
+    corrupt,
     engineDown: false,
     engineId: 'engine-1',
     engineCalls: {},
@@ -202,7 +207,12 @@ export async function makeFakes(model: ComposeModel): Promise<Fakes> {
 
   const store: RecordStore = {
     list: async () => [...records.values()],
-    get: async (name) => structuredClone(records.get(name)),
+    scan: async () => ({ records: [...records.values()], corrupt: [...corrupt.values()] }),
+    get: async (name) => {
+      const damaged = corrupt.get(name);
+      if (damaged) throw corruptRecordError({ repoId: 'repo-1234', records: store }, damaged);
+      return structuredClone(records.get(name));
+    },
     put: async (r) => void records.set(r.name, structuredClone(r)),
     remove: async (name) => void records.delete(name),
     composeFile: (name) => join(dir, 'state', name, 'compose.yaml'),
@@ -235,6 +245,7 @@ export async function makeFakes(model: ComposeModel): Promise<Fakes> {
     locks,
     repoId: 'repo-1234',
     env: {},
+    cwd: join(dir, 'repo'),
     now: () => new Date('2026-11-21T00:00:00Z'),
   };
   return fakes;

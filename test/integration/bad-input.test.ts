@@ -91,9 +91,9 @@ describe('bad input: a clear error, a non-zero exit, and nothing changed', () =>
     );
     await expectRefused(['destroy', 'feat/existing', '--force'], 'DOCKER_UNAVAILABLE', /does not answer/, { env });
     await expectRefused(['up', 'feat/existing'], 'DOCKER_UNAVAILABLE', /does not answer/, { env });
-    // list still answers, from the records, and says why the status may be stale.
+    // list still answers, from the records, and says the containers' state is unknown.
     const list = await envsOk(fx.repo, fx.home, ['list', '--json'], env);
-    expect(list.json[0]).toMatchObject({ branch: 'feat/existing', status: 'running', problems: [expect.stringMatching(/did not answer/)] });
+    expect(list.json[0]).toMatchObject({ branch: 'feat/existing', status: 'unknown', problems: [expect.stringMatching(/did not answer/)] });
   });
 
   it('no git repository', async () => {

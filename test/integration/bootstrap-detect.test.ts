@@ -22,21 +22,21 @@ describe('detectStack reads the stack from a commit (real git)', () => {
 
   it('finds the Next.js apps, the Supabase project in an app directory and turbo.json', async () => {
     const commit = (await fx.git('rev-parse', 'HEAD')).trim();
-    const facts = await detectStack(fx.repo, commit);
+    const facts = await detectStack(process.env, fx.repo, commit);
     expect(facts.nextApps.map((a) => [a.dir, a.dev?.original, a.dev?.hardCoded])).toEqual([['apps/web', 3001, true]]);
     expect(facts.supabase?.configPath).toBe('apps/web/supabase/config.toml');
     expect(facts.supabase?.workdir).toBe('apps/web');
     expect(facts.supabase?.projectId).toBe('web');
     expect(facts.turbo).toMatchObject({ path: 'turbo.json', envMode: 'strict', version: '^2.8.0' });
     expect(facts.warnings).toEqual([]);
-    expect((await detectStack(fx.repo, commit, { supabase: { enabled: false } })).supabase).toBeUndefined();
+    expect((await detectStack(process.env, fx.repo, commit, { supabase: { enabled: false } })).supabase).toBeUndefined();
   });
 
   it("reports a broken config.toml as the user's to fix", async () => {
     await fx.git('switch', '-q', '-c', 'broken');
     await fx.write({ 'apps/web/supabase/config.toml': '[api\n' });
     await fx.commit('broken');
-    const error = await detectStack(fx.repo, (await fx.git('rev-parse', 'HEAD')).trim()).catch((e: unknown) => e);
+    const error = await detectStack(process.env, fx.repo, (await fx.git('rev-parse', 'HEAD')).trim()).catch((e: unknown) => e);
     expect(EnvsError.is(error) && error.code).toBe('CONFIG_INVALID');
   });
 });

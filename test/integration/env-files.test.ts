@@ -53,6 +53,7 @@ describe('env files from the main checkout into a worktree (real git)', () => {
   let outside: string;
   const worktree = (name: string) => join(fx.root, 'worktrees', name);
   const input = (name: string, extra: Partial<ApplyInput> = {}): ApplyInput => ({
+    env: process.env,
     repo: fx.repo,
     worktree: worktree(name),
     nextApps: ['apps/web'],

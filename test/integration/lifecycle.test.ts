@@ -141,17 +141,26 @@ describe('Ctrl-C during create', () => {
     'impatient',
   );
 
-  it('stops Compose, rolls back, and exits 130', async () => {
+  it('stops at once with exit 130, leaving a partial env that destroy removes', async () => {
     const child = execa('node', [BIN, 'create', 'feat/interrupted'], { cwd: fx.repo, reject: false, env: { ENVS_HOME: fx.home } });
     // Wait until the container exists (compose is waiting for health), then interrupt.
     for (let i = 0; i < 100 && (await labelled(fx.label)).containers.length === 0; i++) await new Promise((r) => setTimeout(r, 200));
+    const interrupted = Date.now();
     child.kill('SIGINT');
     const result = await child;
+    expect(Date.now() - interrupted).toBeLessThan(1_500);
     expect(result.exitCode).toBe(130);
-    expect(result.stderr).toMatch(/Cancelling/);
+    expect(result.stderr).toMatch(/error: Cancelled \(Ctrl-C\)\./);
+    // What a kill leaves, and the design makes resumable: the record says where it stopped.
+    const [env] = (await envsOk(fx.repo, fx.home, ['list', '--json'])).json;
+    expect(env).toMatchObject({
+      branch: 'feat/interrupted',
+      status: 'partial',
+      problems: [expect.stringMatching(/create was interrupted at "compose-up"/)],
+    });
+    await envsOk(fx.repo, fx.home, ['destroy', 'feat/interrupted']);
     await expectNothingLeft(fx.label);
     expect((await envsOk(fx.repo, fx.home, ['list', '--json'])).json).toEqual([]);
-    expect(await fx.git('branch', '--list', 'feat/interrupted')).toBe('');
   });
 });
 

@@ -1,0 +1,65 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { EnvsError } from '../errors.ts';
+import { useTempDir } from '../testing/temp-dir.ts';
+import { LazyEngine } from './lazy.ts';
+
+const tempDir = useTempDir('engine');
+let server: Server | undefined;
+const sockets: Socket[] = [];
+
+/** An "engine" that accepts connections and never answers. */
+async function hangingEngine(): Promise<string> {
+  const path = join(tempDir(), 'hang.sock');
+  server = createServer((socket) => void sockets.push(socket));
+  await new Promise<void>((resolve) => server?.listen(path, resolve));
+  return `unix://${path}`;
+}
+
+afterEach(async () => {
+  vi.restoreAllMocks();
+  for (const socket of sockets.splice(0)) socket.destroy();
+  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  server = undefined;
+});
+
+const timeouts = { info: 300, read: 300, remove: 300 };
+
+describe('an engine that accepts and never answers', () => {
+  it.each([
+    ['info', (e: LazyEngine) => e.info()],
+    ['containers', (e: LazyEngine) => e.containers({ 'dev.envs.repo': 'r' })],
+    ['labeled', (e: LazyEngine) => e.labeled({ 'dev.envs.project': 'p' })],
+    ['remove', (e: LazyEngine) => e.remove({ containers: ['c'], volumes: [], networks: [], images: [] })],
+  ])('%s fails with DOCKER_UNAVAILABLE at its timeout', async (_name, call) => {
+    const engine = new LazyEngine(await hangingEngine(), { env: {}, timeouts });
+    const started = Date.now();
+    const error = await call(engine).catch((e: unknown) => e);
+    expect(EnvsError.is(error) && error.code).toBe('DOCKER_UNAVAILABLE');
+    expect((error as Error).message).toMatch(/does not answer \(no answer within 0\.3 s\)/);
+    expect(Date.now() - started).toBeLessThan(3_000);
+  });
+
+  it('a call ends at once with CANCELLED when the signal fires', async () => {
+    const controller = new AbortController();
+    const engine = new LazyEngine(await hangingEngine(), { env: {}, signal: controller.signal });
+    const started = Date.now();
+    setTimeout(() => controller.abort(), 100);
+    const error = await engine.containers({ 'dev.envs.repo': 'r' }).catch((e: unknown) => e);
+    expect(EnvsError.is(error) && error.code).toBe('CANCELLED');
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it('traces each call with ENVS_DEBUG=1: method, outcome, duration', async () => {
+    const lines: string[] = [];
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    const engine = new LazyEngine(await hangingEngine(), { env: { ENVS_DEBUG: '1' }, timeouts });
+    await engine.info().catch(() => {});
+    vi.restoreAllMocks();
+    expect(lines).toEqual([expect.stringMatching(/^envs\[debug\] engine info → no answer within 0\.3 s in \d+ ms\n$/)]);
+  });
+});
