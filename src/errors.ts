@@ -28,7 +28,14 @@ export type ErrorCode =
   | 'PORTS_EXHAUSTED'
   | 'DIRTY_WORKTREE'
   | 'DESTROY_INCOMPLETE'
-  | 'CANCELLED';
+  | 'CANCELLED'
+  // bootstrap (src/bootstrap): dependencies, bootstrap commands, host processes, exec/attach
+  | 'INSTALL_FAILED'
+  | 'BOOTSTRAP_FAILED'
+  | 'PROCESS_FAILED'
+  | 'EXEC_FAILED'
+  | 'TMUX_MISSING'
+  | 'NO_SESSION';
 
 export interface EnvsErrorOptions {
   hint?: string;

@@ -4,7 +4,7 @@
  * and unit tests pass fakes of the same shape.
  */
 import type { ComposeModel } from '../compose/model.ts';
-import type { Lease, LeaseRequest, PortRange } from '../ports/allocate.ts';
+import type { Lease, LeaseKind, LeaseRequest, PortRange } from '../ports/allocate.ts';
 import type { EnvRecord } from './record.ts';
 
 // ---------------------------------------------------------------- git
@@ -172,6 +172,8 @@ export interface ReserveRequest {
   range: PortRange;
   /** Ports that just failed to bind: never hand them out again in this call. */
   avoid?: ReadonlySet<number>;
+  /** The kind of lease this call manages (default compose); the env's leases of other kinds are kept. */
+  kind?: LeaseKind;
 }
 
 export interface PortLeases {

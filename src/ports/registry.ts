@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { PortProbe } from '../core/deps.ts';
 import { writeFileAtomic } from '../state/atomic.ts';
 import { withLock } from '../state/lock.ts';
-import { allocate, type Lease, type LeaseRequest, type PortRange } from './allocate.ts';
+import { allocate, type Lease, type LeaseKind, type LeaseRequest, type PortRange } from './allocate.ts';
 
 /** The registry file is written only by envs, atomically; this checks it is one we can read. */
 function parseRegistry(data: unknown, file: string): Lease[] {
@@ -20,6 +20,8 @@ export interface ReserveOptions {
   requests: LeaseRequest[];
   range: PortRange;
   avoid?: ReadonlySet<number>;
+  /** Which kind of lease this call manages (default compose); see allocate.ts. */
+  kind?: LeaseKind;
 }
 
 /**

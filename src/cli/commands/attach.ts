@@ -1,0 +1,26 @@
+import type { Command } from 'commander';
+import type { Define } from '../program.ts';
+
+export function defineAttach(program: Command, define: Define): void {
+  program
+    .command('attach')
+    .description("Open the env's tmux session (one window per host process); detach with Ctrl-b d.")
+    .argument('<env>', 'branch, env name or worktree path')
+    .action(
+      define<[string]>(async (ctx, env) => {
+        const opening = ctx.open();
+        const [{ resolveEnv }, { attachTarget }, { runInteractive }, { envsHome, StatePaths }] = await Promise.all([
+          import('../../core/resolve.ts'),
+          import('../../bootstrap/attach.ts'),
+          import('../../process/interactive.ts'),
+          import('../../state/paths.ts'),
+        ]);
+        const record = await resolveEnv(await opening, env, ctx.cwd);
+        const stateDir = new StatePaths(envsHome(ctx.env)).envFiles(record.repoId, record.name);
+        const target = await attachTarget(stateDir, record.branch, ctx.env);
+        ctx.releaseSignals();
+        const result = await runInteractive(target.file, target.args, { cwd: ctx.cwd, env: target.env });
+        ctx.exitCode = result.exitCode ?? 1;
+      }),
+    );
+}
