@@ -153,6 +153,8 @@ export interface StartOptions {
   baseEnv?: NodeJS.ProcessEnv;
   /** Default: tmux when installed, unless ENVS_TMUX=0 in baseEnv. */
   mode?: ProcessMode;
+  /** For stopping what still runs first: SIGTERM → SIGKILL delay. Default 5 s. */
+  graceMs?: number;
   /** When > 0: wait until each process with a port answers on it (TCP), failing with its output's tail. */
   readyTimeoutMs?: number;
   signal?: AbortSignal;
@@ -167,7 +169,11 @@ export interface StartOptions {
  * answer in time, fails with PROCESS_FAILED and the tail of its log (the others keep running).
  */
 export async function startProcesses(options: StartOptions): Promise<ProcessState[]> {
-  await stopProcesses({ stateDir: options.stateDir, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
+  await stopProcesses({
+    stateDir: options.stateDir,
+    ...(options.graceMs !== undefined ? { graceMs: options.graceMs } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+  });
   if (options.processes.length === 0) return [];
   const baseEnv = options.baseEnv ?? process.env;
   const paths = processPaths(options.stateDir);

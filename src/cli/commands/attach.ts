@@ -6,8 +6,9 @@ export function defineAttach(program: Command, define: Define): void {
     .command('attach')
     .description("Open the env's tmux session (one window per host process); detach with Ctrl-b d.")
     .argument('<env>', 'branch, env name or worktree path')
+    .option('--json', 'errors as JSON on stdout (the output itself is the program’s)')
     .action(
-      define<[string]>(async (ctx, env) => {
+      define<[string, { json?: boolean }]>(async (ctx, env) => {
         const opening = ctx.open();
         const [{ resolveEnv }, { attachTarget }, { runInteractive }, { envsHome, StatePaths }] = await Promise.all([
           import('../../core/resolve.ts'),

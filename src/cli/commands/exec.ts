@@ -11,8 +11,9 @@ export function defineExec(program: Command, define: Define): void {
     .argument('<env>', 'branch, env name or worktree path')
     .argument('<command...>', 'the program and its arguments (no shell: write `sh -c "…"` for shell syntax)')
     .usage('<env> -- <command...>')
+    .option('--json', 'errors as JSON on stdout (the output itself is the program’s)')
     .action(
-      define<[string, string[]]>(async (ctx, env, command) => {
+      define<[string, string[], { json?: boolean }]>(async (ctx, env, command) => {
         const opening = ctx.open();
         const [{ execTarget }, { runInteractive }] = await Promise.all([
           import('../../core/exec.ts'),

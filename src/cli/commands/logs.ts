@@ -20,8 +20,9 @@ export function defineLogs(program: Command, define: Define): void {
     .argument('[name]', 'one compose service or process (default: all)')
     .option('-f, --follow', 'keep printing new output until Ctrl-C')
     .option('-n, --tail <lines>', 'only the last lines of each', count)
+    .option('--json', 'errors as JSON on stdout (the output itself is the program’s)')
     .action(
-      define<[string, string | undefined, { follow?: boolean; tail?: number }]>(async (ctx, env, name, options) => {
+      define<[string, string | undefined, { follow?: boolean; tail?: number; json?: boolean }]>(async (ctx, env, name, options) => {
         const opening = ctx.open();
         const [
           { resolveEnv },
