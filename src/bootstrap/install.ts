@@ -220,10 +220,10 @@ async function pnpmStore(options: InstallOptions, env: NodeJS.ProcessEnv): Promi
 
 async function mainStoreDir(main: string): Promise<string | undefined> {
   const text = await readFile(join(main, 'node_modules', '.modules.yaml'), 'utf8').catch(() => undefined);
-  const match = text && /^storeDir:\s*(.+?)\s*$/m.exec(text);
-  if (!match?.[1]) return undefined;
-  const value = match[1].replace(/^(['"])(.*)\1$/, '$2');
-  return value.startsWith('/') ? value : undefined;
+  // pnpm writes it as JSON (a subset of YAML); older versions wrote YAML.
+  const match = text && /^\s*"?storeDir"?\s*:\s*"?([^"\n]+?)"?\s*,?\s*$/m.exec(text);
+  const value = match?.[1];
+  return value?.startsWith('/') ? value : undefined;
 }
 
 /** The device of a path, or of its nearest existing parent (a store that is not made yet). */
@@ -333,6 +333,7 @@ async function copyMethod(sample: string, worktree: string, reuse: ReuseMode): P
     }
     // Hard-linking a tree takes GNU cp's -l; elsewhere (macOS: APFS clones above) a real install follows.
     if (reuse === 'reflink' || process.platform !== 'linux') return undefined;
+    await unlink(probe).catch(() => {}); // a failed clone may leave an empty file behind
     return await link(sample, probe).then(
       () => 'hardlink' as const,
       () => undefined,
