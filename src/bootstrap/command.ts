@@ -9,6 +9,9 @@ import { isVariableName, shellQuote } from '../core/env-format.ts';
  *
  * Nothing envs derives (branch names, env names, paths, ports, secrets) is ever spliced into that code: it
  * reaches the command only as environment variables (ENVS_BRANCH, PORT, DATABASE_URL, …).
+ *
+ * (One more shell runs, started by tmux rather than envs: tmux's pipe-pane takes a command line, and envs hands
+ * it `exec cat >> <log path>` with the path single-quoted — see tmux.ts.)
  */
 export type UserCommand = string | readonly string[];
 

@@ -7,7 +7,7 @@ import type { PortLeases, PortProbe } from '../core/deps.ts';
 import { EnvsError } from '../errors.ts';
 import type { PortRange } from '../ports/allocate.ts';
 import { LoopbackProbe } from '../ports/probe.ts';
-import { DEFAULT_GRACE_MS, isAlive, killGroup, logTail, processIdentity, sleep, startDetached } from '../process/group.ts';
+import { DEFAULT_GRACE_MS, groupMembers, isAlive, killGroup, logTail, processIdentity, sleep, startDetached } from '../process/group.ts';
 import { writeFileAtomic } from '../state/atomic.ts';
 import { describeCommand, launcherArgv, launcherFromFile, runFileText, type UserCommand } from './command.ts';
 import { killSession, openWindow, serverFromEnv, type TmuxServer, tmuxAvailable } from './tmux.ts';
@@ -233,6 +233,10 @@ export async function startProcesses(options: StartOptions): Promise<ProcessStat
         argv: [launcher.file, ...launcher.args],
         logFile: log,
         env: baseEnv,
+      }).catch((error: Error) => {
+        throw new EnvsError('PROCESS_FAILED', `Could not start ${spec.name} in tmux: ${error.message}`, {
+          hint: 'ENVS_TMUX=0 runs the processes as process groups instead of in tmux.',
+        });
       });
       pid = opened.pid;
       state.tmux = { socketPath: opened.socketPath, session: options.session };
@@ -364,7 +368,7 @@ export async function processStates(stateDir: string): Promise<ProcessState[]> {
       };
       if (entry.stoppedAt) return { ...base, state: 'stopped' as const, stoppedAt: entry.stoppedAt };
       const code = await readStatus(entry.status);
-      if (code === undefined && entry.identity && (await isAlive(entry.pid, entry.identity))) return { ...base, state: 'running' as const };
+      if (code === undefined && (await stillRunning(entry))) return { ...base, state: 'running' as const };
       return { ...base, state: 'exited' as const, exitCode: code ?? null };
     }),
   );
@@ -374,6 +378,17 @@ export async function processStates(stateDir: string): Promise<ProcessState[]> {
 export async function processSession(stateDir: string): Promise<{ server: TmuxServer; session: string } | undefined> {
   const state = await readState(processPaths(stateDir).state);
   return state?.tmux ? { server: { socketPath: state.tmux.socketPath }, session: state.tmux.session } : undefined;
+}
+
+/**
+ * The launcher is alive (and the same process: its start time matches where /proc can tell), or it died
+ * without recording a code (killed from outside, e.g. its tmux server went) while part of its tree lives on.
+ */
+async function stillRunning(entry: Entry): Promise<boolean> {
+  const proc = await procAvailable();
+  if (proc && !entry.identity) return false; // gone before we could identify it
+  if (await isAlive(entry.pid, entry.identity)) return true;
+  return proc && (await groupMembers(entry.pid)).length > 0;
 }
 
 async function readStatus(file: string): Promise<number | undefined> {

@@ -94,7 +94,16 @@ export function defineLogs(program: Command, define: Define): void {
           // Ctrl-C reaches Compose from the terminal; our followers stop on the same cancellation.
           // Without the generated file, Compose finds the project by its labels; `/` holds no compose file for it to pick up.
           const result = await runInteractive(compose.file, args, { cwd: hasFile ? projectDir : '/', env });
-          exitCode = result.exitCode ?? 1;
+          if (result.exitCode === undefined) {
+            throw new EnvsError(
+              'COMPOSE_MISSING',
+              `Cannot run ${compose.file} for the services' logs (${result.spawnError.code ?? result.spawnError.message}).`,
+              {
+                hint: 'Install Docker Compose v2, or point ENVS_COMPOSE at it; `envs doctor` checks it.',
+              },
+            );
+          }
+          exitCode = result.exitCode;
         } else if (options.follow) {
           await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }));
         }
