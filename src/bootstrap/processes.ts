@@ -10,7 +10,7 @@ import { LoopbackProbe } from '../ports/probe.ts';
 import { DEFAULT_GRACE_MS, groupMembers, isAlive, killGroup, logTail, processIdentity, sleep, startDetached } from '../process/group.ts';
 import { writeFileAtomic } from '../state/atomic.ts';
 import { describeCommand, launcherArgv, launcherFromFile, runFileText, type UserCommand } from './command.ts';
-import { killSession, openWindow, serverFromEnv, type TmuxServer, tmuxAvailable } from './tmux.ts';
+import { killSession, openWindow, panePids, serverFromEnv, type TmuxServer, tmuxAvailable } from './tmux.ts';
 
 /**
  * Host processes (`processes:` in envs.yaml): dev servers and workers started per env, each with PORT set
@@ -182,6 +182,12 @@ export async function startProcesses(options: StartOptions): Promise<ProcessStat
   const mode = options.mode ?? (baseEnv.ENVS_TMUX !== '0' && (await tmuxAvailable(baseEnv)) ? 'tmux' : 'group');
   const server = serverFromEnv(baseEnv);
   const state: StateFile = { version: 1, mode, processes: {} };
+  if (mode === 'tmux') {
+    // A session of this name is this env's (the name is its Compose project) but unrecorded, e.g. its state
+    // file was lost: stop what runs in it rather than add windows beside it.
+    for (const pid of await panePids(server, options.session)) await killGroup(pid, { graceMs: options.graceMs ?? DEFAULT_GRACE_MS });
+    await killSession(server, options.session);
+  }
 
   for (const spec of options.processes) {
     if (options.signal?.aborted) throw new EnvsError('CANCELLED', 'Cancelled while starting processes.');

@@ -47,6 +47,16 @@ export async function hasSession(server: TmuxServer, session: string): Promise<b
   return (await tmux(server, ['has-session', '-t', `=${session}`])).exitCode === 0;
 }
 
+/** The pids of a session's panes (their launchers), for stopping a session envs has no record of. */
+export async function panePids(server: TmuxServer, session: string): Promise<number[]> {
+  const result = await tmux(server, ['list-panes', '-s', '-t', `=${session}`, '-F', '#{pane_pid}']);
+  if (result.exitCode !== 0) return [];
+  return result.stdout
+    .split('\n')
+    .filter((line) => /^\d+$/.test(line))
+    .map(Number);
+}
+
 export async function killSession(server: TmuxServer, session: string): Promise<void> {
   await tmux(server, ['kill-session', '-t', `=${session}`]);
 }

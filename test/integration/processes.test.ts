@@ -90,7 +90,27 @@ describe.each(['tmux', 'group'] as const)('host processes (%s)', (mode) => {
     const ports = await lease();
     expect(ports.web).toBeGreaterThanOrEqual(31000);
     expect(ports.oneshot).toBeUndefined();
+    let stray = 0;
+    if (mode === 'tmux') {
+      // A session of the env's name that envs has no record of (a lost state file): replaced, its process stopped.
+      const made = await execa('tmux', [
+        '-S',
+        socket,
+        'new-session',
+        '-d',
+        '-s',
+        `envs-it-session-${mode}`,
+        '-n',
+        'web',
+        '-P',
+        '-F',
+        '#{pane_pid}',
+        'sleep 600',
+      ]);
+      stray = Number(made.stdout);
+    }
     const states = await start(ports);
+    if (stray) expect(await isAlive(stray)).toBe(false);
     const web = states.find((s) => s.name === 'web');
     expect(web).toMatchObject({ state: 'running', port: ports.web, mode });
     expect(await get(ports.web as number)).toEqual({
