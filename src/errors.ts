@@ -42,7 +42,15 @@ export type ErrorCode =
   | 'IMAGE_PULL_FAILED'
   | 'SERVICE_FAILED'
   | 'BRANCH_EXISTS'
-  | 'ENV_FILE_TRACKED';
+  | 'ENV_FILE_TRACKED'
+
+  // bootstrap (src/bootstrap): dependencies, bootstrap commands, host processes, exec/attach
+  | 'INSTALL_FAILED'
+  | 'BOOTSTRAP_FAILED'
+  | 'PROCESS_FAILED'
+  | 'EXEC_FAILED'
+  | 'TMUX_MISSING'
+  | 'NO_SESSION';
 
 export interface EnvsErrorOptions {
   hint?: string;

@@ -104,6 +104,7 @@ function recordStore(paths: StatePaths, repoId: string): RecordStore {
       await records.remove(name);
     },
     composeFile: (name) => paths.composeFile(repoId, name),
+    envDir: (name) => paths.envFiles(repoId, name),
     worktreesRoot: paths.worktreesRoot(repoId),
   };
   return store;

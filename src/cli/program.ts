@@ -1,11 +1,15 @@
 import { Command, CommanderError } from 'commander';
 import { printableLines } from '../core/naming.ts';
 import { EnvsError } from '../errors.ts';
+import { defineAttach } from './commands/attach.ts';
 import { defineCreate } from './commands/create.ts';
 import { defineDestroy } from './commands/destroy.ts';
 import { defineDoctor } from './commands/doctor.ts';
+import { defineEnv } from './commands/env.ts';
+import { defineExec } from './commands/exec.ts';
 import { defineInfo } from './commands/info.ts';
 import { defineList } from './commands/list.ts';
+import { defineLogs } from './commands/logs.ts';
 import { definePlan } from './commands/plan.ts';
 import { defineUpDown } from './commands/up-down.ts';
 import { errorJson, errorText, json, type Out, processOut } from './output.ts';
@@ -24,7 +28,9 @@ export const VERSION = '0.1.0';
 export async function run(argv: string[], out: Out = processOut, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   let exitCode = 0;
   const program = new Command('envs');
-  const wantsJson = argv.includes('--json');
+  // Only envs's own arguments: after `--` they belong to the command `envs exec` runs.
+  const own = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv;
+  const wantsJson = own.includes('--json');
   program
     .description('An isolated development environment per branch: worktree, own Compose project, remapped ports.')
     .version(VERSION, '-v, --version')
@@ -54,6 +60,10 @@ export async function run(argv: string[], out: Out = processOut, env: NodeJS.Pro
   defineDestroy(program, define);
   defineUpDown(program, define);
   defineDoctor(program, define);
+  defineExec(program, define);
+  defineEnv(program, define);
+  defineLogs(program, define);
+  defineAttach(program, define);
 
   try {
     await program.parseAsync(argv, { from: 'node' });

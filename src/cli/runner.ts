@@ -18,6 +18,11 @@ export interface CommandContext {
   result<T>(value: T, human: (value: T) => string): void;
   /** Sets the exit code without an error (e.g. doctor with failed checks). */
   exitCode: number;
+  /**
+   * For commands that hand the terminal to a child (exec, attach): stop turning Ctrl-C into a cancellation
+   * (and a second one into exit 130), so the child alone decides what Ctrl-C means and envs waits for it.
+   */
+  releaseSignals(): void;
 }
 
 export interface RunnerOptions {
@@ -86,6 +91,10 @@ export async function runAction(
       else options.out.stdout(human(value));
     },
     exitCode: 0,
+    releaseSignals: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
   };
   try {
     await action(ctx);

@@ -4,7 +4,7 @@
  * and unit tests pass fakes of the same shape.
  */
 import type { ComposeModel } from '../compose/model.ts';
-import type { Lease, LeaseRequest, PortRange } from '../ports/allocate.ts';
+import type { Lease, LeaseKind, LeaseRequest, PortRange } from '../ports/allocate.ts';
 import type { SubnetLease } from '../subnets/allocate.ts';
 import type { SubnetReserveOptions } from '../subnets/registry.ts';
 import type { CorruptRecord, EnvRecord } from './record.ts';
@@ -302,6 +302,8 @@ export interface ReserveRequest {
   range: PortRange;
   /** Ports that just failed to bind: never hand them out again in this call. */
   avoid?: ReadonlySet<number>;
+  /** The kind of lease this call manages (default compose); the env's leases of other kinds are kept. */
+  kind?: LeaseKind;
 }
 
 export interface PortLeases {
@@ -338,6 +340,8 @@ export interface RecordStore {
   remove(name: string): Promise<void>;
   /** Where the env's generated compose file lives. */
   composeFile(name: string): string;
+  /** The env's own directory of generated files (compose file, process state and logs). */
+  envDir(name: string): string;
   /** Default directory for this repository's worktrees. */
   worktreesRoot: string;
 }

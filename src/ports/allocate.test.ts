@@ -79,6 +79,28 @@ describe('allocate', () => {
     expect(back.find((l) => l.key === 'gone/1/tcp')?.port).toBe(20004);
   });
 
+  it('keeps the env’s process leases when it reserves its compose ports, and the other way round', async () => {
+    const processLease: Lease = { ...lease(20005, owner.project, 'process:web'), kind: 'process' };
+    const held = [lease(20003, owner.project, 'db/5432/tcp'), processLease];
+    // A compose reserve does not know the process lease's key, yet keeps it and does not hand out its port.
+    const compose = await allocate({ owner, requests, leases: held, range, isFree: free, now: 't' });
+    expect(compose).toContainEqual(processLease);
+    expect(compose.filter((l) => l.port === 20005)).toHaveLength(1);
+    // A process reserve keeps the compose leases and drops only process leases it no longer asks for.
+    const processes = await allocate({
+      owner,
+      kind: 'process',
+      requests: [{ key: 'process:api', protocol: 'tcp' }],
+      leases: compose,
+      range,
+      isFree: free,
+      now: 't',
+    });
+    expect(processes.map((l) => l.key).sort()).toEqual(['db/5432/tcp', 'process:api', 'web/80/tcp']);
+    expect(processes.find((l) => l.key === 'process:api')).toMatchObject({ kind: 'process' });
+    expect(new Set(processes.map((l) => l.port)).size).toBe(3);
+  });
+
   it('says so when the range is full', async () => {
     const full = Array.from({ length: 10 }, (_, i) => lease(20000 + i, 'envs-r-other', `s${i}/1/tcp`));
     await expect(allocate({ owner, requests, leases: full, range, isFree: free, now: 't' })).rejects.toSatisfy(

@@ -8,6 +8,17 @@ export interface PortRange {
 
 export const DEFAULT_RANGE: PortRange = { from: 20000, to: 29999 };
 
+/**
+ * What a lease is for: a published container port (`compose`, the default, absent from the file) or a
+ * host process started by envs (`process`, key `process:<name>`). One registry holds both; each reserve
+ * call manages the leases of one kind and keeps the env's leases of the other kind as they are.
+ */
+export type LeaseKind = 'compose' | 'process';
+
+export function kindOf(lease: { kind?: LeaseKind }): LeaseKind {
+  return lease.kind ?? 'compose';
+}
+
 /** One host port held by one env for one published container port, kept until the env is destroyed. */
 export interface Lease {
   port: number;
@@ -19,6 +30,8 @@ export interface Lease {
   repo: string;
   env: string;
   since: string;
+  /** Absent for compose leases (the registry files written before kinds existed stay valid). */
+  kind?: 'process';
 }
 
 export interface LeaseRequest {
@@ -31,6 +44,8 @@ export interface AllocateInput {
   requests: LeaseRequest[];
   /** Every lease on the machine. */
   leases: Lease[];
+  /** The kind of every request (default compose); the owner's leases of other kinds are kept untouched. */
+  kind?: LeaseKind;
   range: PortRange;
   /** Ports not to hand out (just failed to bind) even if this env holds them. */
   avoid?: ReadonlySet<number>;
@@ -47,9 +62,10 @@ export interface AllocateInput {
  */
 export async function allocate(input: AllocateInput): Promise<Lease[]> {
   const { owner, range, avoid = new Set<number>() } = input;
+  const kind = input.kind ?? 'compose';
   const wanted = new Set(input.requests.map((r) => r.key));
-  const others = input.leases.filter((l) => l.project !== owner.project);
-  const kept = input.leases.filter((l) => l.project === owner.project && !(wanted.has(l.key) && avoid.has(l.port)));
+  const others = input.leases.filter((l) => l.project !== owner.project || kindOf(l) !== kind);
+  const kept = input.leases.filter((l) => l.project === owner.project && kindOf(l) === kind && !(wanted.has(l.key) && avoid.has(l.port)));
   const taken = new Set([...input.leases.map((l) => l.port), ...avoid]);
   const result = [...kept];
   const size = range.to - range.from + 1;
@@ -77,6 +93,7 @@ export async function allocate(input: AllocateInput): Promise<Lease[]> {
       repo: owner.repo,
       env: owner.env,
       since: input.now,
+      ...(kind === 'process' ? { kind } : {}),
     });
   }
   return [...others, ...result];

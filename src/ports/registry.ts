@@ -5,7 +5,7 @@ import { writeFileAtomic } from '../state/atomic.ts';
 import { withLock } from '../state/lock.ts';
 import { moveAside } from '../state/scan.ts';
 import { notJson, stateError } from '../state/unusable.ts';
-import { allocate, type Lease, type LeaseRequest, type PortRange } from './allocate.ts';
+import { allocate, type Lease, type LeaseKind, type LeaseRequest, type PortRange } from './allocate.ts';
 
 /** Why a registry file cannot be read, or undefined when it is one this version reads. */
 function registryProblem(data: unknown): string | undefined {
@@ -64,6 +64,8 @@ export interface ReserveOptions {
   requests: LeaseRequest[];
   range: PortRange;
   avoid?: ReadonlySet<number>;
+  /** Which kind of lease this call manages (default compose); see allocate.ts. */
+  kind?: LeaseKind;
 }
 
 /**

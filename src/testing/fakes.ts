@@ -216,6 +216,7 @@ export async function makeFakes(model: ComposeModel): Promise<Fakes> {
     put: async (r) => void records.set(r.name, structuredClone(r)),
     remove: async (name) => void records.delete(name),
     composeFile: (name) => join(dir, 'state', name, 'compose.yaml'),
+    envDir: (name) => join(dir, 'state', name),
     worktreesRoot: join(dir, 'worktrees'),
   };
 

@@ -1,0 +1,42 @@
+import type { Command } from 'commander';
+import { EnvsError } from '../../errors.ts';
+import type { Define } from '../program.ts';
+
+export function defineExec(program: Command, define: Define): void {
+  program
+    .command('exec')
+    .description(
+      "Run a command in an env's worktree with its variables (DATABASE_URL, ports, …); its exit code is envs's. Put -- before the command.",
+    )
+    .argument('<env>', 'branch, env name or worktree path')
+    .argument('<command...>', 'the program and its arguments (no shell: write `sh -c "…"` for shell syntax)')
+    .usage('<env> -- <command...>')
+    .option('--json', 'errors as JSON on stdout (the output itself is the program’s)')
+    .action(
+      define<[string, string[], { json?: boolean }]>(async (ctx, env, command) => {
+        const opening = ctx.open();
+        const [{ execTarget }, { runInteractive }] = await Promise.all([
+          import('../../core/exec.ts'),
+          import('../../process/interactive.ts'),
+        ]);
+        const target = await execTarget(await opening, env, ctx.cwd);
+        const [file, ...args] = command as [string, ...string[]];
+        ctx.releaseSignals(); // the command owns Ctrl-C now
+        const result = await runInteractive(file, args, { cwd: target.cwd, env: { ...ctx.env, ...target.env } });
+        if (result.exitCode === undefined) {
+          const missing = result.spawnError.code === 'ENOENT';
+          throw new EnvsError(
+            'EXEC_FAILED',
+            `${missing ? 'No such command' : 'Cannot run'}: ${file} (${result.spawnError.code ?? result.spawnError.message}).`,
+            {
+              hint: missing
+                ? 'Is it installed, or on PATH inside the worktree? (node_modules/.bin is not on PATH: use `npx`, `pnpm exec`, …)'
+                : '',
+              exitCode: missing ? 127 : 126,
+            },
+          );
+        }
+        ctx.exitCode = result.exitCode;
+      }),
+    );
+}

@@ -1,0 +1,28 @@
+import { realpath, stat } from 'node:fs/promises';
+import { resolve, sep } from 'node:path';
+import { EnvsError } from '../errors.ts';
+import type { Deps } from './deps.ts';
+import type { EnvRecord } from './record.ts';
+import { resolveEnv } from './resolve.ts';
+
+export interface ExecTarget {
+  record: EnvRecord;
+  /** Where the command runs: the caller's directory when it is inside the env's worktree, else the worktree. */
+  cwd: string;
+  /** The env's variables (secrets included: the command is the user's own). */
+  env: Record<string, string>;
+}
+
+/** What `envs exec` needs: the env, a directory in its worktree, its variables. Reads only. */
+export async function execTarget(deps: Deps, arg: string, cwd = process.cwd()): Promise<ExecTarget> {
+  const record = await resolveEnv(deps, arg, cwd);
+  const worktree = await realpath(record.worktree).catch(() => undefined);
+  if (!worktree || !(await stat(worktree)).isDirectory()) {
+    throw new EnvsError('ENV_NOT_FOUND', `${record.branch}'s worktree ${record.worktree} is gone.`, {
+      hint: `Remove the rest of the env with \`envs destroy ${record.branch}\`.`,
+    });
+  }
+  const here = await realpath(resolve(cwd)).catch(() => resolve(cwd));
+  const inside = here === worktree || here.startsWith(worktree + sep);
+  return { record, cwd: inside ? here : worktree, env: { ...record.env } };
+}
