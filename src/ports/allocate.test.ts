@@ -86,7 +86,8 @@ describe('allocate', () => {
     const compose = await allocate({ owner, requests, leases: held, range, isFree: free, now: 't' });
     expect(compose).toContainEqual(processLease);
     expect(compose.filter((l) => l.port === 20005)).toHaveLength(1);
-    // A process reserve keeps the compose leases and drops only process leases it no longer asks for.
+    // A process reserve keeps the compose leases, and process leases it no longer asks for too (leases last
+    // as long as the env: a process removed from envs.yaml and put back gets its port again).
     const processes = await allocate({
       owner,
       kind: 'process',
@@ -96,9 +97,9 @@ describe('allocate', () => {
       isFree: free,
       now: 't',
     });
-    expect(processes.map((l) => l.key).sort()).toEqual(['db/5432/tcp', 'process:api', 'web/80/tcp']);
+    expect(processes.map((l) => l.key).sort()).toEqual(['db/5432/tcp', 'process:api', 'process:web', 'web/80/tcp']);
     expect(processes.find((l) => l.key === 'process:api')).toMatchObject({ kind: 'process' });
-    expect(new Set(processes.map((l) => l.port)).size).toBe(3);
+    expect(new Set(processes.map((l) => l.port)).size).toBe(4);
   });
 
   it('says so when the range is full', async () => {
