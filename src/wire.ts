@@ -6,6 +6,10 @@
  */
 import { rm, stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
+import { runBootstrap } from './bootstrap/bootstrap.ts';
+import { applyEnvFiles, previewEnvFiles } from './bootstrap/env-files.ts';
+import { installDependencies } from './bootstrap/install.ts';
+import { processStates, startProcesses, stopProcesses } from './bootstrap/processes.ts';
 import { CliComposeClient } from './compose/cli.ts';
 import { corruptRecordError } from './core/corrupt.ts';
 import type { Deps, Engine, Locks, RecordStore } from './core/deps.ts';
@@ -60,6 +64,15 @@ export async function openEnvs(options: OpenOptions = {}): Promise<Deps> {
     engine,
     ports: new PortRegistry(paths.registry, paths.lock('ports'), new LoopbackProbe(), paths.tmp),
     probes: { postgres: waitForPostgres },
+    app: {
+      writeEnvFiles: applyEnvFiles,
+      previewEnvFiles,
+      install: installDependencies,
+      bootstrap: runBootstrap,
+      start: startProcesses,
+      stop: stopProcesses,
+      states: processStates,
+    },
     subnets: new SubnetRegistry(paths.subnets, paths.lock('subnets'), (project) => occupiedSubnets(engine, project), paths.tmp),
     records: recordStore(paths, repoId),
     locks: fileLocks(paths),

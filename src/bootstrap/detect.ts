@@ -1,8 +1,8 @@
 import { posix } from 'node:path';
+import type { GitClient } from '../core/deps.ts';
 import { detectNextApps, type NextApp } from './adapters/nextjs.ts';
 import { parseSupabaseConfig, pickSupabaseConfig, type SupabaseProject } from './adapters/supabase.ts';
 import { parseTurboConfig, type TurboConfig } from './adapters/turbo.ts';
-import { filesNamedAtCommit, readAtCommit } from './git-files.ts';
 
 /** What bootstrap knows about a repository's stack at one commit. */
 export interface StackFacts {
@@ -21,20 +21,18 @@ export interface StackFacts {
  * (CONFIG_INVALID); a malformed package.json is a warning.
  */
 export async function detectStack(
-  env: NodeJS.ProcessEnv,
-  cwd: string,
+  git: Pick<GitClient, 'listFiles' | 'readTree'>,
   commit: string,
   config: { supabase?: { enabled?: boolean; dir?: string } } = {},
 ): Promise<StackFacts> {
-  const paths = await filesNamedAtCommit(env, cwd, commit, ['package.json', 'turbo.json', 'turbo.jsonc', 'config.toml']);
+  const names = new Set(['package.json', 'turbo.json', 'turbo.jsonc', 'config.toml']);
+  const paths = (await git.listFiles(commit)).filter((p) => names.has(posix.basename(p)) && !p.split('/').includes('node_modules'));
   const packages = paths.filter((p) => posix.basename(p) === 'package.json');
   const supabasePath = pickSupabaseConfig(paths, config.supabase);
   const turboPath = ['turbo.json', 'turbo.jsonc'].find((p) => paths.includes(p));
-  const files = await readAtCommit(env, cwd, commit, [
-    ...packages,
-    ...(supabasePath ? [supabasePath] : []),
-    ...(turboPath ? [turboPath] : []),
-  ]);
+  const read = await git.readTree(commit, [...packages, ...(supabasePath ? [supabasePath] : []), ...(turboPath ? [turboPath] : [])]);
+  // A link leaving the repository is no file of it: left out.
+  const files = new Map([...read].flatMap(([path, entry]) => (entry.kind === 'blob' ? [[path, entry.content] as const] : [])));
   const text = (path: string) => files.get(path)?.toString('utf8');
   const next = detectNextApps(packages.flatMap((path) => (files.has(path) ? [{ path, text: text(path) as string }] : [])));
   const facts: StackFacts = { nextApps: next.apps, warnings: [...next.warnings] };

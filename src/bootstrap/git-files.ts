@@ -103,22 +103,3 @@ export async function trackedAtCommit(env: NodeJS.ProcessEnv, cwd: string, commi
   const wanted = new Set(paths);
   return new Set(split(result.stdout).filter((p) => wanted.has(p)));
 }
-
-/** Paths at `commit` whose file name is one of `names` (package.json, turbo.json, config.toml …). */
-export async function filesNamedAtCommit(env: NodeJS.ProcessEnv, cwd: string, commit: string, names: readonly string[]): Promise<string[]> {
-  const result = await runGit(['ls-tree', '-r', '-z', '--name-only', '--full-tree', commit], { env, cwd });
-  const wanted = new Set(names);
-  return split(result.stdout).filter((p) => wanted.has(basename(p)) && !p.split('/').includes('node_modules'));
-}
-
-/** Contents of files at `commit`; missing ones are absent. */
-export async function readAtCommit(
-  env: NodeJS.ProcessEnv,
-  cwd: string,
-  commit: string,
-  paths: readonly string[],
-): Promise<Map<string, Buffer>> {
-  if (paths.length === 0) return new Map();
-  const output = await runGitBuffer(['cat-file', '--batch'], { env, cwd, input: paths.map((p) => `${commit}:${p}\n`).join('') });
-  return parseBlobs(output, [...paths]);
-}

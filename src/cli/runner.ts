@@ -3,6 +3,7 @@ import type { Progress } from '../core/converge.ts';
 import type { Deps } from '../core/deps.ts';
 import { EnvsError } from '../errors.ts';
 import { openEnvs } from '../wire.ts';
+import { removeEarlySignals } from './early-signals.ts';
 import { errorJson, errorText, json, type Out, progressLine } from './output.ts';
 
 /** What a command's action gets: its repository, output, a cancel signal, progress reporting. */
@@ -23,6 +24,11 @@ export interface CommandContext {
    * (and a second one into exit 130), so the child alone decides what Ctrl-C means and envs waits for it.
    */
   releaseSignals(): void;
+  /**
+   * For commands whose normal end is Ctrl-C (`logs -f`): the first SIGINT/SIGTERM only aborts `signal`
+   * (the command ends itself, exit code its own); a second one exits at once.
+   */
+  endOnSignal(): void;
 }
 
 export interface RunnerOptions {
@@ -70,6 +76,8 @@ export async function runAction(
     exit(cancelled.exitCode);
   };
   // Before any other listener (main.ts has an early one for the time before a command runs).
+  const abortFirst = (signal: NodeJS.Signals) => (controller.signal.aborted ? onSignal(signal) : controller.abort());
+  removeEarlySignals();
   process.prependListener('SIGINT', onSignal);
   process.prependListener('SIGTERM', onSignal);
   // A relative ENVS_HOME means relative to where envs was started, also with -C.
@@ -95,6 +103,12 @@ export async function runAction(
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     },
+    endOnSignal: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      process.on('SIGINT', abortFirst);
+      process.on('SIGTERM', abortFirst);
+    },
   };
   try {
     await action(ctx);
@@ -104,7 +118,9 @@ export async function runAction(
     else options.out.stderr(errorText(error));
     return EnvsError.is(error) ? error.exitCode : BUG_EXIT;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const handler of [onSignal, abortFirst]) {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    }
   }
 }

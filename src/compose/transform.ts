@@ -31,8 +31,11 @@ export interface TransformInput {
   buildPerEnv?: ReadonlySet<string>;
   /** The top-level `name:` the compose files gave the project, as written (for references to it). */
   originalName?: string;
-  /** Rewrites one `environment:` value of a service (e.g. a URL naming an original host port); undefined: unchanged. */
-  rewriteEnvironment?: (service: string, key: string, value: string) => string | undefined;
+  /**
+   * New `environment:` of the services whose values name the main checkout's host ports (the address map's
+   * rewrite, bootstrap/addresses.ts): only those services are listed.
+   */
+  environments?: Readonly<Record<string, Record<string, string | null>>>;
 }
 
 export interface Change {
@@ -198,14 +201,14 @@ export function transformModel(input: TransformInput): TransformResult {
     }
     delete definition.profiles;
     rewriteReferences(service, definition, renames, changes, warnings);
-    if (input.rewriteEnvironment && definition.environment) {
-      for (const [key, value] of Object.entries(definition.environment)) {
-        if (typeof value !== 'string') continue;
-        const rewritten = input.rewriteEnvironment(service, key, unescapeDollars(value));
-        if (rewritten === undefined || rewritten === unescapeDollars(value)) continue;
-        changes.push({ kind: 'environment', subject: `${service} ${key}`, from: value, to: escapeDollars(rewritten) });
-        definition.environment[key] = escapeDollars(rewritten);
+    const environment = input.environments?.[service];
+    if (environment) {
+      for (const [key, value] of Object.entries(environment)) {
+        const before = definition.environment?.[key];
+        if (before !== value)
+          changes.push({ kind: 'environment', subject: `${service} ${key}`, from: String(before ?? ''), to: String(value ?? '') });
       }
+      definition.environment = { ...environment };
     }
     if (definition.build) definition.build = { ...definition.build, labels: { ...definition.build.labels, ...ourLabels } };
     definition.labels = { ...definition.labels, ...ourLabels, 'dev.envs.service': escapeDollars(service) };

@@ -1,3 +1,5 @@
+import { type AddressMap, rewriteServiceEnvironments } from '../bootstrap/addresses.ts';
+import { leaseProcessPorts } from '../bootstrap/processes.ts';
 import { conflictingPorts, networkFailure } from '../compose/conflicts.ts';
 import type { ComposeModel } from '../compose/model.ts';
 import { subnetNeeds } from '../compose/networks.ts';
@@ -5,6 +7,7 @@ import { buildAndImageServices, collectPortRequests, LOOPBACK, transformModel } 
 import { EnvsError, lastLines } from '../errors.ts';
 import type { PortRange } from '../ports/allocate.ts';
 import type { SubnetRangeSetting } from '../subnets/allocate.ts';
+import { type AppPlan, addressMapFor, appVariables, supabaseRequests, turboAdvice, writeAppFiles } from './app.ts';
 import type { Deps } from './deps.ts';
 import { envVarsFor } from './env-vars.ts';
 import { labelsFor } from './labels.ts';
@@ -20,6 +23,8 @@ const MAX_MOVES = 3;
 export type Progress = (event: { step: string; message: string }) => void;
 
 export interface ConvergeOptions {
+  /** The app part of the env (processes, Supabase, env files); absent: containers only. */
+  app?: AppPlan;
   range: PortRange;
   subnets: SubnetRangeSetting & { size: number };
   waitTimeout: number;
@@ -39,7 +44,9 @@ export interface ConvergeOptions {
  */
 export async function converge(deps: Deps, record: EnvRecord, rendered: RenderedSource, options: ConvergeOptions): Promise<void> {
   const owner = { project: record.project, repo: record.repoId, env: record.name };
-  const requests = collectPortRequests(rendered.model).map(({ key, protocol }) => ({ key, protocol }));
+  const composeRequests = collectPortRequests(rendered.model);
+  const requests = [...composeRequests.map(({ key, protocol }) => ({ key, protocol })), ...supabaseRequests(options.app)];
+  const stateDir = deps.records.envDir(record.name);
   const networks = subnetNeeds(rendered.model, options.subnets.size).map(({ key, prefix }) => ({ key, prefix }));
   const labels = labelsFor(record);
   const secrets = Object.values(record.secrets);
@@ -49,6 +56,9 @@ export async function converge(deps: Deps, record: EnvRecord, rendered: Rendered
   const progress = (step: string, message: string) => options.onProgress?.({ step, message });
   let warnings: string[] = [];
   let services: string[] = [];
+  let leased = new Map<string, number>();
+  let processPorts: Record<string, number> = {};
+  let map: AddressMap | undefined;
 
   await options.enter?.('ports');
   const buildPerEnv = await ensureImages(deps, record, rendered, options);
@@ -59,19 +69,31 @@ export async function converge(deps: Deps, record: EnvRecord, rendered: Rendered
       deps.ports.reserve({ owner, requests, range: options.range, avoid }),
       deps.subnets.reserve({ owner, requests: networks, range: options.subnets }),
     ]);
+    leased = new Map(leases.map((l) => [l.key, l.port]));
+    processPorts = options.app?.processes.length
+      ? await leaseProcessPorts({ ports: deps.ports, owner, processes: options.app.processes, range: options.range, stateDir })
+      : {};
+    map = addressMapFor(composeRequests, leased, options.app, processPorts);
+    const rewrite = rewriteServiceEnvironments(map, rendered.model.services);
     await options.enter?.('compose-file');
     const transformed = transformModel({
       model: rendered.model,
       project: record.project,
       labels,
-      ports: new Map(leases.map((l) => [l.key, l.port])),
+      ports: leased,
       subnets: new Map(subnets.map((s) => [s.key, s.cidr])),
       buildPerEnv,
+      environments: rewrite.environments,
       ...(rendered.originalName ? { originalName: rendered.originalName } : {}),
     });
-    warnings = transformed.warnings;
+    warnings = [...transformed.warnings, ...map.warnings];
     services = transformed.services;
     await deps.compose.write(record.composeFile, transformed.model);
+    if (options.app) {
+      const files = await writeAppFiles(deps, record, rendered.config, options.app, map);
+      record.envFiles = files.written;
+      warnings.push(...files.warnings);
+    }
 
     await options.enter?.('compose-up');
     progress('compose-up', `docker compose up (${services.join(', ') || 'no services'})`);
@@ -145,7 +167,18 @@ export async function converge(deps: Deps, record: EnvRecord, rendered: Rendered
       );
     }
   }
-  record.env = vars.env;
+  const app = appVariables(record, rendered.config, options.app, {
+    map: map ?? addressMapFor([], leased, undefined, {}),
+    leased,
+    processPorts,
+    bindings: record.ports,
+    vars,
+  });
+  record.env = { ...vars.env, ...app.env };
+  if (app.supabase) record.supabase = app.supabase;
+  else delete record.supabase;
+  record.processPorts = processPorts;
+  warnings.push(...app.warnings, ...turboAdvice(options.app, Object.keys(record.env)));
   record.services = services;
   record.serviceOrder = rendered.serviceOrder;
   record.appProtocols = Object.fromEntries(

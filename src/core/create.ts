@@ -1,6 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EnvsError } from '../errors.ts';
+import { bootstrapApp, stopApp } from './app-run.ts';
 import { converge, type Progress } from './converge.ts';
 import { absentPaths, copyFromMain } from './copies.ts';
 import type { Deps } from './deps.ts';
@@ -81,6 +82,7 @@ async function applyCreate(deps: Deps, plan: EnvPlan, options: CreateRunOptions)
     made.resources = true;
     await converge(deps, record, plan.source, {
       ...plan.settings,
+      app: plan.app,
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       enter: async (phase) => {
@@ -90,6 +92,11 @@ async function applyCreate(deps: Deps, plan: EnvPlan, options: CreateRunOptions)
       },
     });
     failpoint(deps.env, 'after-compose-up');
+    await bootstrapApp(deps, record, plan.source.config, plan.app, {
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      enter,
+    });
 
     record.status = 'running';
     record.warnings = [...new Set([...plan.warnings, ...record.warnings])];
@@ -121,6 +128,7 @@ async function rollback(
   record: EnvRecord,
   made: { worktree: boolean; branchAt: string | undefined; resources: boolean },
 ): Promise<void> {
+  if (made.resources) await stopApp(deps, record);
   if (made.resources) await removeResources(deps, record.project);
   await Promise.all([deps.ports.release(record.project), deps.subnets.release(record.project)]);
   if (made.worktree) {

@@ -3,6 +3,11 @@
  * real implementations (git and Compose as subprocesses, the engine via dockerode, files under ENVS_HOME)
  * and unit tests pass fakes of the same shape.
  */
+
+import type { BootstrapOptions, BootstrapResult } from '../bootstrap/bootstrap.ts';
+import type { ApplyInput, ApplyResult, EnvFilesPlan, PreviewInput } from '../bootstrap/env-files.ts';
+import type { InstallOptions, InstallResult } from '../bootstrap/install.ts';
+import type { ProcessState, StartOptions, StopOptions } from '../bootstrap/processes.ts';
 import type { ComposeModel } from '../compose/model.ts';
 import type { Lease, LeaseKind, LeaseRequest, PortRange } from '../ports/allocate.ts';
 import type { SubnetLease } from '../subnets/allocate.ts';
@@ -352,6 +357,22 @@ export interface Locks {
   isHeld(name: string): Promise<boolean>;
 }
 
+/**
+ * What runs on the host for an env's app (src/bootstrap): dependency installs, `bootstrap:` commands, host
+ * processes. A seam so core's unit tests start nothing.
+ */
+export interface AppRunner {
+  /** Env files from the main checkout into the worktree, rewritten to the env's ports (bootstrap/env-files.ts). */
+  writeEnvFiles(input: ApplyInput): Promise<ApplyResult>;
+  /** What writeEnvFiles would write, writing nothing (plan). */
+  previewEnvFiles(input: PreviewInput): Promise<EnvFilesPlan>;
+  install(options: InstallOptions): Promise<InstallResult>;
+  bootstrap(options: BootstrapOptions): Promise<BootstrapResult>;
+  start(options: StartOptions): Promise<ProcessState[]>;
+  stop(options: StopOptions): Promise<void>;
+  states(stateDir: string): Promise<ProcessState[]>;
+}
+
 /** Network checks of what an env runs (seams, so unit tests need no server). */
 export interface Probes {
   /** Polls until a Postgres server accepts connections; false at the deadline or on abort. */
@@ -369,6 +390,7 @@ export interface Deps {
   ports: PortLeases;
   subnets: SubnetLeases;
   probes: Probes;
+  app: AppRunner;
   records: RecordStore;
   locks: Locks;
   /** This repository's identity on the machine (see naming.repoIdFor). */

@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { CONFIG_FILES } from '../config/files.ts';
 import { EnvsError } from '../errors.ts';
+import { stopApp } from './app-run.ts';
 import type { Progress } from './converge.ts';
 import { removeDataPaths } from './data-removal.ts';
 import type { Deps, KeptRef, WorktreeInspection } from './deps.ts';
@@ -11,7 +12,7 @@ import { printable } from './naming.ts';
 import type { EnvRecord } from './record.ts';
 import { resolveEnv } from './resolve.ts';
 import { configFrom, dirReader } from './source.ts';
-import { composeDown, sweep } from './teardown.ts';
+import { composeDown, sweep, sweepSupabase } from './teardown.ts';
 
 export interface DestroyOptions {
   /** Delete the worktree even with modified, untracked or precious ignored files or commits only it has. */
@@ -77,8 +78,9 @@ export async function destroyEnv(deps: Deps, arg: string, options: DestroyOption
     current.updatedAt = deps.now().toISOString();
     await deps.records.put(current);
 
+    await stopApp(deps, current, options.onProgress);
     progress('containers', `docker compose -p ${current.project} down --volumes`);
-    await composeDown(deps, current.project, options.signal);
+    await Promise.all([composeDown(deps, current.project, options.signal), sweepSupabase(deps, current.supabase?.projectId)]);
     failpoint(deps.env, 'destroy-after-down');
 
     // The containers are gone (positive evidence): what is left on the engine, the ports and the worktree

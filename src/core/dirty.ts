@@ -84,9 +84,13 @@ export interface EnvOwned {
 const NOTHING_OWNED: EnvOwned = { untouchedCopies: new Set(), dataPaths: [] };
 
 /** Which of an env's recorded copies and data paths are still its own (a copy the user edited is theirs). */
-export async function envOwned(worktree: string, record: { copiedFiles?: CopiedFile[]; dataPaths?: string[] }): Promise<EnvOwned> {
-  const copies = record.copiedFiles ?? [];
-  const kept = await Promise.all(copies.map(async (c) => ((await untouched(worktree, c)) ? c.path : undefined)));
+export async function envOwned(
+  worktree: string,
+  record: { copiedFiles?: CopiedFile[]; envFiles?: CopiedFile[]; dataPaths?: string[] },
+): Promise<EnvOwned> {
+  // A file copied for Compose and later given the env's block by the bootstrap: the later hash counts.
+  const latest = new Map([...(record.copiedFiles ?? []), ...(record.envFiles ?? [])].map((c) => [c.path, c]));
+  const kept = await Promise.all([...latest.values()].map(async (c) => ((await untouched(worktree, c)) ? c.path : undefined)));
   return { untouchedCopies: new Set(kept.filter((p) => p !== undefined)), dataPaths: record.dataPaths ?? [] };
 }
 

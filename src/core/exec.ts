@@ -1,7 +1,9 @@
 import { realpath, stat } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
+import { supabaseEnvFor } from '../bootstrap/adapters/supabase.ts';
 import { EnvsError } from '../errors.ts';
 import type { Deps } from './deps.ts';
+import { printable } from './naming.ts';
 import type { EnvRecord } from './record.ts';
 import { resolveEnv } from './resolve.ts';
 
@@ -13,8 +15,12 @@ export interface ExecTarget {
   env: Record<string, string>;
 }
 
-/** What `envs exec` needs: the env, a directory in its worktree, its variables. Reads only. */
-export async function execTarget(deps: Deps, arg: string, cwd = process.cwd()): Promise<ExecTarget> {
+/**
+ * What `envs exec` needs: the env, a directory in its worktree, its variables. Reads only. The env's
+ * Supabase CLI variables go to local `supabase` commands (and to commands envs cannot tell), never to ones
+ * aimed at a linked remote project; `supabase stop --all` (every env's stack) is refused.
+ */
+export async function execTarget(deps: Deps, arg: string, cwd = deps.cwd, argv: readonly string[] = []): Promise<ExecTarget> {
   const record = await resolveEnv(deps, arg, cwd);
   const worktree = await realpath(record.worktree).catch(() => undefined);
   if (!worktree || !(await stat(worktree)).isDirectory()) {
@@ -24,5 +30,11 @@ export async function execTarget(deps: Deps, arg: string, cwd = process.cwd()): 
   }
   const here = await realpath(resolve(cwd)).catch(() => resolve(cwd));
   const inside = here === worktree || here.startsWith(worktree + sep);
-  return { record, cwd: inside ? here : worktree, env: { ...record.env } };
+  const supabase = record.supabase ? supabaseEnvFor(argv, record.supabase.env) : { env: {} };
+  if (supabase.refuse) {
+    throw new EnvsError('EXEC_FAILED', `Refused: ${supabase.refuse}`, {
+      hint: `Stop this env's stack with \`envs exec ${printable(record.branch)} -- supabase stop\`, or all envs with \`envs down\` for each.`,
+    });
+  }
+  return { record, cwd: inside ? here : worktree, env: { ...record.env, ...supabase.env } };
 }

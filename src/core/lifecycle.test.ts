@@ -34,7 +34,7 @@ describe('create', () => {
     expect(view.ports.map((p) => p.service)).toEqual(['db', 'web']);
     expect(view.env.DATABASE_URL).toMatch(/^postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/postgres$/);
     expect(fakes.records.get(view.name)?.phase).toBe('ready');
-    expect(fakes.calls).toEqual(['worktree add feat/x', 'compose up']);
+    expect(fakes.calls).toEqual(['worktree add feat/x', 'compose up', 'app install']);
   });
 
   it('rolls back everything it made when compose up fails, and keeps the error', async () => {
@@ -45,6 +45,7 @@ describe('create', () => {
     expect(fakes.calls).toEqual([
       'worktree add feat/x',
       'compose up',
+      'app stop',
       expect.stringMatching(/^compose down envs-repo-1234-feat-x-/),
       'worktree remove',
       'branch delete feat/x@c0ffee',

@@ -8,6 +8,7 @@ import type { Config } from '../config/schema.ts';
 import { EnvsError } from '../errors.ts';
 import type { Lease } from '../ports/allocate.ts';
 import type { SubnetLease } from '../subnets/allocate.ts';
+import { type AppPlan, planApp, supabaseRequests } from './app.ts';
 import { dataPathCandidates, worktreeMounts } from './data-paths.ts';
 import type { Deps, EngineInfo } from './deps.ts';
 import { engineMismatch, envLock } from './guards.ts';
@@ -43,6 +44,8 @@ export interface EnvPlan {
   secrets: Record<string, string>;
   /** Variables pinned for the env's life (the embedded Postgres image). */
   renderEnv: Record<string, string>;
+  /** The app part: stack detected at the commit, host processes. */
+  app: AppPlan;
   /** Bind-mount sources in the worktree that will hold the env's data, if they do not exist before. */
   dataPaths: string[];
   engine: EngineInfo;
@@ -102,9 +105,10 @@ export async function planCreate(deps: Deps, options: CreateOptions): Promise<En
   }
 
   const settings = upSettings(deps.env, source.config);
-  const [engine, rendered] = await Promise.all([
+  const [engine, rendered, app] = await Promise.all([
     deps.engine.info(),
     renderSource(deps, source, { project: names.project, worktree, onDisk: false, env: { ...renderEnv, ...secrets } }),
+    planApp(deps, checkout.commit, source.config),
   ]);
   if (resume?.engine.id && engine.id !== resume.engine.id) throw engineMismatch(resume, engine);
   checkDatabaseService(rendered);
@@ -112,7 +116,7 @@ export async function planCreate(deps: Deps, options: CreateOptions): Promise<En
   // Lease previews: a port or subnet range that is full refuses here, before anything is made.
   const owner = { project: names.project, repo: deps.repoId, env: names.name };
   const [ports, subnets] = await Promise.all([
-    deps.ports.preview({ owner, requests: collectPortRequests(rendered.model), range: settings.range }),
+    deps.ports.preview({ owner, requests: [...collectPortRequests(rendered.model), ...supabaseRequests(app)], range: settings.range }),
     deps.subnets.preview({ owner, requests: subnetNeeds(rendered.model, settings.subnets.size), range: settings.subnets }),
   ]);
 
@@ -131,9 +135,10 @@ export async function planCreate(deps: Deps, options: CreateOptions): Promise<En
     preview: { ports, subnets },
     secrets,
     renderEnv,
+    app,
     dataPaths,
     engine,
-    warnings: [...rendered.notes],
+    warnings: [...rendered.notes, ...app.warnings],
   };
 }
 

@@ -11,7 +11,18 @@ const RECORDED: readonly RecordedStatus[] = ['creating', 'running', 'stopped', '
 export type EnvStatus = RecordedStatus | 'partial' | 'unknown' | 'corrupt';
 
 /** Steps of `create`, in order; each is recorded before it runs so a killed create can be resumed or destroyed. */
-export const PHASES = ['planned', 'worktree', 'env-files', 'ports', 'compose-file', 'compose-up', 'ready'] as const;
+export const PHASES = [
+  'planned',
+  'worktree',
+  'env-files',
+  'ports',
+  'compose-file',
+  'compose-up',
+  'deps',
+  'bootstrap',
+  'processes',
+  'ready',
+] as const;
 export type Phase = (typeof PHASES)[number];
 
 export interface Binding {
@@ -61,6 +72,12 @@ export interface EnvRecord {
    * they did not exist before the env; dirty checks skip them and destroy removes them.
    */
   dataPaths?: string[];
+  /** Env files the bootstrap wrote that are wholly envs's (with their SHA-256): disposable while unchanged. */
+  envFiles?: { path: string; sha256: string }[];
+  /** The Supabase CLI project of the env: its variables go to local `supabase` commands only. */
+  supabase?: { projectId: string; workdir: string; env: Record<string, string> };
+  /** Leased host port of each host process (`processes:` in envs.yaml). */
+  processPorts?: Record<string, number>;
   /** Variables the compose model was rendered with that must not change over the env's life (the embedded Postgres image). */
   renderEnv?: Record<string, string>;
   ports: Binding[];

@@ -67,3 +67,14 @@ function describe(r: LabeledResources): string {
     .map((k) => `${r[k].length} ${k}`)
     .join(', ');
 }
+
+/**
+ * The containers, volumes and networks the Supabase CLI made for an env (`supabase start` run through
+ * `envs exec`): they carry `com.supabase.cli.project=<the env's own project id>`, unique to the env.
+ */
+export async function sweepSupabase(deps: Deps, projectId: string | undefined): Promise<void> {
+  if (!projectId) return;
+  const left = await deps.engine.labeled({ 'com.supabase.cli.project': projectId });
+  if (left.containers.length + left.volumes.length + left.networks.length === 0) return;
+  await deps.engine.remove({ ...left, images: [] });
+}

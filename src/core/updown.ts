@@ -1,6 +1,8 @@
 import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { EnvsError } from '../errors.ts';
+import { planApp } from './app.ts';
+import { startApp, stopApp } from './app-run.ts';
 import { converge, type Progress } from './converge.ts';
 import type { Deps } from './deps.ts';
 import { engineMismatch, envLock, reread } from './guards.ts';
@@ -48,14 +50,20 @@ export async function upEnv(deps: Deps, arg: string, options: UpDownOptions = {}
         details: { recorded: composition(record), worktree: composition(source) },
       });
     }
-    const rendered = await renderWorktree(deps, record, source);
+    const head = (await deps.git.worktrees()).find((w) => w.path === record.worktree)?.head ?? record.base.commit;
+    const [rendered, app] = await Promise.all([renderWorktree(deps, record, source), planApp(deps, head, source.config)]);
     await converge(deps, record, rendered, {
       ...upSettings(deps.env, rendered.config),
+      app,
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
     if (!source.template) delete record.template;
     if (options.reconfigure) await removeOrphans(deps, record, options.onProgress);
+    await startApp(deps, record, app, {
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    });
     record.status = 'running';
     record.updatedAt = deps.now().toISOString();
     await deps.records.put(record);
@@ -68,6 +76,7 @@ export async function downEnv(deps: Deps, arg: string, options: UpDownOptions = 
   const resolved = await usable(deps, arg, options.cwd);
   return deps.locks.with(envLock(deps.repoId, resolved.name), { what: `envs down ${resolved.branch}`, waitMs: 0 }, async () => {
     const record = checkStatus(await reread(deps, resolved));
+    await stopApp(deps, record, options.onProgress);
     options.onProgress?.({ step: 'stop', message: `docker compose -p ${record.project} stop` });
     await deps.compose.stop({
       project: record.project,

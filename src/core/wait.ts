@@ -7,6 +7,8 @@ import { printable } from './naming.ts';
 
 /** A container that restarted must stay up this long before it counts as up. */
 const STABLE_MS = 2_000;
+/** Any container must have been running this long: one that dies right after starting is not up. */
+const STARTED_MS = 250;
 /** This many restarts while starting is a crash loop, not a slow start. */
 const CRASH_LOOP_RESTARTS = 5;
 const POLL_MS = 100;
@@ -52,13 +54,15 @@ export async function waitForServices(deps: Deps, options: WaitOptions): Promise
 
     const waiting = verdicts.filter((v) => v.kind === 'waiting');
     if (waiting.length === 0) {
-      // Everything looks up: one look at every container's restart count, to catch a crash right after start.
+      // Everything looks up: one more look at every running container, to catch one that died right after
+      // starting (it was running when listed) or that has not been running for long.
       const all = await deps.engine.inspect(containers.filter((c) => !details.has(c.id)).map((c) => c.id));
-      const shaky = all.filter((d) => d.restartCount > 0 && Date.now() - Date.parse(d.startedAt) < STABLE_MS);
+      const young = (d: ContainerDetail) => Date.now() - Date.parse(d.startedAt) < (d.restartCount > 0 ? STABLE_MS : STARTED_MS);
+      const shaky = all.filter((d) => d.status !== 'running' || young(d));
       if (shaky.length === 0) {
         return { oneShots: [...new Set(verdicts.filter((v) => v.kind === 'done').map((v) => v.service))].sort() };
       }
-      for (const d of shaky) restarted.add(d.id);
+      for (const d of shaky) if (d.restartCount > 0) restarted.add(d.id);
     } else if (Date.now() >= options.deadline) {
       const list = waiting.map((v) => `${printable(v.service)} (${v.why})`).join(', ');
       throw new EnvsError('SERVICE_FAILED', `Timed out waiting for ${list}.`, {

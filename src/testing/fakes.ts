@@ -241,6 +241,24 @@ export async function makeFakes(model: ComposeModel): Promise<Fakes> {
     engine,
     ports: new PortRegistry(join(dir, 'ports.json'), join(dir, 'ports'), { isFree: async () => true }),
     probes: { postgres: async () => true },
+    app: {
+      writeEnvFiles: async () => ({ plan: { files: [], changes: [], skipped: [], warnings: [] }, written: [], skipped: [], warnings: [] }),
+      previewEnvFiles: async () => ({ files: [], changes: [], skipped: [], warnings: [] }),
+      install: async () => {
+        calls.push('app install');
+        return { method: 'none', copied: [], durationMs: 0, env: {}, warnings: [] };
+      },
+      bootstrap: async (o) => {
+        calls.push(`app bootstrap ${o.commands.length}`);
+        return { steps: [], durationMs: 0 };
+      },
+      start: async (o) => {
+        calls.push(`app start ${o.processes.map((p) => p.name).join(',')}`);
+        return [];
+      },
+      stop: async () => void calls.push('app stop'),
+      states: async () => [],
+    },
     subnets: new SubnetRegistry(join(dir, 'subnets.json'), join(dir, 'subnets'), async () => []),
     records: store,
     locks,

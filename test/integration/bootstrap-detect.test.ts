@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detectStack } from '../../src/bootstrap/detect.ts';
 import { EnvsError } from '../../src/errors.ts';
+import { CliGitClient, openRepo } from '../../src/git/client.ts';
 import { type Fixture, makeRepo } from '../support/repo.ts';
 
 describe('detectStack reads the stack from a commit (real git)', () => {
@@ -22,21 +23,25 @@ describe('detectStack reads the stack from a commit (real git)', () => {
 
   it('finds the Next.js apps, the Supabase project in an app directory and turbo.json', async () => {
     const commit = (await fx.git('rev-parse', 'HEAD')).trim();
-    const facts = await detectStack(process.env, fx.repo, commit);
+    const facts = await detectStack(await gitOf(fx.repo), commit);
     expect(facts.nextApps.map((a) => [a.dir, a.dev?.original, a.dev?.hardCoded])).toEqual([['apps/web', 3001, true]]);
     expect(facts.supabase?.configPath).toBe('apps/web/supabase/config.toml');
     expect(facts.supabase?.workdir).toBe('apps/web');
     expect(facts.supabase?.projectId).toBe('web');
     expect(facts.turbo).toMatchObject({ path: 'turbo.json', envMode: 'strict', version: '^2.8.0' });
     expect(facts.warnings).toEqual([]);
-    expect((await detectStack(process.env, fx.repo, commit, { supabase: { enabled: false } })).supabase).toBeUndefined();
+    expect((await detectStack(await gitOf(fx.repo), commit, { supabase: { enabled: false } })).supabase).toBeUndefined();
   });
 
   it("reports a broken config.toml as the user's to fix", async () => {
     await fx.git('switch', '-q', '-c', 'broken');
     await fx.write({ 'apps/web/supabase/config.toml': '[api\n' });
     await fx.commit('broken');
-    const error = await detectStack(process.env, fx.repo, (await fx.git('rev-parse', 'HEAD')).trim()).catch((e: unknown) => e);
+    const error = await detectStack(await gitOf(fx.repo), (await fx.git('rev-parse', 'HEAD')).trim()).catch((e: unknown) => e);
     expect(EnvsError.is(error) && error.code).toBe('CONFIG_INVALID');
   });
 });
+
+async function gitOf(dir: string): Promise<CliGitClient> {
+  return new CliGitClient(await openRepo(dir, process.env), process.env);
+}

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -119,7 +118,7 @@ describe('plan prints no secret', () => {
     expect(web.build.args).toEqual({ NPM_TOKEN: '***' });
     expect(plan.compose['x-secrets']).toEqual({ admin: '***' });
     expect(plan.compose.services.web.ports[0].host_ip).toBe('127.0.0.1'); // the rest of the plan is intact
-    expect(existsSync(fx.home)).toBe(false); // plan wrote nothing
+    expect(await filesUnder(fx.home)).toEqual([]); // plan wrote nothing (its scratch directory is gone again)
   });
 
   it('in human output', async () => {
@@ -218,7 +217,14 @@ describe('names cannot forge human output', () => {
     await fx.git('switch', '-q', 'main');
     const result = await envs(fx.repo, fx.home, ['create', 'feat/fails', '--from', 'fails-to-start', '--json']);
     expect(result.exitCode).toBe(1);
-    expect(result.json?.error?.code).toBe('COMPOSE_FAILED'); // stdout parsed as exactly one JSON document
+    expect(result.json?.error?.code).toBe('SERVICE_FAILED'); // stdout parsed as exactly one JSON document
     await expectNothingLeft(fx.label);
   });
 });
+
+/** Every file (not directory) under a directory, recursively; none when it does not exist. */
+async function filesUnder(dir: string): Promise<string[]> {
+  const { readdir } = await import('node:fs/promises');
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => !e.isDirectory()).map((e) => e.name);
+}

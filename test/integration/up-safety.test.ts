@@ -90,7 +90,7 @@ describe('ports last as long as the env', () => {
     await writeFile(join(env.worktree, 'compose.yaml'), `services:\n  web:\n    image: ${images.busybox}\n    command: ["false"]\n`);
     const failed = await envs(fx.repo, fx.home, ['up', 'feat/lease', '--json']);
     expect(failed.exitCode).toBe(1);
-    expect(failed.json.error.code).toBe('COMPOSE_FAILED');
+    expect(failed.json.error.code).toBe('SERVICE_FAILED');
     expect(await leases()).toEqual(held);
 
     await fx.git('-C', env.worktree, 'checkout', '--', 'compose.yaml');
@@ -142,6 +142,8 @@ describe('env locks are per repository', () => {
       creating.kill('SIGINT');
       await creating;
     }
+    // Ctrl-C leaves the interrupted create as it was (partial); destroy removes it.
+    await envsOk(slow.repo, home, ['destroy', 'feat/same']);
     await envsOk(fast.repo, home, ['destroy', 'feat/same']);
     await expectNothingLeft(fast.label);
     await expectNothingLeft(slow.label);

@@ -19,7 +19,7 @@ export function defineExec(program: Command, define: Define): void {
           import('../../core/exec.ts'),
           import('../../process/interactive.ts'),
         ]);
-        const target = await execTarget(await opening, env, ctx.cwd);
+        const target = await execTarget(await opening, env, ctx.cwd, command);
         const [file, ...args] = command as [string, ...string[]];
         ctx.releaseSignals(); // the command owns Ctrl-C now
         const result = await runInteractive(file, args, { cwd: target.cwd, env: { ...ctx.env, ...target.env } });

@@ -47,6 +47,7 @@ export function defineLogs(program: Command, define: Define): void {
           });
         }
         const several = wantedProcesses.length + (wantedServices.length > 0 ? 1 : 0) > 1;
+        if (options.follow) ctx.endOnSignal(); // Ctrl-C is how a follow ends
         const width = Math.max(0, ...wantedProcesses.map((p) => p.name.length));
         const shown = wantedProcesses.map((p) =>
           showLog(p.log, {
