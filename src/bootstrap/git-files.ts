@@ -1,6 +1,5 @@
 import { basename } from 'node:path';
-import { parseBlobs } from '../git/porcelain.ts';
-import { runGit, runGitBuffer } from '../git/run.ts';
+import { runGit } from '../git/run.ts';
 
 /**
  * The git questions bootstrap asks: which files git ignores, which match gitignore-style patterns, which

@@ -76,7 +76,10 @@ describe('destroy keeps what only the worktree has', () => {
     ]);
     expect(result.forced_files).toEqual([{ path: 'lib/notes.md', kind: 'untracked' }]);
     expect(result.worktree_removed).toBe(true);
-    expect(fakes.calls.filter((c) => !c.startsWith('compose down') && c !== 'app stop')).toEqual(['keep HEAD modules/lib/HEAD', 'worktree remove --force']);
+    expect(fakes.calls.filter((c) => !c.startsWith('compose down') && c !== 'app stop')).toEqual([
+      'keep HEAD modules/lib/HEAD',
+      'worktree remove --force',
+    ]);
   });
 
   it('gives git --force for a worktree with clean submodules, after its own checks', async () => {
