@@ -110,7 +110,18 @@ export function envInfo(view: EnvView): string {
   const lines = [envSummary(view).trimEnd()];
   lines.push(`  branch    ${p(view.branch)} (from ${p(view.base.ref)} at ${p(view.base.commit.slice(0, 8))})`);
   lines.push(`  compose   ${p(view.compose_file)}`);
-  lines.push(`  services  ${view.services.map(p).join(', ') || '-'}`);
+  const states = view.service_states?.map(
+    (st) =>
+      `${p(st.service)} ${p(st.state)}${st.exit_code !== undefined && st.state !== 'done' ? ` (${st.exit_code})` : ''}${st.health ? ` [${p(st.health)}]` : ''}`,
+  );
+  lines.push(`  services  ${(states ?? view.services.map(p)).join(', ') || '-'}`);
+  if (view.processes?.length) {
+    const shown = view.processes.map(
+      (pr) => `${p(pr.name)} ${pr.state}${pr.exit_code !== undefined ? ` (${pr.exit_code})` : ''}${pr.port ? ` on ${pr.port}` : ''}`,
+    );
+    lines.push(`  processes ${shown.join(', ')}`);
+  }
+  if (view.image) lines.push(`  image     ${p(view.image)}`);
   if (view.dirty !== undefined) lines.push(`  dirty     ${view.dirty ? 'yes' : 'no'}`);
   if (view.merged !== undefined) lines.push(`  merged    ${view.merged ? 'yes' : 'no'}`);
   lines.push('  variables');
@@ -127,6 +138,10 @@ export function planSummary(plan: PlanView): string {
   if (plan.changes.length > 0) {
     lines.push('', 'Changes to the compose model:');
     lines.push(table(plan.changes.map((c) => [`  ${p(c.kind)}`, p(c.subject), p(c.from), '→', p(c.to)])));
+  }
+  if (plan.rewrites.length > 0) {
+    lines.push('', "Values rewritten to the env's ports:");
+    for (const rewrite of plan.rewrites) lines.push(`  ${p(rewrite)}`);
   }
   for (const warning of plan.warnings) lines.push(`warning: ${p(warning)}`);
   // The YAML library escapes control characters itself; this catches what it prints raw (bidi, zero-width).

@@ -3,6 +3,7 @@ import { printableLines } from '../core/naming.ts';
 import { EnvsError } from '../errors.ts';
 import { defineAttach } from './commands/attach.ts';
 import { defineCreate } from './commands/create.ts';
+import { defineDemo } from './commands/demo.ts';
 import { defineDestroy } from './commands/destroy.ts';
 import { defineDoctor } from './commands/doctor.ts';
 import { defineEnv } from './commands/env.ts';
@@ -64,6 +65,7 @@ export async function run(argv: string[], out: Out = processOut, env: NodeJS.Pro
   defineEnv(program, define);
   defineLogs(program, define);
   defineAttach(program, define);
+  defineDemo(program, define);
 
   try {
     await program.parseAsync(argv, { from: 'node' });

@@ -1,3 +1,5 @@
+import { readdir } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
 import { type CopiedFile, untouched } from './copies.ts';
 import { inDataPath } from './data-paths.ts';
 import type { CommitInfo, StatusEntry, WorktreeInspection } from './deps.ts';
@@ -79,6 +81,8 @@ export interface EnvOwned {
   untouchedCopies: ReadonlySet<string>;
   /** Paths the env's containers created through bind mounts (its data). */
   dataPaths: readonly string[];
+  /** Directories (with a trailing `/`, as git reports an ignored directory) holding nothing but such files. */
+  ownDirs?: ReadonlySet<string>;
 }
 
 const NOTHING_OWNED: EnvOwned = { untouchedCopies: new Set(), dataPaths: [] };
@@ -91,12 +95,33 @@ export async function envOwned(
   // A file copied for Compose and later given the env's block by the bootstrap: the later hash counts.
   const latest = new Map([...(record.copiedFiles ?? []), ...(record.envFiles ?? [])].map((c) => [c.path, c]));
   const kept = await Promise.all([...latest.values()].map(async (c) => ((await untouched(worktree, c)) ? c.path : undefined)));
-  return { untouchedCopies: new Set(kept.filter((p) => p !== undefined)), dataPaths: record.dataPaths ?? [] };
+  const untouchedCopies = new Set(kept.filter((p) => p !== undefined));
+  return { untouchedCopies, dataPaths: record.dataPaths ?? [], ownDirs: await ownDirectories(worktree, untouchedCopies) };
+}
+
+/**
+ * The directories git may report as one ignored entry (`certs/`) that hold nothing but files envs copied in
+ * untouched: those are the env's too. Anything else in such a directory makes it the user's.
+ */
+async function ownDirectories(worktree: string, files: ReadonlySet<string>): Promise<Set<string>> {
+  const dirs = new Set<string>();
+  for (const file of files) {
+    const parts = file.split('/');
+    for (let i = 1; i < parts.length; i++) dirs.add(`${parts.slice(0, i).join('/')}/`);
+  }
+  const own = new Set<string>();
+  for (const dir of dirs) {
+    const entries = await readdir(join(worktree, ...dir.split('/')), { recursive: true, withFileTypes: true }).catch(() => undefined);
+    if (!entries) continue;
+    const inside = entries.filter((e) => !e.isDirectory()).map((e) => relative(worktree, join(e.parentPath, e.name)).split(sep).join('/'));
+    if (inside.every((path) => files.has(path))) own.add(dir);
+  }
+  return own;
 }
 
 function isOurs(entry: StatusEntry, ours: EnvOwned): boolean {
   if (entry.xy !== '!!' && entry.xy !== '??') return false; // a tracked file's changes are always the user's
-  return ours.untouchedCopies.has(entry.path) || inDataPath(entry.path, ours.dataPaths);
+  return ours.untouchedCopies.has(entry.path) || inDataPath(entry.path, ours.dataPaths) || (ours.ownDirs?.has(entry.path) ?? false);
 }
 
 /**

@@ -7,7 +7,7 @@ import { envLock } from './guards.ts';
 import { LABEL } from './labels.ts';
 import type { CorruptRecord, EnvRecord } from './record.ts';
 import { resolveEnv } from './resolve.ts';
-import { deriveStatus } from './status.ts';
+import { deriveStatus, serviceStates } from './status.ts';
 import { type EnvView, viewOf } from './view.ts';
 
 /**
@@ -87,17 +87,20 @@ async function describe(
   showSecrets = false,
 ): Promise<EnvView> {
   const entry = worktrees.find((w) => w.path === record.worktree);
-  const [busy, worktreeExists] = await Promise.all([
+  const [busy, worktreeExists, processes] = await Promise.all([
     deps.locks.isHeld(envLock(deps.repoId, record.name)),
     stat(record.worktree).then(
       (s) => s.isDirectory(),
       () => false,
     ),
+    deps.app.states(deps.records.envDir(record.name)).catch(() => []),
   ]);
+  const mine = containers?.filter((c) => c.project === record.project);
   const live = deriveStatus(record, {
-    containers: containers?.filter((c) => c.project === record.project),
+    containers: mine,
     worktreeExists: worktreeExists && entry !== undefined,
     busy,
+    processes,
   });
   const dirty = entry && worktreeExists ? await isDirty(deps, record) : undefined;
   // Merged: the tip moved since the env was made and the default branch now contains it.
@@ -109,6 +112,14 @@ async function describe(
       ...(dirty !== undefined ? { dirty } : {}),
       ...(isMerged !== undefined ? { merged: isMerged } : {}),
       worktreeExists,
+      serviceStates: serviceStates(record, mine),
+      processes: processes.map((p) => ({
+        name: p.name,
+        state: p.state,
+        ...(p.exitCode !== undefined && p.exitCode !== null ? { exit_code: p.exitCode } : {}),
+        ...(p.port ? { port: p.port } : {}),
+        pid: p.pid,
+      })),
     },
     { showSecrets },
   );

@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
+import type { AddressMap } from '../bootstrap/addresses.ts';
+import type { EnvFilesPlan } from '../bootstrap/env-files.ts';
+import { processLeaseKey } from '../bootstrap/processes.ts';
 import { subnetNeeds } from '../compose/networks.ts';
 import { collectPortRequests, type PortRequest } from '../compose/transform.ts';
 import { CONFIG_FILES } from '../config/files.ts';
@@ -8,7 +11,7 @@ import type { Config } from '../config/schema.ts';
 import { EnvsError } from '../errors.ts';
 import type { Lease } from '../ports/allocate.ts';
 import type { SubnetLease } from '../subnets/allocate.ts';
-import { type AppPlan, planApp, supabaseRequests } from './app.ts';
+import { type AppPlan, addressMapFor, planApp, previewAppFiles, supabaseRequests } from './app.ts';
 import { dataPathCandidates, worktreeMounts } from './data-paths.ts';
 import type { Deps, EngineInfo } from './deps.ts';
 import { engineMismatch, envLock } from './guards.ts';
@@ -40,7 +43,7 @@ export interface EnvPlan {
   requests: PortRequest[];
   settings: UpSettings;
   /** The leases create would get now (another process may take them first; create leases for real). */
-  preview: { ports: Lease[]; subnets: SubnetLease[] };
+  preview: { ports: Lease[]; subnets: SubnetLease[]; processPorts: Record<string, number>; map: AddressMap; files: EnvFilesPlan };
   secrets: Record<string, string>;
   /** Variables pinned for the env's life (the embedded Postgres image). */
   renderEnv: Record<string, string>;
@@ -120,6 +123,27 @@ export async function planCreate(deps: Deps, options: CreateOptions): Promise<En
     deps.subnets.preview({ owner, requests: subnetNeeds(rendered.model, settings.subnets.size), range: settings.subnets }),
   ]);
 
+  // The app's files, previewed with these ports: a tracked env file is refused now (ENV_FILE_TRACKED), and
+  // plan can show every rewrite.
+  const processLeases = app.processes.some((p) => p.port !== undefined)
+    ? await deps.ports.preview({
+        owner,
+        kind: 'process',
+        requests: app.processes
+          .filter((p) => p.port !== undefined)
+          .map((p) => ({ key: processLeaseKey(p.name), protocol: 'tcp' as const })),
+        range: settings.range,
+      })
+    : [];
+  const processPorts = Object.fromEntries(
+    app.processes.flatMap((p) => {
+      const lease = processLeases.find((l) => l.key === processLeaseKey(p.name));
+      return lease ? [[p.name, lease.port]] : [];
+    }),
+  );
+  const map = addressMapFor(collectPortRequests(rendered.model), new Map(ports.map((l) => [l.key, l.port])), app, processPorts);
+  const files = await previewAppFiles(deps, source.config, app, { commit: checkout.commit, map, name: names.name });
+
   const mounts = worktreeMounts(rendered.model, worktree);
   const dataPaths = mounts.length > 0 ? dataPathCandidates(mounts, await deps.git.listFiles(checkout.commit), rendered.copies) : [];
 
@@ -132,7 +156,7 @@ export async function planCreate(deps: Deps, options: CreateOptions): Promise<En
     source: rendered,
     requests: collectPortRequests(rendered.model),
     settings,
-    preview: { ports, subnets },
+    preview: { ports, subnets, processPorts, map, files },
     secrets,
     renderEnv,
     app,

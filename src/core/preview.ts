@@ -1,3 +1,5 @@
+import { describeChange, rewriteServiceEnvironments } from '../bootstrap/addresses.ts';
+import { describeCommand } from '../bootstrap/command.ts';
 import type { ComposeModel } from '../compose/model.ts';
 import { riskWarnings } from '../compose/risks.ts';
 import { buildAndImageServices, type Change, LOOPBACK, transformModel } from '../compose/transform.ts';
@@ -24,6 +26,12 @@ export interface PlanView {
   ports: Binding[];
   /** Gitignored files create copies from the main checkout (the render needs them). */
   copies: string[];
+  /** Env files create writes into the worktree (copied, with the env's values in an envs block). */
+  env_files: string[];
+  /** Every value rewritten to the env's ports: file or service, key, old → new (secrets redacted). */
+  rewrites: string[];
+  /** Host processes create starts, with their leased port. */
+  processes: { name: string; port?: number; command: string }[];
   /** Bind-mount sources in the worktree that will hold the env's data. */
   data_paths: string[];
   changes: Change[];
@@ -47,8 +55,9 @@ export interface PlanOptions extends CreateOptions {
 /** `envs plan`: everything create would do, computed by the same planning code, with no side effect. */
 export async function planEnv(deps: Deps, options: PlanOptions): Promise<PlanView> {
   const plan = await planCreate(deps, options);
-  const { ports: leases, subnets } = plan.preview;
+  const { ports: leases, subnets, map, files, processPorts } = plan.preview;
   const images = await imagePlan(deps, plan.source.model);
+  const rewrite = rewriteServiceEnvironments(map, plan.source.model.services);
   const byKey = new Map(leases.map((l) => [l.key, l.port]));
   const labels = labelsFor({ repoId: deps.repoId, name: plan.names.name, project: plan.names.project, branch: plan.branch });
   const transformed = transformModel({
@@ -58,6 +67,7 @@ export async function planEnv(deps: Deps, options: PlanOptions): Promise<PlanVie
     ports: byKey,
     subnets: new Map(subnets.map((s) => [s.key, s.cidr])),
     buildPerEnv: images.buildPerEnv,
+    environments: rewrite.environments,
     ...(plan.source.originalName ? { originalName: plan.source.originalName } : {}),
   });
   const redactor = createRedactor({ show: Boolean(options.showSecrets), secretValues: Object.values(plan.secrets) });
@@ -91,8 +101,15 @@ export async function planEnv(deps: Deps, options: PlanOptions): Promise<PlanVie
     })),
     copies: plan.source.copies,
     data_paths: plan.dataPaths,
+    env_files: files.files.filter((f) => !f.unchanged).map((f) => f.path),
+    rewrites: [...files.changes, ...rewrite.changes].map(describeChange),
+    processes: plan.app.processes.map((p) => ({
+      name: p.name,
+      ...(processPorts[p.name] ? { port: processPorts[p.name] } : {}),
+      command: describeCommand(p.command),
+    })),
     changes: transformed.changes,
-    warnings: [...plan.warnings, ...transformed.warnings, ...riskWarnings(plan.source.model)],
+    warnings: [...plan.warnings, ...transformed.warnings, ...riskWarnings(plan.source.model), ...files.warnings, ...map.warnings],
     steps: [
       add,
       ...(plan.source.copies.length > 0 ? [`copy ${plan.source.copies.join(', ')} from the main checkout (gitignored; mode 0600)`] : []),
@@ -104,6 +121,12 @@ export async function planEnv(deps: Deps, options: PlanOptions): Promise<PlanVie
         (plan.dataPaths.length > 0
           ? `; ${plan.dataPaths.join(', ')} will hold the env's data (made by its containers, removed by destroy)`
           : ''),
+      ...(files.files.length > 0 ? [`write ${files.files.map((f) => f.path).join(', ')} (0600; rewritten values in an envs block)`] : []),
+      'install dependencies (when the worktree has a package.json)',
+      ...(plan.source.config.bootstrap ?? []).map((c) => `run ${describeCommand(c)}`),
+      ...plan.app.processes.map(
+        (p) => `start ${p.name}: ${describeCommand(p.command)}${processPorts[p.name] ? ` (PORT=${processPorts[p.name]})` : ''}`,
+      ),
     ],
     compose_file: composeFile,
     compose_yaml: await composeYaml(model),

@@ -7,6 +7,42 @@ export interface LiveFacts {
   worktreeExists: boolean;
   /** Some live process holds the env's lock (a create or destroy is under way). */
   busy: boolean;
+  /** The env's host processes, as their state files say. */
+  processes?: { name: string; state: 'running' | 'exited' | 'stopped'; exitCode?: number | null }[];
+}
+
+/** One service of an env as the engine has it now; `done` is a one-shot service that finished with 0. */
+export interface ServiceState {
+  service: string;
+  state: 'running' | 'done' | 'exited' | 'restarting' | 'created' | 'missing' | 'unknown' | string;
+  health?: string;
+  exit_code?: number;
+  one_shot: boolean;
+}
+
+/** Each service's real state (undefined containers: the engine did not answer). */
+export function serviceStates(record: EnvRecord, containers: ContainerSummary[] | undefined): ServiceState[] {
+  const oneShots = new Set(record.oneShots ?? []);
+  return record.services.map((service) => {
+    const one_shot = oneShots.has(service);
+    if (!containers) return { service, state: 'unknown', one_shot };
+    const mine = containers.filter((c) => c.service === service);
+    const running = mine.find((c) => c.state === 'running');
+    if (running) return { service, state: 'running', ...(running.health ? { health: running.health } : {}), one_shot };
+    const first = mine[0];
+    if (!first) return { service, state: 'missing', one_shot };
+    const exited = /^exited\((\d+|\?)\)$/.exec(first.state);
+    if (exited) {
+      const code = Number(exited[1]);
+      return {
+        service,
+        state: code === 0 && one_shot ? 'done' : 'exited',
+        ...(Number.isFinite(code) ? { exit_code: code } : {}),
+        one_shot,
+      };
+    }
+    return { service, state: first.state, one_shot };
+  });
 }
 
 export interface DerivedStatus {
@@ -53,8 +89,14 @@ export function deriveStatus(record: EnvRecord, facts: LiveFacts): DerivedStatus
     if (mine.some((c) => c.health === 'unhealthy')) problems.push(`${service} is unhealthy`);
     if (mine.some((c) => c.state === 'restarting')) problems.push(`${service} keeps restarting`);
   }
+  for (const process of facts.processes ?? []) {
+    if (process.state === 'exited')
+      problems.push(`process ${process.name} exited${process.exitCode != null ? ` (${process.exitCode})` : ''}`);
+  }
+  const processesDown = (facts.processes ?? []).some((p) => p.state === 'exited');
   if (!facts.worktreeExists) return { status: 'partial', problems };
   if (record.services.length > 0 && running === 0) return { status: 'stopped', problems };
+  if (processesDown && down.length === 0) return { status: 'partial', problems };
   if (down.length > 0) return { status: 'partial', problems: [...problems, `not running: ${down.join(', ')}`] };
   return { status: 'running', problems };
 }

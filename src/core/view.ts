@@ -1,5 +1,14 @@
 import type { Binding, EnvRecord, EnvStatus } from './record.ts';
 import { createRedactor } from './redact.ts';
+import type { ServiceState } from './status.ts';
+
+export interface ProcessView {
+  name: string;
+  state: 'running' | 'exited' | 'stopped';
+  exit_code?: number;
+  port?: number;
+  pid: number;
+}
 
 /** The JSON shape of an env (`create`, `info`, items of `list`): the design's fixed fields first. */
 export interface EnvView {
@@ -18,6 +27,10 @@ export interface EnvView {
   dirty?: boolean;
   merged?: boolean;
   worktree_exists?: boolean;
+  /** Each service's real state (list/info): running, done (a one-shot that exited 0), exited, restarting… */
+  service_states?: ServiceState[];
+  /** The env's host processes (list/info). */
+  processes?: ProcessView[];
   base: { ref: string; commit: string };
   compose_file: string;
   /** The embedded Postgres image the env runs (pinned when it was made), when it has no compose file of its own. */
@@ -34,6 +47,11 @@ const HTTPS_PORTS = new Set([443, 8443]);
  * Direct URLs for the published ports that conventionally speak HTTP, one per service (the first).
  * They use 127.0.0.1, where the ports are bound (`localhost` may try ::1 first).
  */
+/** Host processes with a port are dev servers: their URL comes first (it is what a person opens). */
+export function processUrls(ports: Record<string, number> | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(ports ?? {}).map(([name, port]) => [name, `http://127.0.0.1:${port}/`]));
+}
+
 export function urlsFor(bindings: Binding[], appProtocols: Record<string, string> = {}): Record<string, string> {
   const urls: Record<string, string> = {};
   for (const binding of bindings) {
@@ -55,7 +73,15 @@ export function urlsFor(bindings: Binding[], appProtocols: Record<string, string
 
 export function viewOf(
   record: EnvRecord,
-  live: { status: EnvStatus; problems: string[]; dirty?: boolean; merged?: boolean; worktreeExists?: boolean },
+  live: {
+    status: EnvStatus;
+    problems: string[];
+    dirty?: boolean;
+    merged?: boolean;
+    worktreeExists?: boolean;
+    serviceStates?: ServiceState[];
+    processes?: ProcessView[];
+  },
   options: { showSecrets?: boolean } = {},
 ): EnvView {
   // The env's own secrets (its generated password) are masked wherever they appear, not only by name.
@@ -68,7 +94,7 @@ export function viewOf(
     project: record.project,
     status: live.status,
     ports: record.ports,
-    urls: urlsFor(record.ports, record.appProtocols),
+    urls: { ...processUrls(record.processPorts), ...urlsFor(record.ports, record.appProtocols) },
     env: redactor.env(record.env),
     services: record.services,
     problems: live.problems.map((text) => redactor.text(text)),
@@ -76,6 +102,8 @@ export function viewOf(
     ...(live.dirty !== undefined ? { dirty: live.dirty } : {}),
     ...(live.merged !== undefined ? { merged: live.merged } : {}),
     ...(live.worktreeExists !== undefined ? { worktree_exists: live.worktreeExists } : {}),
+    ...(live.serviceStates ? { service_states: live.serviceStates } : {}),
+    ...(live.processes && live.processes.length > 0 ? { processes: live.processes } : {}),
     base: record.base,
     compose_file: record.composeFile,
     ...(record.template && record.renderEnv?.ENVS_POSTGRES_IMAGE ? { image: record.renderEnv.ENVS_POSTGRES_IMAGE } : {}),

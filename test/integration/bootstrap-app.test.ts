@@ -1,0 +1,186 @@
+import { existsSync } from 'node:fs';
+import { readFile, realpath, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, describe, expect, it } from 'vitest';
+import { repoIdFor } from '../../src/core/naming.ts';
+import { envs, envsOk } from '../support/cli.ts';
+import { containerOf, expectNothingLeft } from '../support/docker.ts';
+import { images } from '../support/images.ts';
+import { canBind, httpGet } from '../support/net.ts';
+import { useRepo } from '../support/repo.ts';
+import { snapshot } from '../support/snapshot.ts';
+
+/**
+ * A pnpm workspace as users have them: a web dev server (reading PORT and DATABASE_URL, importing a
+ * workspace package), a Postgres on the usual fixed port, a gitway that hands out its public URL, a
+ * gitignored `.env` pointing at the main checkout's database, files copied through .worktreeinclude and
+ * `copy:`.
+ */
+const files = {
+  'package.json': `${JSON.stringify({ name: 'shop', private: true }, null, 2)}\n`,
+  'pnpm-workspace.yaml': 'packages:\n  - apps/*\n  - packages/*\n',
+  'apps/web/package.json': `${JSON.stringify({ name: 'web', private: true, type: 'module', scripts: { dev: 'node server.mjs' }, dependencies: { shared: 'workspace:*' } }, null, 2)}\n`,
+  'apps/web/server.mjs': `import { createServer } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { parseEnv } from 'node:util';
+import { greet } from 'shared';
+const fromFile = parseEnv(readFileSync(new URL('../../.env', import.meta.url), 'utf8'));
+createServer((req, res) => {
+  res.end(JSON.stringify({ port: Number(process.env.PORT), database: process.env.DATABASE_URL, fileDatabase: fromFile.DATABASE_URL, fileApi: fromFile.API_URL, greeting: greet() }));
+}).listen(Number(process.env.PORT), '127.0.0.1');
+`,
+  'packages/shared/package.json': `${JSON.stringify({ name: 'shared', version: '1.0.0', type: 'module', main: 'index.js' }, null, 2)}\n`,
+  'packages/shared/index.js': "export const greet = () => 'hello from shared';\n",
+  'compose.yaml': `services:
+  db:
+    image: ${images.postgres}
+    environment:
+      POSTGRES_PASSWORD: secret
+      POSTGRES_DB: app
+    ports: ["5432:5432"]
+  gateway:
+    image: ${images.busybox}
+    init: true
+    command: ["sh", "-c", "mkdir -p /www && echo gateway > /www/index.html && exec httpd -f -p 80 -h /www"]
+    ports: ["8000:80"]
+  auth:
+    image: ${images.busybox}
+    init: true
+    command: ["sleep", "3600"]
+    environment:
+      API_EXTERNAL_URL: http://localhost:8000
+`,
+  'envs.yaml': 'processes:\n  web:\n    command: pnpm --filter web dev\n    port: 3000\ncopy: [config/local.json]\n',
+  '.worktreeinclude': 'certs/*.pem\n',
+  '.gitignore': '.env\nnode_modules/\ncerts/\nconfig/local.json\n',
+};
+
+const MAIN_DOTENV = 'DATABASE_URL=postgres://postgres:secret@127.0.0.1:5432/app\nAPI_URL=http://localhost:8000\n';
+const socket = `envs-test-bootstrap-${process.pid}`;
+
+function portOf(url: string): number {
+  return Number(new URL(url).port);
+}
+
+describe('the app, not just its containers (pnpm workspace)', () => {
+  const fx = useRepo(files, 'shop', async (fx) => {
+    await execa('pnpm', ['install', '--silent'], { cwd: fx.repo });
+    await fx.commit('lockfile');
+    await fx.write({ '.env': MAIN_DOTENV, 'certs/dev.pem': 'not a real certificate\n', 'config/local.json': '{"local": true}\n' });
+    // A branch that tracks the file envs would write: refused, never overwritten.
+    await fx.git('switch', '-q', '-c', 'tracks-env');
+    await fx.git('add', '-f', '.env');
+    await fx.commit('track .env');
+    await fx.git('switch', '-q', 'main');
+    await writeFile(join(fx.repo, '.env'), MAIN_DOTENV);
+  });
+  const env = { ENVS_TMUX_SOCKET: socket };
+  afterAll(() => execa('tmux', ['-L', socket, 'kill-server'], { reject: false }));
+
+  it('plan shows every rewrite and the process, with secrets redacted', async () => {
+    const plan = (await envsOk(fx.repo, fx.home, ['plan', 'feat/a', '--json'], env)).json;
+    expect(plan.processes).toEqual([{ name: 'web', port: expect.any(Number), command: 'pnpm --filter web dev' }]);
+    expect(plan.rewrites).toContainEqual(
+      expect.stringMatching(
+        /^\.env DATABASE_URL: postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:5432\/app → postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/app$/,
+      ),
+    );
+    expect(plan.rewrites).toContainEqual(
+      expect.stringMatching(/^service auth API_EXTERNAL_URL: http:\/\/localhost:8000 → http:\/\/localhost:\d+$/),
+    );
+    expect(JSON.stringify(plan)).not.toContain('secret@');
+  });
+
+  it('two envs: each dev server on its own port, with its own database, the main checkout untouched, worktrees clean', async () => {
+    const before = await readFile(join(fx.repo, '.env'), 'utf8');
+    const mainStatus = await fx.git('status', '--porcelain', '--ignored');
+    const a = (await envsOk(fx.repo, fx.home, ['create', 'feat/a', '--json'], env)).json;
+    const b = (await envsOk(fx.repo, fx.home, ['create', 'feat/b', '--json'], env)).json;
+    for (const view of [a, b]) {
+      const info = (await envsOk(fx.repo, fx.home, ['info', view.branch, '--json', '--show-secrets'], env)).json;
+      const dbPort = view.ports.find((p: any) => p.service === 'db').published;
+      const gatewayPort = view.ports.find((p: any) => p.service === 'gateway').published;
+      const served = JSON.parse(await httpGet(portOf(view.urls.web)));
+      expect(served).toMatchObject({ port: portOf(view.urls.web), greeting: 'hello from shared' });
+      expect(portOf(served.database)).toBe(dbPort);
+      expect(served.database).toBe(info.env.DATABASE_URL);
+      expect(portOf(served.fileDatabase)).toBe(dbPort); // the worktree's .env says the env's own database
+      expect(served.fileApi).toBe(`http://localhost:${gatewayPort}`);
+      // A compose service that hands out the gateway's URL hands out the env's port.
+      const { stdout } = await execa('docker', ['exec', await containerOf(view.project, 'auth'), 'env']);
+      expect(stdout).toContain(`API_EXTERNAL_URL=http://localhost:${gatewayPort}`);
+      // Copied files, private; dependencies of its own, not a link into the main checkout.
+      for (const path of ['.env', 'certs/dev.pem', 'config/local.json'])
+        expect((await stat(join(view.worktree, path))).mode & 0o777).toBe(0o600);
+      expect((await stat(join(view.worktree, 'node_modules'))).isDirectory()).toBe(true);
+      expect(await execa('git', ['status', '--porcelain'], { cwd: view.worktree }).then((r) => r.stdout)).toBe('');
+      expect(info.processes).toEqual([expect.objectContaining({ name: 'web', state: 'running', port: portOf(view.urls.web) })]);
+    }
+    expect(portOf(a.urls.web)).not.toBe(portOf(b.urls.web));
+    expect(await readFile(join(fx.repo, '.env'), 'utf8')).toBe(before);
+    expect(await fx.git('status', '--porcelain', '--ignored')).toBe(mainStatus);
+  });
+
+  it('down leaves no process alive; up brings them back on the same ports; destroy leaves none', async () => {
+    const a = (await envsOk(fx.repo, fx.home, ['info', 'feat/a', '--json'], env)).json;
+    const port = portOf(a.urls.web);
+    const pid = a.processes[0].pid;
+    await envsOk(fx.repo, fx.home, ['down', 'feat/a'], env);
+    expect(isAlive(pid)).toBe(false);
+    expect(await canBind(port)).toBe(true);
+    const up = (await envsOk(fx.repo, fx.home, ['up', 'feat/a', '--json'], env)).json;
+    expect(up.urls.web).toBe(a.urls.web);
+    expect(JSON.parse(await httpGet(port)).port).toBe(port);
+
+    const b = (await envsOk(fx.repo, fx.home, ['info', 'feat/b', '--json'], env)).json;
+    for (const view of [up, b]) await envsOk(fx.repo, fx.home, ['destroy', view.branch], env);
+    for (const view of [a, b]) expect(await canBind(portOf(view.urls.web))).toBe(true);
+    expect(isAlive(b.processes[0].pid)).toBe(false);
+    await expectNothingLeft(fx.label);
+  });
+
+  it('refuses to write into a file the branch tracks, changing nothing', async () => {
+    const before = await snapshot(fx);
+    const result = await envs(fx.repo, fx.home, ['create', 'tracks-env', '--json'], env);
+    expect(result.exitCode).toBe(1);
+    expect(result.json.error.code).toBe('ENV_FILE_TRACKED');
+    expect(result.json.error.message).toMatch(/\.env/);
+    expect(await snapshot(fx)).toEqual(before);
+  });
+});
+
+describe('envs demo', () => {
+  const fx = useRepo({ 'README.md': 'the demo is written next to this repository\n' }, 'demo-host');
+  const env = { ENVS_TMUX_SOCKET: `${socket}-demo` };
+  afterAll(() => execa('tmux', ['-L', `${socket}-demo`, 'kill-server'], { reject: false }));
+
+  it('writes a demo repository and two envs whose URLs answer with different databases', async () => {
+    const dir = join(fx.root, 'demo');
+    const result = await envsOk(fx.root, fx.home, ['demo', dir], env);
+    expect(result.stdout).toMatch(/two envs running side by side/);
+    const views = (await envsOk(dir, fx.home, ['list', '--json'], env)).json;
+    expect(views.map((v: any) => v.branch)).toEqual(['demo/one', 'demo/two']);
+    const answers = await Promise.all(views.map(async (v: any) => JSON.parse(await httpGet(portOf(v.urls.web)))));
+    for (const [i, answer] of answers.entries()) {
+      expect(answer.system_identifier).toMatch(/^\d+$/);
+      expect(portOf(answer.database)).toBe(views[i].ports.find((p: any) => p.service === 'db').published);
+    }
+    expect(answers[0].system_identifier).not.toBe(answers[1].system_identifier);
+    for (const line of result.stdout.split('\n').filter((l) => l.includes(' destroy '))) {
+      const args = line.trim().split(/\s+/).slice(1);
+      await envsOk(fx.root, fx.home, args, env);
+    }
+    expect(existsSync(join(dir, '.env'))).toBe(true);
+    await expectNothingLeft(`dev.envs.repo=${repoIdFor('demo', await realpath(join(dir, '.git')))}`);
+  });
+});
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
