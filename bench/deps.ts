@@ -4,11 +4,12 @@
  *
  *   cold       the first env's install on a machine with an empty package store and cache
  *              (pnpm: fresh store-dir and cache-dir; npm: fresh cache), i.e. what a plain clone costs
- *   second env installDependencies() in the next worktree (pnpm: against the now warm store; npm: the
- *              main checkout's node_modules copied copy-on-write or as hard links, lockfile unchanged)
+ *   second env installDependencies() in the next worktree: the main checkout's node_modules copied
+ *              copy-on-write or as hard links (lockfile unchanged; pnpm's bin shims retargeted)
  *
  * Time is time-to-deps-ready of that call; disk is what `du` counts once per inode: for cold the store,
- * cache and node_modules it made, for the second env only what its node_modules adds on top of them.
+ * cache and node_modules it made, for the second env only what its node_modules adds on top of them and
+ * of the main checkout's.
  * Two fixtures: `tiny` (the integration test's two-package pnpm workspace, two one-file dependencies) and
  * `app` (a workspace with express, zod, date-fns and typescript: ~70 packages, ~40 MB, a dev app's shape).
  * Needs the npm registry. BENCH_RUNS sets the runs (default 5); medians are what count.
@@ -150,8 +151,9 @@ async function measure(root: string, manager: 'pnpm' | 'npm', fixture: string): 
       manager === 'pnpm'
         ? [join(run, 'store'), join(run, 'pnpm-cache'), ...(await nodeModules(first))]
         : [join(run, 'npm-cache'), ...(await nodeModules(first))];
-    // npm's second env copies the main checkout's node_modules: what it shares with them is not extra.
-    const shared = manager === 'npm' ? await nodeModules(repo) : [];
+    // The second env copies the main checkout's node_modules (hard links or copy-on-write, when the lockfile
+    // is the same): what it shares with them is not extra.
+    const shared = await nodeModules(repo);
     const [coldKiB, , secondKiB] = await diskKiB([coldPaths, shared, await nodeModules(second)]);
     samples.push({
       coldS: cold.durationMs / 1000,

@@ -1,4 +1,4 @@
-import { link, readFile, readlink, rename, rm, stat, unlink } from 'node:fs/promises';
+import { link, lstat, readdir, readFile, readlink, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { Config } from '../config/schema.ts';
 import type { Progress } from '../core/converge.ts';
@@ -106,7 +106,24 @@ export async function installDependencies(options: InstallOptions): Promise<Inst
   }
   for (const warning of pm.warnings) options.onProgress?.({ step: STEP, message: `warning: ${warning}` });
 
+  const reuse: ReuseMode = (typeof config === 'object' && !Array.isArray(config) && config?.reuse) || 'auto';
   if (pm.name === 'pnpm') {
+    // The main checkout's node_modules, when it is what `pnpm install` would make here: its files are hard
+    // links into pnpm's store already (another link to each is what pnpm itself would add), its links are
+    // relative; only the bin shims name the main checkout, and are rewritten.
+    const copied = reuse === 'never' ? { reason: 'install.reuse is never' } : await reuseMain(options, pm, reuse);
+    if ('method' in copied) {
+      await retargetBinShims(options.main, options.worktree, copied.dirs);
+      return done({
+        method: copied.method,
+        manager: pm.name,
+        command: `${copied.method === 'reflink' ? 'copy-on-write' : 'hard-link'} copy of ${copied.dirs.map((d) => join(d, 'node_modules')).join(', ')}`,
+        copied: copied.dirs,
+        env: {},
+        warnings: pm.warnings,
+      });
+    }
+    options.onProgress?.({ step: STEP, message: `pnpm: an install from the store (${copied.reason})` });
     const store = await pnpmStore(options, env);
     const args = [
       'install',
@@ -119,10 +136,17 @@ export async function installDependencies(options: InstallOptions): Promise<Inst
       ...store.args,
     ];
     const step = await runStep(`pnpm ${args.join(' ')}`, 'pnpm', args, stepOptions(options, { ...env, ...store.env }));
-    return done({ method: 'pnpm', manager: 'pnpm', command: step.command, copied: [], env: store.env, warnings: pm.warnings });
+    return done({
+      method: 'pnpm',
+      manager: 'pnpm',
+      command: step.command,
+      copied: [],
+      reason: copied.reason,
+      env: store.env,
+      warnings: pm.warnings,
+    });
   }
 
-  const reuse: ReuseMode = (typeof config === 'object' && !Array.isArray(config) && config?.reuse) || 'auto';
   const copied = reuse === 'never' ? { reason: 'install.reuse is never' } : await reuseMain(options, pm, reuse);
   if ('method' in copied) {
     return done({
@@ -242,6 +266,8 @@ const INSTALL_MARKER: Partial<Record<ManagerName, string>> = {
   npm: '.package-lock.json',
   yarn: '.yarn-integrity',
 };
+/** pnpm keeps a copy of the lockfile it installed from: the main checkout's install is current when it equals the lockfile. */
+const PNPM_INSTALLED_LOCK = join('.pnpm', 'lock.yaml');
 const BERRY_MARKER = '.yarn-state.yml';
 
 type Reused = { method: 'reflink' | 'hardlink'; dirs: string[] } | { reason: string };
@@ -261,6 +287,10 @@ async function reuseMain(options: InstallOptions, pm: PackageManager, reuse: Reu
   ]);
   if (!ours || !theirs || !ours.equals(theirs)) return { reason: `${pm.lockfile} differs from the main checkout's` };
   if (!(await isDirectory(join(main, 'node_modules')))) return { reason: 'the main checkout has no node_modules' };
+  if (pm.name === 'pnpm') {
+    const installed = await readFile(join(main, 'node_modules', PNPM_INSTALLED_LOCK)).catch(() => undefined);
+    if (!installed?.equals(theirs)) return { reason: "the main checkout's node_modules was not installed from its current pnpm-lock.yaml" };
+  }
   const marker = pm.name === 'yarn' && pm.flavor === 'berry' ? BERRY_MARKER : INSTALL_MARKER[pm.name];
   if (marker) {
     const [installed, locked] = await Promise.all([
@@ -320,6 +350,29 @@ async function reuseMain(options: InstallOptions, pm: PackageManager, reuse: Reu
     return { reason: `node_modules of the main checkout links outside its checkout (${crossing.slice(0, 3).join(', ')})` };
   }
   return { method, dirs };
+}
+
+/**
+ * pnpm's bin shims (`node_modules/.bin/*`, and those of packages in its virtual store) set NODE_PATH to
+ * absolute paths of the checkout they were installed in: in the copy they must name the worktree. Each one
+ * that does is written anew (a new file, never through the hard link, which the main checkout shares).
+ */
+async function retargetBinShims(main: string, worktree: string, dirs: string[]): Promise<void> {
+  const roots = dirs.map((dir) => join(worktree, dir, 'node_modules'));
+  const found = await run('find', [...roots, '-type', 'd', '-name', '.bin']);
+  const from = `${resolve(main)}/`;
+  const to = `${resolve(worktree)}/`;
+  for (const bin of found.stdout.split('\n').filter(Boolean)) {
+    for (const name of await readdir(bin)) {
+      const path = join(bin, name);
+      const info = await lstat(path).catch(() => undefined);
+      if (!info?.isFile() || info.size > 1_000_000) continue;
+      const text = await readFile(path, 'utf8');
+      if (!text.includes(from)) continue;
+      await unlink(path);
+      await writeFile(path, text.split(from).join(to), { mode: info.mode & 0o777 });
+    }
+  }
 }
 
 /** reflink when the filesystem can (and may), else hard links (when allowed), else nothing. Probed on one file. */

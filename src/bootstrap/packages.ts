@@ -104,11 +104,14 @@ async function yarnFlavor(dir: string, version: string | undefined, lockfile: st
 export async function workspaceDirs(dir: string): Promise<string[]> {
   const pkg = await readPackageJson(dir);
   const field = pkg?.workspaces;
-  const patterns = Array.isArray(field)
-    ? field
-    : Array.isArray((field as { packages?: unknown })?.packages)
-      ? (field as { packages: unknown[] }).packages
-      : [];
+  const pnpm = await pnpmWorkspacePatterns(dir);
+  const patterns = pnpm
+    ? pnpm
+    : Array.isArray(field)
+      ? field
+      : Array.isArray((field as { packages?: unknown })?.packages)
+        ? (field as { packages: unknown[] }).packages
+        : [];
   const include = patterns.filter((p): p is string => typeof p === 'string' && !p.startsWith('!'));
   const exclude = patterns.filter((p): p is string => typeof p === 'string' && p.startsWith('!')).map((p) => p.slice(1));
   const found = new Set<string>();
@@ -140,4 +143,17 @@ export async function isDirectory(path: string): Promise<boolean> {
     (s) => s.isDirectory(),
     () => false,
   );
+}
+
+/** `packages:` of pnpm-workspace.yaml (pnpm's own list of workspace packages), when there is one. */
+async function pnpmWorkspacePatterns(dir: string): Promise<unknown[] | undefined> {
+  const text = await readFile(join(dir, 'pnpm-workspace.yaml'), 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  const { parse } = await import('yaml');
+  try {
+    const doc = parse(text) as { packages?: unknown } | null;
+    return Array.isArray(doc?.packages) ? doc.packages : [];
+  } catch {
+    return [];
+  }
 }

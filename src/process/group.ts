@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { open, readdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 
 /**
  * Process groups: programs envs starts that may start children of their own (a package manager, a dev
@@ -41,6 +42,7 @@ export interface LoggedRunResult {
  */
 export async function runLogged(file: string, args: readonly string[], options: LoggedRunOptions): Promise<LoggedRunResult> {
   const started = performance.now();
+  await mkdir(dirname(options.logFile), { recursive: true, mode: 0o700 });
   const log = await open(options.logFile, 'a', 0o600);
   const offset = (await log.stat()).size;
   let cancelled = false;

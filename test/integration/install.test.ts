@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type InstallResult, installDependencies, linksLeaving } from '../../src/bootstrap/install.ts';
+import { type InstallOptions, type InstallResult, installDependencies, linksLeaving } from '../../src/bootstrap/install.ts';
 
 /**
  * Real package managers against the npm registry, on fixtures small enough to install in seconds:
@@ -60,12 +60,13 @@ describe('pnpm workspace', () => {
   let main = '';
   let store = '';
   const env = () => ({ ...process.env, npm_config_store_dir: store });
-  const install = (worktree: string, more: Record<string, string> = {}) =>
+  const install = (worktree: string, more: Record<string, string> = {}, config?: InstallOptions['config']) =>
     installDependencies({
       worktree,
       main,
       baseEnv: { ...env(), ...more },
       logFile: join(root, 'logs', `${worktree.split('/').pop()}.log`),
+      ...(config !== undefined ? { config } : {}),
     });
 
   beforeAll(async () => {
@@ -83,23 +84,30 @@ describe('pnpm workspace', () => {
     for (const name of ['wt1', 'wt2']) await git(main, 'worktree', 'add', '-q', '-b', name, join(root, name));
   });
 
-  it('installs each worktree with pnpm from the store: its own node_modules, its own workspace packages, clean', async () => {
-    const first = await install(join(root, 'wt1'));
+  it('copies the main checkout’s node_modules when the lockfile is the same (bin shims retargeted), else installs from the store', async () => {
+    const copied = await install(join(root, 'wt1'));
+    expect(copied.reason ?? '').toBe('');
+    expect(copied).toMatchObject({
+      method: expect.stringMatching(/^(hardlink|reflink)$/),
+      manager: 'pnpm',
+      copied: ['.', 'packages/a', 'packages/b'],
+    });
     // A user whose pnpm config turns the global virtual store on still gets a node_modules of the worktree's own.
-    const second = await install(join(root, 'wt2'), { npm_config_enable_global_virtual_store: 'true' });
-    for (const [result, name] of [
-      [first, 'wt1'],
-      [second, 'wt2'],
-    ] as Array<[InstallResult, string]>) {
+    const installed = await install(join(root, 'wt2'), { npm_config_enable_global_virtual_store: 'true' }, { reuse: 'never' });
+    expect(installed).toMatchObject({ method: 'pnpm', manager: 'pnpm', env: {} });
+    expect(installed.command).toMatch(/^pnpm install --frozen-lockfile --prefer-offline/);
+    for (const name of ['wt1', 'wt2']) {
       const worktree = join(root, name);
-      expect(result).toMatchObject({ method: 'pnpm', manager: 'pnpm', env: {} });
-      expect(result.command).toMatch(/^pnpm install --frozen-lockfile --prefer-offline/);
       await expectClean(worktree);
       // @fx/b resolves to this worktree's own package, never another checkout's.
       const b = await execa('node', ['-p', 'require("@fx/b") + " " + require("ms")("2h")'], { cwd: join(worktree, 'packages', 'a') });
       expect(b.stdout).toBe(`b from ${join(worktree, 'packages', 'b')} 7200000`);
+      // Bin shims name this worktree, never the main checkout.
+      for (const shim of await shims(worktree)) expect(await readFile(shim, 'utf8')).not.toContain(`${main}/`);
     }
-    // The second env took every package from the store: nothing downloaded.
+    // The main checkout's shims were not touched through the shared hard links.
+    for (const shim of await shims(main)) expect(await readFile(shim, 'utf8')).not.toContain(join(root, 'wt1'));
+    // The installed env took every package from the store: nothing downloaded.
     expect(await readFile(join(root, 'logs', 'wt2.log'), 'utf8')).toMatch(/reused \d+, downloaded 0/);
   });
 
@@ -216,3 +224,9 @@ describe('npm workspace', () => {
     }
   });
 });
+
+/** Every bin shim under a checkout's node_modules (pnpm writes them with absolute paths). */
+async function shims(checkout: string): Promise<string[]> {
+  const { stdout } = await execa('find', [join(checkout, 'node_modules'), '-path', '*/.bin/*', '-type', 'f']);
+  return stdout.split('\n').filter(Boolean);
+}
