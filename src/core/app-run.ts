@@ -1,3 +1,4 @@
+import type { InstallResult } from '../bootstrap/install.ts';
 import type { Config } from '../config/schema.ts';
 import { type AppPlan, logFile, processesToStart } from './app.ts';
 import type { Progress } from './converge.ts';
@@ -15,34 +16,56 @@ export interface AppRunOptions {
 }
 
 /**
- * The steps of create after the containers are up: dependencies (the fast way: pnpm's store, a copy of
- * the main checkout's node_modules when the lockfile is the same), the `bootstrap:` commands (migrations,
- * seeds: the database is up), then the host processes on their leased ports. Each is recorded before it
- * runs; a failing one stops create with its output's tail and leaves the env resumable.
+ * Starts the dependency install (the fast way: a copy of the main checkout's node_modules when the lockfile
+ * is the same, else pnpm's store or a real install). It needs only the worktree, so create runs it while
+ * the containers come up; `finishApp` waits for it.
  */
-export async function bootstrapApp(deps: Deps, record: EnvRecord, config: Config, app: AppPlan, options: AppRunOptions): Promise<void> {
-  const common = {
+export function startInstall(deps: Deps, record: EnvRecord, config: Config, options: AppRunOptions): Promise<InstallResult> {
+  return deps.app.install({
     worktree: record.worktree,
     baseEnv: deps.env,
     redact: Object.values(record.secrets),
-    ...(options.signal ? { signal: options.signal } : {}),
-    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-  };
-  await options.enter?.('deps');
-  const installed = await deps.app.install({
-    ...common,
     main: deps.git.repo.root,
     ...(config.install !== undefined ? { config: config.install } : {}),
     env: record.env,
     logFile: logFile(deps, record, 'install'),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });
+}
+
+/**
+ * The steps of create after the containers are up: the install started earlier is waited for, then the
+ * `bootstrap:` commands run (migrations, seeds: the database is up), then the host processes start on their
+ * leased ports. Each is recorded before it runs; a failing one stops create with its output's tail and
+ * leaves the env resumable.
+ */
+export async function finishApp(
+  deps: Deps,
+  record: EnvRecord,
+  config: Config,
+  app: AppPlan,
+  installing: Promise<InstallResult>,
+  options: AppRunOptions,
+): Promise<void> {
+  await options.enter?.('deps');
+  const installed = await installing;
   // pnpm with a store of its own: later `pnpm add` in the worktree needs to know it.
   Object.assign(record.env, installed.env);
   record.warnings = [...new Set([...record.warnings, ...installed.warnings])];
 
   if ((config.bootstrap ?? []).length > 0) {
     await options.enter?.('bootstrap');
-    await deps.app.bootstrap({ ...common, commands: config.bootstrap ?? [], env: record.env, logFile: logFile(deps, record, 'bootstrap') });
+    await deps.app.bootstrap({
+      worktree: record.worktree,
+      baseEnv: deps.env,
+      redact: Object.values(record.secrets),
+      commands: config.bootstrap ?? [],
+      env: record.env,
+      logFile: logFile(deps, record, 'bootstrap'),
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    });
   }
   await startApp(deps, record, app, options);
 }

@@ -1,7 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EnvsError } from '../errors.ts';
-import { bootstrapApp, stopApp } from './app-run.ts';
+import { finishApp, startInstall, stopApp } from './app-run.ts';
 import { converge, type Progress } from './converge.ts';
 import { absentPaths, copyFromMain } from './copies.ts';
 import type { Deps } from './deps.ts';
@@ -51,6 +51,8 @@ async function applyCreate(deps: Deps, plan: EnvPlan, options: CreateRunOptions)
   };
   const progress = (step: string, message: string) => options.onProgress?.({ step, message });
   const worktree = await worktreeStep(deps, plan); // refuses before anything is written
+  const installAbort = new AbortController();
+  let installing: Promise<unknown> | undefined;
 
   try {
     await enter('worktree');
@@ -80,6 +82,14 @@ async function applyCreate(deps: Deps, plan: EnvPlan, options: CreateRunOptions)
     record.dataPaths = await absentPaths(plan.worktree, plan.dataPaths, record.dataPaths ?? []);
 
     made.resources = true;
+    // Dependencies need only the worktree: they install while the containers come up.
+    const installSignal = options.signal ? AbortSignal.any([options.signal, installAbort.signal]) : installAbort.signal;
+    const started = startInstall(deps, record, plan.source.config, {
+      signal: installSignal,
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    });
+    installing = started;
+    started.catch(() => {}); // awaited below; a failure of compose up comes first
     await converge(deps, record, plan.source, {
       ...plan.settings,
       app: plan.app,
@@ -92,7 +102,7 @@ async function applyCreate(deps: Deps, plan: EnvPlan, options: CreateRunOptions)
       },
     });
     failpoint(deps.env, 'after-compose-up');
-    await bootstrapApp(deps, record, plan.source.config, plan.app, {
+    await finishApp(deps, record, plan.source.config, plan.app, started, {
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       enter,
@@ -103,6 +113,9 @@ async function applyCreate(deps: Deps, plan: EnvPlan, options: CreateRunOptions)
     await enter('ready');
     return viewOf(record, { status: 'running', problems: [] });
   } catch (error) {
+    // An install still running must not write into what the rollback removes.
+    installAbort.abort();
+    await installing?.catch(() => {});
     if (options.keepOnFailure || plan.resume) {
       record.status = 'failed';
       record.error = EnvsError.is(error) ? error.message : String(error);

@@ -34,7 +34,7 @@ describe('create', () => {
     expect(view.ports.map((p) => p.service)).toEqual(['db', 'web']);
     expect(view.env.DATABASE_URL).toMatch(/^postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/postgres$/);
     expect(fakes.records.get(view.name)?.phase).toBe('ready');
-    expect(fakes.calls).toEqual(['worktree add feat/x', 'compose up', 'app install']);
+    expect(fakes.calls).toEqual(['worktree add feat/x', 'app install', 'compose up']);
   });
 
   it('rolls back everything it made when compose up fails, and keeps the error', async () => {
@@ -44,6 +44,7 @@ describe('create', () => {
     expect(String((error as Error).message)).toMatch(/pull access denied/);
     expect(fakes.calls).toEqual([
       'worktree add feat/x',
+      'app install',
       'compose up',
       'app stop',
       expect.stringMatching(/^compose down envs-repo-1234-feat-x-/),
