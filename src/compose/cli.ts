@@ -17,6 +17,9 @@ import { composeYaml } from './write.ts';
  */
 const STRIPPED = ['COMPOSE_PROJECT_NAME', 'COMPOSE_FILE', 'COMPOSE_PATH_SEPARATOR', 'COMPOSE_ENV_FILES'];
 
+/** `docker compose config` on a sane file takes well under a second; a pathological one is stopped. */
+const RENDER_TIMEOUT_MS = 60_000;
+
 export class CliComposeClient implements ComposeClient {
   private readonly env: NodeJS.ProcessEnv;
   /** Where scratch directories go (`$ENVS_HOME/tmp`): they hold a branch's env files, so never the system temp dir. */
@@ -48,7 +51,16 @@ export class CliComposeClient implements ComposeClient {
     const args = ['-p', options.project, '--project-directory', options.projectDir];
     for (const file of options.files) args.push('-f', file);
     args.push('config', '--format', 'json');
-    const result = await this.compose(args, { cwd: options.projectDir, env: options.env });
+    const result = await this.compose(args, { cwd: options.projectDir, env: options.env, signal: AbortSignal.timeout(RENDER_TIMEOUT_MS) });
+    if (result.cancelled) {
+      throw new EnvsError(
+        'COMPOSE_INVALID',
+        `docker compose config did not finish within ${RENDER_TIMEOUT_MS / 1000} s on this compose file.`,
+        {
+          hint: 'A compose file renders in well under a second; check what this branch committed (huge or self-expanding files).',
+        },
+      );
+    }
     if (result.exitCode !== 0) {
       missingCompose(result);
       throw new EnvsError('COMPOSE_INVALID', `Compose rejected the compose file: ${lastLines(result.stderr, 6)}`, {
@@ -98,6 +110,7 @@ export class CliComposeClient implements ComposeClient {
           cwd: projectDir,
           env: options.env,
           input: doc,
+          signal: AbortSignal.timeout(RENDER_TIMEOUT_MS),
         },
       );
       if (result.exitCode !== 0) {

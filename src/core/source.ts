@@ -61,15 +61,38 @@ export async function configFrom(files: ReadonlyMap<string, Buffer>): Promise<Co
 }
 
 /** A compose file parsed just enough to follow its references; a syntax error is left for Compose to report. */
-async function parseLoosely(text: string): Promise<unknown> {
+async function parseLoosely(text: string, path: string): Promise<unknown> {
+  // A branch's compose file is untrusted input: Compose itself has no limits, and a file that expands
+  // aliases exponentially ("billion laughs") makes `docker compose config` take every byte of memory.
+  if (text.length > MAX_COMPOSE_BYTES) {
+    throw new EnvsError(
+      'COMPOSE_INVALID',
+      `${printable(path)} is ${(text.length / 2 ** 20).toFixed(1)} MB; envs reads compose files up to ${MAX_COMPOSE_BYTES / 2 ** 20} MB.`,
+      {
+        hint: 'A compose file is a few kilobytes; check what this branch committed there.',
+      },
+    );
+  }
   const { parse } = await import('yaml');
   try {
     // Unknown tags (`!reset`, `!override`) only warn, and `silent` keeps that quiet.
     return parse(text, { logLevel: 'silent' });
-  } catch {
-    return undefined;
+  } catch (error) {
+    if (error instanceof ReferenceError && /alias/i.test(error.message)) {
+      throw new EnvsError(
+        'COMPOSE_INVALID',
+        `${printable(path)} expands YAML aliases far beyond what a compose file needs (a resource-exhaustion pattern); envs does not hand it to Compose.`,
+        {
+          hint: 'Use fewer nested aliases (anchors reused inside anchors), or write the values out.',
+        },
+      );
+    }
+    return undefined; // a syntax error is Compose's to report, in its words
   }
 }
+
+/** Compose files larger than this are refused before Compose reads them. */
+const MAX_COMPOSE_BYTES = 8 * 2 ** 20;
 
 export interface ReadSourceOptions {
   /** The environment Compose will interpolate from (the user's shell, plus envs's own variables). */
@@ -137,7 +160,7 @@ export async function readSource(deps: Deps, base: Tree, options: ReadSourceOpti
   let originalName: string | undefined;
   let frontier = sourceFiles;
   for (let depth = 0; depth < MAX_DEPTH && frontier.length > 0; depth++) {
-    const docs = await Promise.all(frontier.map((path) => parseLoosely(String(files.get(path) ?? ''))));
+    const docs = await Promise.all(frontier.map((path) => parseLoosely(String(files.get(path) ?? ''), path)));
     for (const doc of docs) {
       for (const name of serviceNames(doc)) if (!serviceOrder.includes(name)) serviceOrder.push(name);
       originalName ??= projectName(doc);

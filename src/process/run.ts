@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { debugTrace, showArgv, since } from './trace.ts';
 
 /**
@@ -31,6 +31,22 @@ export interface RunResult<T extends string | Buffer = string> {
 
 const KILL_GRACE_MS = 5_000;
 
+/**
+ * Children still running. When envs exits early (Ctrl-C ends any command at once, see cli/runner.ts), they
+ * get SIGTERM rather than running on unattended: a terminal's Ctrl-C reaches them anyway, a SIGTERM sent to
+ * envs alone does not.
+ */
+const live = new Set<ChildProcess>();
+let exitHook = false;
+function track(child: ChildProcess): void {
+  live.add(child);
+  if (exitHook) return;
+  exitHook = true;
+  process.on('exit', () => {
+    for (const running of live) running.kill('SIGTERM');
+  });
+}
+
 export function run(file: string, args: readonly string[], options?: RunOptions): Promise<RunResult<string>>;
 export function run(file: string, args: readonly string[], options: RunOptions & { bytes: true }): Promise<RunResult<Buffer>>;
 export function run(
@@ -48,6 +64,7 @@ export function run(
       shell: false,
       windowsHide: true,
     });
+    track(child);
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     let spawnError: NodeJS.ErrnoException | undefined;
@@ -72,6 +89,7 @@ export function run(
     child.stdin.end(options.input ?? '');
 
     child.on('close', (code) => {
+      live.delete(child);
       options.signal?.removeEventListener('abort', onAbort);
       if (killTimer) clearTimeout(killTimer);
       const out = Buffer.concat(stdout);
