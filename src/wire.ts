@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 /**
  * The composition root: builds the real adapters behind core's interfaces for one repository.
  * The CLI and the library API both start here; tests of core pass fakes instead. The options given here
@@ -5,14 +6,10 @@
  * or process.env.
  */
 import { rm, stat } from 'node:fs/promises';
-import { basename, dirname, resolve } from 'node:path';
-import { runBootstrap } from './bootstrap/bootstrap.ts';
-import { applyEnvFiles, previewEnvFiles } from './bootstrap/env-files.ts';
-import { installDependencies } from './bootstrap/install.ts';
-import { processStates, startProcesses, stopProcesses } from './bootstrap/processes.ts';
+import { basename, dirname, join, resolve } from 'node:path';
 import { CliComposeClient } from './compose/cli.ts';
 import { corruptRecordError } from './core/corrupt.ts';
-import type { Deps, Engine, Locks, RecordStore } from './core/deps.ts';
+import type { AppRunner, Deps, Engine, Locks, RecordStore } from './core/deps.ts';
 import type { StateDoctor, StateProblem } from './core/doctor.ts';
 import { LABEL } from './core/labels.ts';
 import { repoIdFor } from './core/naming.ts';
@@ -64,15 +61,7 @@ export async function openEnvs(options: OpenOptions = {}): Promise<Deps> {
     engine,
     ports: new PortRegistry(paths.registry, paths.lock('ports'), new LoopbackProbe(), paths.tmp),
     probes: { postgres: waitForPostgres },
-    app: {
-      writeEnvFiles: applyEnvFiles,
-      previewEnvFiles,
-      install: installDependencies,
-      bootstrap: runBootstrap,
-      start: startProcesses,
-      stop: stopProcesses,
-      states: processStates,
-    },
+    app: lazyAppRunner(),
     subnets: new SubnetRegistry(paths.subnets, paths.lock('subnets'), (project) => occupiedSubnets(engine, project), paths.tmp),
     records: recordStore(paths, repoId),
     locks: fileLocks(paths),
@@ -80,6 +69,26 @@ export async function openEnvs(options: OpenOptions = {}): Promise<Deps> {
     env,
     cwd,
     now: () => new Date(),
+  };
+}
+
+/**
+ * src/bootstrap, loaded on first use: most commands (list, info, destroy of an env without processes…)
+ * never need it, and every module loaded costs every start of the CLI.
+ */
+function lazyAppRunner(): AppRunner {
+  const envFiles = () => import('./bootstrap/env-files.ts');
+  const processes = () => import('./bootstrap/processes.ts');
+  return {
+    writeEnvFiles: async (input) => (await envFiles()).applyEnvFiles(input),
+    previewEnvFiles: async (input) => (await envFiles()).previewEnvFiles(input),
+    install: async (options) => (await import('./bootstrap/install.ts')).installDependencies(options),
+    bootstrap: async (options) => (await import('./bootstrap/bootstrap.ts')).runBootstrap(options),
+    start: async (options) => (await processes()).startProcesses(options),
+    // An env that never had host processes has no processes.json (see bootstrap/processes.ts): nothing to load.
+    stop: async (options) =>
+      existsSync(join(options.stateDir, 'processes.json')) ? (await processes()).stopProcesses(options) : undefined,
+    states: async (stateDir) => (existsSync(join(stateDir, 'processes.json')) ? (await processes()).processStates(stateDir) : []),
   };
 }
 

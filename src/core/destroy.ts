@@ -1,7 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { CONFIG_FILES } from '../config/files.ts';
 import { EnvsError } from '../errors.ts';
-import { stopApp } from './app-run.ts';
 import type { Progress } from './converge.ts';
 import { removeDataPaths } from './data-removal.ts';
 import type { Deps, KeptRef, WorktreeInspection } from './deps.ts';
@@ -78,7 +77,7 @@ export async function destroyEnv(deps: Deps, arg: string, options: DestroyOption
     current.updatedAt = deps.now().toISOString();
     await deps.records.put(current);
 
-    await stopApp(deps, current, options.onProgress);
+    await deps.app.stop({ stateDir: deps.records.envDir(current.name), ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
     progress('containers', `docker compose -p ${current.project} down --volumes`);
     await Promise.all([composeDown(deps, current.project, options.signal), sweepSupabase(deps, current.supabase?.projectId)]);
     failpoint(deps.env, 'destroy-after-down');

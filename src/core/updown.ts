@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { EnvsError } from '../errors.ts';
 import { planApp } from './app.ts';
-import { startApp, stopApp } from './app-run.ts';
+import { startApp } from './app-run.ts';
 import { converge, type Progress } from './converge.ts';
 import type { Deps } from './deps.ts';
 import { engineMismatch, envLock, reread } from './guards.ts';
@@ -76,7 +76,7 @@ export async function downEnv(deps: Deps, arg: string, options: UpDownOptions = 
   const resolved = await usable(deps, arg, options.cwd);
   return deps.locks.with(envLock(deps.repoId, resolved.name), { what: `envs down ${resolved.branch}`, waitMs: 0 }, async () => {
     const record = checkStatus(await reread(deps, resolved));
-    await stopApp(deps, record, options.onProgress);
+    await deps.app.stop({ stateDir: deps.records.envDir(record.name), ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
     options.onProgress?.({ step: 'stop', message: `docker compose -p ${record.project} stop` });
     await deps.compose.stop({
       project: record.project,

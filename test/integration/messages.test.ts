@@ -38,6 +38,11 @@ services:
       await fx.git('switch', '-q', '-c', 'missing-image');
       await fx.write({ 'compose.yaml': `services:\n  api:\n    image: envs-test/never-built:1.0\n    ports: ["8080:80"]\n` });
       await fx.commit('an image nobody has');
+      await fx.git('switch', '-q', '-c', 'risky', 'main');
+      await fx.write({
+        'compose.yaml': `services:\n  agent:\n    image: ${images.busybox}\n    network_mode: host\n  watcher:\n    image: ${images.busybox}\n    volumes:\n      - /var/run/docker.sock:/var/run/docker.sock:ro\n`,
+      });
+      await fx.commit('host networking and the engine socket');
       await fx.git('switch', '-q', 'main');
     },
   );
@@ -54,6 +59,16 @@ services:
     const destroyed = await envsOk(fx.repo, fx.home, ['destroy', 'feat/urls', '--json']);
     expect(destroyed.json.branch).toBe('feat/urls');
     await expectNothingLeft(fx.label);
+  });
+
+  it('plan names host networking and engine-socket mounts, service and key, as warnings', async () => {
+    const plan = (await envsOk(fx.repo, fx.home, ['plan', 'risky', '--json'])).json;
+    expect(plan.warnings).toContainEqual(expect.stringMatching(/^agent: network_mode "host"/));
+    expect(plan.warnings).toContainEqual(
+      expect.stringMatching(/^watcher: volumes mounts the container engine's socket \/var\/run\/docker\.sock.*controls the container engine/),
+    );
+    const human = await envsOk(fx.repo, fx.home, ['plan', 'risky']);
+    expect(human.stdout).toMatch(/warning: agent: network_mode "host"/);
   });
 
   it('an image that cannot be pulled is named, and the registry said to be unreachable', async () => {
