@@ -65,7 +65,9 @@ services:
     const plan = (await envsOk(fx.repo, fx.home, ['plan', 'risky', '--json'])).json;
     expect(plan.warnings).toContainEqual(expect.stringMatching(/^agent: network_mode "host"/));
     expect(plan.warnings).toContainEqual(
-      expect.stringMatching(/^watcher: volumes mounts the container engine's socket \/var\/run\/docker\.sock.*controls the container engine/),
+      expect.stringMatching(
+        /^watcher: volumes mounts the container engine's socket \/var\/run\/docker\.sock.*controls the container engine/,
+      ),
     );
     const human = await envsOk(fx.repo, fx.home, ['plan', 'risky']);
     expect(human.stdout).toMatch(/warning: agent: network_mode "host"/);
