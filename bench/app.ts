@@ -21,6 +21,7 @@ import { BIN } from '../test/support/cli.ts';
 import { sweep } from '../test/support/docker.ts';
 import { images } from '../test/support/images.ts';
 import { makeRepo } from '../test/support/repo.ts';
+import { median, printTable } from './table.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const GOAL = 1.3;
@@ -50,8 +51,6 @@ function handEdited(db: number, gateway: number): string {
   const text = appFiles['compose.yaml'];
   return text.replace('"5432:5432"', `"127.0.0.1:${db}:5432"`).replace('"8000:80"', `"127.0.0.1:${gateway}:80"`);
 }
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 
 const fx = await makeRepo(appFiles, 'benchapp');
 const env = { ...process.env, ENVS_HOME: fx.home, ENVS_POSTGRES_IMAGE: images.postgres, ENVS_TMUX_SOCKET: socket };
@@ -110,11 +109,17 @@ try {
     process.stderr.write(`app run ${i + 1}/${RUNS}: by hand ${raw[i]?.toFixed(2)} s | envs ${ours[i]?.toFixed(2)} s\n`);
   }
   const ratio = median(ours) / median(raw);
-  console.log(`\npnpm workspace app (dev server + Postgres + gateway), warm images and store, ${RUNS} runs, order alternating\n`);
-  console.log('step                                by hand (median)  envs (median)  ratio  goal');
-  console.log(
-    `create → dev server answering      ${median(raw).toFixed(2)} s            ${median(ours).toFixed(2)} s         ${ratio.toFixed(2)}   ≤ ${GOAL.toFixed(2)} ${ratio <= GOAL ? 'met' : 'MISSED'}`,
-  );
+  printTable(`pnpm workspace app (dev server + Postgres + gateway), warm images and store, ${RUNS} runs, order alternating`, [
+    ['step', 'by hand (median)', 'envs (median)', 'ratio', 'goal', ''],
+    [
+      'create → dev server answering',
+      `${median(raw).toFixed(2)} s`,
+      `${median(ours).toFixed(2)} s`,
+      ratio.toFixed(2),
+      `≤ ${GOAL.toFixed(2)}`,
+      ratio <= GOAL ? 'met' : 'MISSED',
+    ],
+  ]);
 } finally {
   for (let i = 0; i < RUNS; i++)
     await execa('docker', ['compose', '-p', `envs-bench-raw-${i}`, 'down', '-v', '--timeout', '1'], { reject: false });

@@ -12,6 +12,7 @@ import { execa } from 'execa';
 import { BIN } from '../test/support/cli.ts';
 import { sweep } from '../test/support/docker.ts';
 import { type Fixture, makeRepo, trapFiles } from '../test/support/repo.ts';
+import { median, printTable } from './table.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const GOALS = { create: 1.15, destroy: 1.2 };
@@ -75,12 +76,6 @@ async function envsCycle(fx: Fixture, i: number): Promise<{ create: number; dest
   return { create, destroy };
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
-
 const fx = await makeRepo(trapFiles(), 'benchapp');
 const raw = { create: [] as number[], destroy: [] as number[] };
 const ours = { create: [] as number[], destroy: [] as number[] };
@@ -123,15 +118,7 @@ const rows = (['create', 'destroy'] as const).map((op) => {
   ];
 });
 const table = [['operation', 'raw floor (median)', 'envs (median)', 'ratio', 'goal', ''], ...rows];
-const widths = (table[0] ?? []).map((_, c) => Math.max(...table.map((r) => r[c]?.length ?? 0)));
-console.log(`\ntrap fixture (Postgres + built web), warm images, ${RUNS} runs each, order alternating\n`);
-for (const row of table)
-  console.log(
-    row
-      .map((cell, c) => cell.padEnd(widths[c] ?? 0))
-      .join('  ')
-      .trimEnd(),
-  );
+printTable(`trap fixture (Postgres + built web), warm images, ${RUNS} runs each, order alternating`, table);
 console.log(
   `\nall runs (s): raw create ${raw.create.map((v) => v.toFixed(2)).join(' ')} | envs create ${ours.create.map((v) => v.toFixed(2)).join(' ')}`,
 );

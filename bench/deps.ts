@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { installDependencies } from '../src/bootstrap/install.ts';
+import { median, printTable } from './table.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const GOAL = 0.1;
@@ -112,12 +113,6 @@ async function diskKiB(groups: string[][]): Promise<number[]> {
   return groups.map((group) => group.reduce((sum, path) => sum + (sizes.get(path) ?? 0), 0));
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
-
 interface Sample {
   coldS: number;
   secondS: number;
@@ -202,12 +197,4 @@ const table = [
   ['fixture', 'second env by', 'cold install (median)', 'second env (median)', 'time / disk', `goal ≤ ${GOAL * 100}%`],
   ...rows,
 ];
-const widths = (table[0] ?? []).map((_, c) => Math.max(...table.map((r) => r[c]?.length ?? 0)));
-console.log(`\ndependencies of a new env vs a cold install, ${RUNS} runs each\n`);
-for (const row of table)
-  console.log(
-    row
-      .map((cell, c) => cell.padEnd(widths[c] ?? 0))
-      .join('  ')
-      .trimEnd(),
-  );
+printTable(`dependencies of a new env vs a cold install, ${RUNS} runs each`, table);

@@ -114,14 +114,7 @@ export async function installDependencies(options: InstallOptions): Promise<Inst
     const copied = reuse === 'never' ? { reason: 'install.reuse is never' } : await reuseMain(options, pm, reuse);
     if ('method' in copied) {
       await retargetBinShims(options.main, options.worktree, copied.dirs);
-      return done({
-        method: copied.method,
-        manager: pm.name,
-        command: `${copied.method === 'reflink' ? 'copy-on-write' : 'hard-link'} copy of ${copied.dirs.map((d) => join(d, 'node_modules')).join(', ')}`,
-        copied: copied.dirs,
-        env: {},
-        warnings: pm.warnings,
-      });
+      return done(copiedResult(copied, pm));
     }
     options.onProgress?.({ step: STEP, message: `pnpm: an install from the store (${copied.reason})` });
     const store = await pnpmStore(options, env);
@@ -148,16 +141,7 @@ export async function installDependencies(options: InstallOptions): Promise<Inst
   }
 
   const copied = reuse === 'never' ? { reason: 'install.reuse is never' } : await reuseMain(options, pm, reuse);
-  if ('method' in copied) {
-    return done({
-      method: copied.method,
-      manager: pm.name,
-      command: `${copied.method === 'reflink' ? 'copy-on-write' : 'hard-link'} copy of ${copied.dirs.map((d) => join(d, 'node_modules')).join(', ')}`,
-      copied: copied.dirs,
-      env: {},
-      warnings: pm.warnings,
-    });
-  }
+  if ('method' in copied) return done(copiedResult(copied, pm));
   options.onProgress?.({ step: STEP, message: `${pm.name}: a real install (${copied.reason})` });
   const [file, ...args] = installCommand(pm);
   const step = await runStep([file, ...args].join(' '), file as string, args, stepOptions(options, env));
@@ -271,6 +255,19 @@ const PNPM_INSTALLED_LOCK = join('.pnpm', 'lock.yaml');
 const BERRY_MARKER = '.yarn-state.yml';
 
 type Reused = { method: 'reflink' | 'hardlink'; dirs: string[] } | { reason: string };
+
+/** What a copy of the main checkout's node_modules reports. */
+function copiedResult(copied: { method: 'reflink' | 'hardlink'; dirs: string[] }, pm: PackageManager): Omit<InstallResult, 'durationMs'> {
+  const what = copied.dirs.map((d) => join(d, 'node_modules')).join(', ');
+  return {
+    method: copied.method,
+    manager: pm.name,
+    command: `${copied.method === 'reflink' ? 'copy-on-write' : 'hard-link'} copy of ${what}`,
+    copied: copied.dirs,
+    env: {},
+    warnings: pm.warnings,
+  };
+}
 
 /**
  * Copies the main checkout's node_modules into the worktree when that gives the same result as an install:

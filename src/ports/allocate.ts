@@ -108,8 +108,8 @@ export function parseRange(text: string): PortRange | undefined {
   return from >= 1024 && to <= 65535 && from <= to ? { from, to } : undefined;
 }
 
-/** 32-bit FNV-1a: a cheap, stable spread of start points. */
-function fnv1a(text: string): number {
+/** 32-bit FNV-1a: a cheap, stable spread of start points (ports here, subnets in subnets/allocate.ts). */
+export function fnv1a(text: string): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
     hash ^= text.charCodeAt(i);

@@ -50,13 +50,7 @@ export async function runLogged(file: string, args: readonly string[], options: 
   let onAbort = () => {};
   let outcome: Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: NodeJS.ErrnoException }>;
   try {
-    const child = spawn(file, args, {
-      cwd: options.cwd,
-      env: options.env,
-      stdio: ['ignore', log.fd, log.fd],
-      detached: true,
-      shell: false,
-    });
+    const child = spawnLeader(file, args, options, log.fd);
     // Listeners go on before anything awaits: a program that cannot start reports it on the next tick.
     outcome = new Promise((resolve) => {
       let error: NodeJS.ErrnoException | undefined;
@@ -88,6 +82,11 @@ export async function runLogged(file: string, args: readonly string[], options: 
   };
 }
 
+/** A program as the leader of its own process group (stopped as a whole), its output into the log. */
+function spawnLeader(file: string, args: readonly string[], options: { cwd: string; env: NodeJS.ProcessEnv }, fd: number) {
+  return spawn(file, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', fd, fd], detached: true, shell: false });
+}
+
 export interface StartDetachedOptions {
   cwd: string;
   env: NodeJS.ProcessEnv;
@@ -98,13 +97,7 @@ export interface StartDetachedOptions {
 export async function startDetached(file: string, args: readonly string[], options: StartDetachedOptions): Promise<number> {
   const log = await open(options.logFile, 'a', 0o600);
   try {
-    const child = spawn(file, args, {
-      cwd: options.cwd,
-      env: options.env,
-      stdio: ['ignore', log.fd, log.fd],
-      detached: true,
-      shell: false,
-    });
+    const child = spawnLeader(file, args, options, log.fd);
     const pid = await new Promise<number>((resolve, reject) => {
       child.once('spawn', () => resolve(child.pid as number));
       child.once('error', reject);

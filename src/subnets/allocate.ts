@@ -1,4 +1,5 @@
 import { EnvsError } from '../errors.ts';
+import { fnv1a } from '../ports/allocate.ts';
 import { type Cidr, formatCidr, overlaps, parseCidr, size } from './cidr.ts';
 
 /** The default block env networks take their subnets from: outside Docker's default pools (172.17–31/16, 192.168/16). */
@@ -84,14 +85,4 @@ function firstFree(range: Cidr, prefix: number, taken: Cidr[], seed: string): Ci
     if (!taken.some((t) => overlaps(t, candidate))) return candidate;
   }
   return undefined;
-}
-
-/** 32-bit FNV-1a: a cheap, stable spread of start points. */
-function fnv1a(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return hash;
 }

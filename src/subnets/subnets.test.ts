@@ -27,84 +27,52 @@ describe('cidr', () => {
 
 describe('allocateSubnets', () => {
   const now = '2026-12-01T00:00:00Z';
+  /** One env asking for /24s under these keys. */
+  const ask = (
+    project: string,
+    keys: string[],
+    leases: SubnetLease[],
+    more: { occupied?: ReturnType<typeof cidr>[]; range?: typeof range } = {},
+  ) =>
+    allocateSubnets({
+      owner: owner(project),
+      requests: keys.map((key) => ({ key, prefix: 24 })),
+      leases,
+      range: more.range ?? range,
+      occupied: more.occupied ?? [],
+      now,
+    });
 
   it('gives each network its own block, stable for the env, distinct across envs', () => {
-    const a = allocateSubnets({
-      owner: owner('a'),
-      requests: [
-        { key: 'default', prefix: 24 },
-        { key: 'back', prefix: 24 },
-      ],
-      leases: [],
-      range,
-      occupied: [],
-      now,
-    });
+    const a = ask('a', ['default', 'back'], []);
     expect(a.map((l) => l.key)).toEqual(['default', 'back']);
     expect(new Set(a.map((l) => l.cidr)).size).toBe(2);
-    const again = allocateSubnets({
-      owner: owner('a'),
-      requests: [
-        { key: 'default', prefix: 24 },
-        { key: 'back', prefix: 24 },
-      ],
-      leases: a,
-      range,
-      occupied: [],
-      now,
-    });
+    const again = ask('a', ['default', 'back'], a);
     expect(again).toEqual(a);
-    const b = allocateSubnets({ owner: owner('b'), requests: [{ key: 'default', prefix: 24 }], leases: a, range, occupied: [], now });
+    const b = ask('b', ['default'], a);
     const mineB = b.filter((l) => l.project === 'b');
     expect(a.map((l) => l.cidr)).not.toContain(mineB[0]?.cidr);
   });
 
   it('keeps a lease the env no longer asks for (leases last as long as the env)', () => {
-    const a = allocateSubnets({
-      owner: owner('a'),
-      requests: [
-        { key: 'default', prefix: 24 },
-        { key: 'back', prefix: 24 },
-      ],
-      leases: [],
-      range,
-      occupied: [],
-      now,
-    });
-    const fewer = allocateSubnets({ owner: owner('a'), requests: [{ key: 'default', prefix: 24 }], leases: a, range, occupied: [], now });
+    const a = ask('a', ['default', 'back'], []);
+    const fewer = ask('a', ['default'], a);
     expect(fewer).toEqual(a);
   });
 
   it('skips blocks something else occupies, and moves a lease that became occupied', () => {
     const occupied = [cidr('10.213.0.0/17')];
-    const [lease] = allocateSubnets({ owner: owner('a'), requests: [{ key: 'default', prefix: 24 }], leases: [], range, occupied, now });
+    const [lease] = ask('a', ['default'], [], { occupied });
     expect(parseIp((lease?.cidr ?? '').split('/')[0] as string)).toBeGreaterThanOrEqual(parseIp('10.213.128.0') as number);
-    const moved = allocateSubnets({
-      owner: owner('a'),
-      requests: [{ key: 'default', prefix: 24 }],
-      leases: [lease as SubnetLease],
-      range,
-      occupied: [cidr(lease?.cidr as string)],
-      now,
-    });
+    const moved = ask('a', ['default'], [lease as SubnetLease], { occupied: [cidr(lease?.cidr as string)] });
     expect(moved[0]?.cidr).not.toBe(lease?.cidr);
   });
 
   it('refuses when the range is full, naming the setting', () => {
     const small = { range: cidr('10.213.0.0/23'), source: 'networks.range in envs.yaml' };
-    const full = allocateSubnets({
-      owner: owner('a'),
-      requests: [
-        { key: 'x', prefix: 24 },
-        { key: 'y', prefix: 24 },
-      ],
-      leases: [],
-      range: small,
-      occupied: [],
-      now,
-    });
+    const full = ask('a', ['x', 'y'], [], { range: small });
     try {
-      allocateSubnets({ owner: owner('b'), requests: [{ key: 'default', prefix: 24 }], leases: full, range: small, occupied: [], now });
+      ask('b', ['default'], full, { range: small });
       expect.unreachable();
     } catch (error) {
       expect(EnvsError.is(error) && error.code).toBe('SUBNETS_EXHAUSTED');

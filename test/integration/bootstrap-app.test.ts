@@ -7,7 +7,6 @@ import { repoIdFor } from '../../src/core/naming.ts';
 import { appFiles as files, MAIN_DOTENV } from '../support/app-fixture.ts';
 import { envs, envsOk } from '../support/cli.ts';
 import { containerOf, expectNothingLeft } from '../support/docker.ts';
-import { images } from '../support/images.ts';
 import { canBind, httpGet } from '../support/net.ts';
 import { useRepo } from '../support/repo.ts';
 import { snapshot } from '../support/snapshot.ts';

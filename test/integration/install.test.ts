@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type InstallOptions, type InstallResult, installDependencies, linksLeaving } from '../../src/bootstrap/install.ts';
+import { type InstallOptions, installDependencies, linksLeaving } from '../../src/bootstrap/install.ts';
 
 /**
  * Real package managers against the npm registry, on fixtures small enough to install in seconds:
