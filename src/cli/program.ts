@@ -36,7 +36,7 @@ export async function run(argv: string[], out: Out = processOut, env: NodeJS.Pro
     .description('An isolated development environment per branch: worktree, own Compose project, remapped ports.')
     .version(VERSION, '-v, --version')
     .option('-C, --cwd <dir>', 'run as if started in <dir>')
-    .showHelpAfterError('(run `envs --help` for the commands)')
+    .showHelpAfterError('hint: Run `envs --help` for the commands and their options.')
     .exitOverride()
     .configureOutput({
       writeOut: (text) => out.stdout(text),

@@ -5,6 +5,7 @@ import { EnvsError, lastLines } from '../errors.ts';
 import { type RunResult, run } from '../process/run.ts';
 import { writeFileAtomic } from '../state/atomic.ts';
 import { ensureTempDir, tempPrefix } from '../state/temp.ts';
+import { stateError } from '../state/unusable.ts';
 import { type ComposeCommand, locateCompose } from './locate.ts';
 import type { ComposeModel } from './model.ts';
 import { relocate } from './relocate.ts';
@@ -130,7 +131,11 @@ export class CliComposeClient implements ComposeClient {
 
   /** Lays files out in a private scratch directory, runs `fn` in it, and removes it. */
   private async inScratch<T>(files: ReadonlyMap<string, Buffer>, fn: (scratch: string) => Promise<T>): Promise<T> {
-    const scratch = await realpath(await mkdtemp(join(await ensureTempDir(this.scratchDir), tempPrefix('render'))));
+    const scratch = await realpath(
+      await mkdtemp(join(await ensureTempDir(this.scratchDir), tempPrefix('render'))).catch((error) => {
+        throw stateError(error, this.scratchDir); // a read-only ENVS_HOME whose tmp/ exists: the user's to fix
+      }),
+    );
     try {
       for (const [path, content] of files) {
         const target = join(scratch, ...path.split('/'));

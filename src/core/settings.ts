@@ -26,7 +26,7 @@ function portRange(env: NodeJS.ProcessEnv, config: Config): PortRange {
   if (!range) {
     throw new EnvsError(
       'CONFIG_INVALID',
-      `Port range "${text}" is not valid (${env.ENVS_PORT_RANGE ? 'ENVS_PORT_RANGE' : 'ports.range in envs.yaml'}).`,
+      `Port range "${text}" is not valid (${env.ENVS_PORT_RANGE !== undefined ? 'ENVS_PORT_RANGE' : 'ports.range in envs.yaml'}).`,
       {
         hint: 'Give two ports between 1024 and 65535, low-high, such as 20000-29999.',
       },

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { EnvsError } from '../errors.ts';
 import { writeFileAtomic } from '../state/atomic.ts';
 import { withLock } from '../state/lock.ts';
+import { stateError } from '../state/unusable.ts';
 import { allocateSubnets, type SubnetLease, type SubnetRangeSetting, type SubnetRequest } from './allocate.ts';
 import type { Cidr } from './cidr.ts';
 
@@ -67,7 +68,7 @@ export class SubnetRegistry {
       text = await readFile(this.file, 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw error;
+      throw stateError(error, this.file); // e.g. a directory in its place: the user's to fix, not a bug
     }
     return parseSubnetRegistry(text, this.file);
   }

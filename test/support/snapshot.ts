@@ -25,17 +25,19 @@ async function files(root: string, skip: (path: string) => boolean = () => false
  * run), and the files under `dirs` (e.g. an env's worktree).
  */
 export async function snapshot(fx: Fixture, dirs: string[] = []) {
-  const containers = await labelled(fx.label).then(async ({ containers }) =>
-    containers.length === 0 ? '' : (await execa('docker', ['inspect', '--format', '{{.Id}} {{.State.Status}}', ...containers])).stdout,
-  );
-  return {
-    worktrees: await fx.git('worktree', 'list', '--porcelain'),
-    branches: await fx.git('branch', '--list', '--format=%(refname) %(objectname)'),
-    refs: await fx.git('for-each-ref', '--format=%(refname) %(objectname)'),
-    status: await fx.git('status', '--porcelain', '--ignored'),
-    state: await files(fx.home, (path) => path.startsWith(join(fx.home, 'locks'))),
-    engine: await labelled(fx.label),
-    containers,
-    files: Object.fromEntries(await Promise.all(dirs.map(async (dir) => [dir, await files(dir)] as const))),
-  };
+  // Independent reads, made at once: the corpus takes hundreds of these.
+  const engine = labelled(fx.label);
+  const [worktrees, branches, refs, status, state, resources, containers, contents] = await Promise.all([
+    fx.git('worktree', 'list', '--porcelain'),
+    fx.git('branch', '--list', '--format=%(refname) %(objectname)'),
+    fx.git('for-each-ref', '--format=%(refname) %(objectname)'),
+    fx.git('status', '--porcelain', '--ignored'),
+    files(fx.home, (path) => path.startsWith(join(fx.home, 'locks'))),
+    engine,
+    engine.then(async ({ containers }) =>
+      containers.length === 0 ? '' : (await execa('docker', ['inspect', '--format', '{{.Id}} {{.State.Status}}', ...containers])).stdout,
+    ),
+    Promise.all(dirs.map(async (dir) => [dir, await files(dir)] as const)),
+  ]);
+  return { worktrees, branches, refs, status, state, engine: resources, containers, files: Object.fromEntries(contents) };
 }
