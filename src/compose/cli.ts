@@ -1,5 +1,5 @@
-import { mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, posix } from 'node:path';
+import { access, constants, mkdir, mkdtemp, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import { delimiter, dirname, join, posix } from 'node:path';
 import type { ComposeClient, ComposeRun, InterpolateOptions, PullOptions, RenderFilesOptions, RenderOptions } from '../core/deps.ts';
 import { EnvsError, lastLines } from '../errors.ts';
 import { type RunResult, run } from '../process/run.ts';
@@ -63,7 +63,7 @@ export class CliComposeClient implements ComposeClient {
       );
     }
     if (result.exitCode !== 0) {
-      missingCompose(result);
+      missingCompose(result, this.env);
       throw new EnvsError('COMPOSE_INVALID', `Compose rejected the compose file: ${lastLines(result.stderr, 6)}`, {
         hint: 'Fix the compose file (`docker compose config` shows the same error), commit it on the branch, and run the command again.',
       });
@@ -115,7 +115,7 @@ export class CliComposeClient implements ComposeClient {
         },
       );
       if (result.exitCode !== 0) {
-        missingCompose(result);
+        missingCompose(result, this.env);
         throw new EnvsError('COMPOSE_INVALID', `Compose could not interpolate a path: ${lastLines(result.stderr, 4)}`, {
           hint: "Set the variable it names (in your environment or the project directory's .env), or write the path without interpolation.",
         });
@@ -161,7 +161,7 @@ export class CliComposeClient implements ComposeClient {
       return { ok: false, stderr: `docker compose up did not finish within ${run.timeoutSeconds} s` };
     cancelled(result);
     if (result.exitCode === 0) return { ok: true };
-    missingCompose(result);
+    missingCompose(result, this.env);
     return { ok: false, stderr: result.stderr };
   }
 
@@ -184,7 +184,7 @@ export class CliComposeClient implements ComposeClient {
         { cwd: scratch, ...(options.signal ? { signal: options.signal } : {}) },
       );
       cancelled(result);
-      missingCompose(result);
+      missingCompose(result, this.env);
       return { ok: result.exitCode === 0, stderr: result.stderr };
     });
   }
@@ -192,7 +192,10 @@ export class CliComposeClient implements ComposeClient {
   async stop(run: ComposeRun): Promise<void> {
     const result = await this.compose([...target(run), 'stop'], { cwd: run.projectDir, signal: run.signal });
     cancelled(result);
-    if (result.exitCode !== 0) throw failed('stop', result);
+    if (result.exitCode !== 0) {
+      missingCompose(result, this.env);
+      throw failed('stop', result);
+    }
   }
 
   async downVolumes(project: string, timeoutSeconds: number, signal?: AbortSignal): Promise<void> {
@@ -201,13 +204,21 @@ export class CliComposeClient implements ComposeClient {
       signal,
     });
     cancelled(result);
-    if (result.exitCode !== 0) throw failed('down', result);
+    if (result.exitCode !== 0) {
+      missingCompose(result, this.env);
+      throw failed('down', result);
+    }
+  }
+
+  async ensureRunnable(): Promise<void> {
+    const { file } = await this.command;
+    if (!(await executable(file, this.env.PATH))) throw composeNotFound(file, this.env);
   }
 
   async version(): Promise<string> {
     const result = await this.compose(['version', '--short']);
     if (result.exitCode !== 0) {
-      missingCompose(result);
+      missingCompose(result, this.env);
       throw failed('version', result);
     }
     return result.stdout.trim().replace(/^v/, '');
@@ -224,13 +235,38 @@ function target(run: ComposeRun): string[] {
   return ['-p', run.project, '-f', run.file, '--project-directory', run.projectDir];
 }
 
-function missingCompose(result: RunResult): void {
-  const stderr = result.stderr;
-  if (result.spawnError) {
-    throw new EnvsError('COMPOSE_MISSING', 'The docker CLI was not found.', {
-      hint: 'Install Docker (Engine + the Compose v2 plugin, 2.24.4 or later) and make sure `docker` is on PATH.',
-    });
+/** A program name found on PATH, or a path, that may be executed. */
+async function executable(file: string, path: string | undefined): Promise<boolean> {
+  const candidates = file.includes('/')
+    ? [file]
+    : (path ?? '')
+        .split(delimiter)
+        .filter(Boolean)
+        .map((dir) => join(dir, file));
+  for (const candidate of candidates) {
+    if (
+      await access(candidate, constants.X_OK).then(
+        () => stat(candidate).then((s) => s.isFile()),
+        () => false,
+      )
+    )
+      return true;
   }
+  return false;
+}
+
+/** The program envs runs Compose as is missing (ENVS_COMPOSE, the plugin, or `docker`). */
+function composeNotFound(file: string, env: NodeJS.ProcessEnv): EnvsError {
+  return new EnvsError('COMPOSE_MISSING', `${file} (how envs runs Docker Compose) was not found or cannot be executed.`, {
+    hint: env.ENVS_COMPOSE?.trim()
+      ? 'ENVS_COMPOSE names it: point it at docker-compose or "docker compose", or unset it.'
+      : 'Install Docker (Engine + the Compose v2 plugin, 2.24.4 or later) and make sure `docker` is on PATH.',
+  });
+}
+
+function missingCompose(result: RunResult, env: NodeJS.ProcessEnv): void {
+  const stderr = result.stderr;
+  if (result.spawnError) throw composeNotFound(result.spawnError.path ?? 'docker', env);
   if (/is not a docker command|unknown command "compose"|unknown shorthand flag: 'p'/.test(stderr)) {
     throw new EnvsError('COMPOSE_MISSING', 'Docker Compose v2 (`docker compose`) is not installed.', {
       hint: 'Install the Compose v2 plugin, 2.24.4 or later (package docker-compose-plugin, or Docker Desktop).',
@@ -243,6 +279,15 @@ function cancelled(result: RunResult): void {
 }
 
 function failed(command: string, result: RunResult): EnvsError {
+  if (result.stderr.trim() === '') {
+    return new EnvsError(
+      'COMPOSE_FAILED',
+      `docker compose ${command} failed (exit code ${result.exitCode ?? 'none'}) and printed nothing.`,
+      {
+        hint: '`envs doctor` checks the engine and Compose; ENVS_DEBUG=1 shows the command envs ran.',
+      },
+    );
+  }
   return new EnvsError('COMPOSE_FAILED', `docker compose ${command} failed: ${lastLines(result.stderr, 8)}`, {
     hint: "The message above is Compose's own. `envs doctor` checks the engine and Compose.",
   });

@@ -216,6 +216,8 @@ export interface ComposeClient {
   /** `-p <project> down -v`: needs no compose file. */
   downVolumes(project: string, timeoutSeconds: number, signal?: AbortSignal): Promise<void>;
   version(): Promise<string>;
+  /** COMPOSE_MISSING unless the program Compose runs as exists and may be executed (no subprocess). */
+  ensureRunnable(): Promise<void>;
 }
 
 // ---------------------------------------------------------------- engine

@@ -50,12 +50,14 @@ const SHOWN = 20;
  */
 export async function destroyEnv(deps: Deps, arg: string, options: DestroyOptions = {}): Promise<DestroyResult> {
   // Ask everything at once; report a missing env before an unreachable engine.
-  const [found, answered] = await Promise.allSettled([
+  const [found, answered, runnable] = await Promise.allSettled([
     resolveEnv(deps, arg, options.cwd).then(async (record) => ({ record, ...(await look(deps, record)) })),
     deps.engine.info(),
+    deps.compose.ensureRunnable(),
   ]);
   const { record, inspection, risk } = settled(found);
   const engine = settled(answered);
+  settled(runnable); // a Compose that cannot run would leave the env half destroyed
   if (record.engine.id && engine.id !== record.engine.id) throw engineMismatch(record, engine, deps.env);
   if (inspection.locked !== undefined && !inspection.locked.startsWith('envs')) {
     throw new EnvsError(

@@ -64,7 +64,7 @@ describe('namesFor', () => {
 });
 
 describe('checkBranchShape', () => {
-  it.each(['-rf', '', 'HEAD', '@', 'a\u0000b', 'tab\there', 'x'.repeat(241)])('rejects %j', (branch) => {
+  it.each(['-rf', '', 'HEAD', '@', 'refs/heads/main', 'a\u0000b', 'tab\there', 'x'.repeat(241)])('rejects %j', (branch) => {
     expect(() => checkBranchShape(branch)).toThrow(EnvsError);
   });
 

@@ -63,6 +63,8 @@ export function checkBranchShape(branch: string): void {
   if (branch.length === 0) bad('it is empty');
   if (branch.startsWith('-')) bad('it starts with "-"');
   if (branch === 'HEAD' || branch === '@') bad(`"${branch}" names the current commit, not a branch`);
+  // git would take it as a branch literally named so (refs/heads/refs/heads/…): always a slip.
+  if (branch.startsWith('refs/')) bad(`it is a full ref name; the branch of refs/heads/feat/x is feat/x`);
   if (/[\u0000-\u001f\u007f]/.test(branch)) bad('it contains control characters');
   if (Buffer.byteLength(branch) > 240) bad('it is longer than 240 bytes');
 }

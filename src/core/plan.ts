@@ -11,9 +11,10 @@ import type { Config } from '../config/schema.ts';
 import { EnvsError } from '../errors.ts';
 import type { Lease } from '../ports/allocate.ts';
 import type { SubnetLease } from '../subnets/allocate.ts';
-import { type AppPlan, addressMapFor, planApp, previewAppFiles, supabaseRequests } from './app.ts';
+import { type AppPlan, addressMapFor, appVariables, planApp, previewAppFiles, supabaseRequests } from './app.ts';
 import { dataPathCandidates, worktreeMounts } from './data-paths.ts';
 import type { Deps, EngineInfo } from './deps.ts';
+import { envVarsFor } from './env-vars.ts';
 import { engineMismatch, envLock } from './guards.ts';
 import { checkBranchShape, type EnvNames, namesFor, printable } from './naming.ts';
 import type { EnvRecord } from './record.ts';
@@ -141,7 +142,9 @@ export async function planCreate(deps: Deps, options: CreateOptions): Promise<En
       return lease ? [[p.name, lease.port]] : [];
     }),
   );
-  const map = addressMapFor(collectPortRequests(rendered.model), new Map(ports.map((l) => [l.key, l.port])), app, processPorts);
+  const leased = new Map(ports.map((l) => [l.key, l.port]));
+  const map = addressMapFor(collectPortRequests(rendered.model), leased, app, processPorts);
+  checkTemplates(rendered, { ...names, branch, worktree }, app, { map, leased, processPorts });
   const files = await previewAppFiles(deps, source.config, app, { commit: checkout.commit, map, name: names.name });
 
   const mounts = worktreeMounts(rendered.model, worktree);
@@ -164,6 +167,34 @@ export async function planCreate(deps: Deps, options: CreateOptions): Promise<En
     engine,
     warnings: [...rendered.notes, ...app.warnings],
   };
+}
+
+/**
+ * The env: templates of envs.yaml, resolved against the previewed ports: an unknown reference or a missing
+ * database is CONFIG_INVALID now, not after the worktree and containers exist.
+ */
+function checkTemplates(
+  rendered: RenderedSource,
+  env: EnvNames & { branch: string; worktree: string },
+  app: AppPlan,
+  input: { map: AddressMap; leased: ReadonlyMap<string, number>; processPorts: Record<string, number> },
+): void {
+  if (Object.keys(rendered.config.env ?? {}).length === 0) return;
+  const bindings = collectPortRequests(rendered.model).flatMap((r) => {
+    const published = input.leased.get(r.key);
+    return published === undefined ? [] : [{ service: r.service, target: r.target, published, host_ip: '127.0.0.1', protocol: r.protocol }];
+  });
+  const vars = envVarsFor({
+    name: env.name,
+    branch: env.branch,
+    project: env.project,
+    worktree: env.worktree,
+    composeFile: '',
+    model: rendered.model,
+    bindings,
+    ...(rendered.config.database?.service ? { databaseService: rendered.config.database.service } : {}),
+  });
+  appVariables({ ...env }, rendered.config, app, { ...input, bindings, vars });
 }
 
 /** `database.service` must name a service of the model. */

@@ -91,42 +91,91 @@ export interface EnvRecord {
   updatedAt: string;
 }
 
-const STRINGS = [
-  'name',
-  'branch',
-  'repo',
-  'repoId',
-  'worktree',
-  'project',
-  'host',
-  'projectDir',
-  'composeFile',
-  'createdAt',
-  'updatedAt',
-] as const;
-const ARRAYS = ['sourceFiles', 'services', 'ports', 'warnings'] as const;
-const OBJECTS = ['base', 'env', 'secrets', 'engine'] as const;
+/**
+ * How each field of a record is checked. By hand rather than with zod (as envs.yaml is): zod's import costs
+ * ~60 ms, and every command reads records (destroy's budget is ~0.2 s over raw Compose; README, Benchmarks).
+ */
+type Check = (value: unknown) => boolean;
+const isString: Check = (v) => typeof v === 'string';
+const isPort: Check = (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 65535;
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const listOf =
+  (check: Check): Check =>
+  (v) =>
+    Array.isArray(v) && v.every(check);
+const mapOf =
+  (check: Check): Check =>
+  (v) =>
+    isObject(v) && Object.values(v).every(check);
+const shape =
+  (fields: Record<string, Check>): Check =>
+  (v) =>
+    isObject(v) && Object.entries(fields).every(([key, check]) => check(v[key]));
+const fileHash = shape({ path: isString, sha256: isString });
+
+const REQUIRED: Record<string, Check> = {
+  name: isString,
+  branch: isString,
+  repo: isString,
+  repoId: isString,
+  worktree: isString,
+  project: isString,
+  host: isString,
+  projectDir: isString,
+  composeFile: isString,
+  createdAt: isString,
+  updatedAt: isString,
+  createdBranch: (v) => typeof v === 'boolean',
+  sourceFiles: listOf(isString),
+  services: listOf(isString),
+  warnings: listOf(isString),
+  ports: listOf(shape({ service: isString, target: isPort, published: isPort, host_ip: isString, protocol: isString })),
+  base: shape({ ref: isString, commit: isString }),
+  engine: shape({ id: isString, endpoint: isString }),
+  env: mapOf(isString),
+  secrets: mapOf(isString),
+};
+const OPTIONAL: Record<string, Check> = {
+  template: isString,
+  error: isString,
+  serviceOrder: listOf(isString),
+  oneShots: listOf(isString),
+  dataPaths: listOf(isString),
+  appProtocols: mapOf(isString),
+  renderEnv: mapOf(isString),
+  processPorts: mapOf(isPort),
+  copiedFiles: listOf(fileHash),
+  envFiles: listOf(fileHash),
+  supabase: shape({ projectId: isString, workdir: isString, env: mapOf(isString) }),
+};
 
 /**
- * Checks that data read from a record file has the record's shape; throws naming what is wrong otherwise
- * (the caller reports the file as corrupt).
+ * Checks that data read from a record file has the record's shape, down to each field's items; throws
+ * naming the first field that is wrong (the caller reports the file as corrupt).
  */
 export function parseRecord(data: unknown, _file: string): EnvRecord {
   const fail = (why: string): never => {
     throw new Error(`not an env record this version of envs can read: ${why}`);
   };
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) return fail('not an object');
-  const record = data as Record<string, unknown>;
-  if (typeof record.schemaVersion === 'number' && record.schemaVersion > 1) {
-    fail(`schemaVersion ${record.schemaVersion}, written by a newer version of envs`);
+  if (!isObject(data)) return fail('not an object');
+  if (typeof data.schemaVersion === 'number' && data.schemaVersion > 1) {
+    fail(`schemaVersion ${data.schemaVersion}, written by a newer version of envs`);
   }
-  if (record.schemaVersion !== 1) fail(`schemaVersion ${shown(record.schemaVersion)}`);
-  for (const key of STRINGS) if (typeof record[key] !== 'string') fail(`${key} is not a string`);
-  for (const key of ARRAYS) if (!Array.isArray(record[key])) fail(`${key} is not a list`);
-  for (const key of OBJECTS) if (typeof record[key] !== 'object' || record[key] === null) fail(`${key} is not an object`);
-  if (!RECORDED.includes(record.status as RecordedStatus)) fail(`status ${shown(record.status)}`);
-  if (!PHASES.includes(record.phase as Phase)) fail(`phase ${shown(record.phase)}`);
-  return data as EnvRecord;
+  if (data.schemaVersion !== 1) fail(`schemaVersion ${shown(data.schemaVersion)}`);
+  for (const [key, check] of Object.entries(REQUIRED)) if (!check(data[key])) fail(`${key} ${wrongShape(data[key])}`);
+  for (const [key, check] of Object.entries(OPTIONAL)) {
+    if (data[key] !== undefined && !check(data[key])) fail(`${key} ${wrongShape(data[key])}`);
+  }
+  if (!RECORDED.includes(data.status as RecordedStatus)) fail(`status ${shown(data.status)}`);
+  if (!PHASES.includes(data.phase as Phase)) fail(`phase ${shown(data.phase)}`);
+  return data as unknown as EnvRecord;
+}
+
+/** What is wrong with a field, without its value (env and secrets hold passwords). */
+function wrongShape(value: unknown): string {
+  if (value === undefined) return 'is missing';
+  const kind = value === null ? 'null' : Array.isArray(value) ? 'a list' : typeof value;
+  return `is not what envs writes (${kind === 'object' || kind === 'a list' ? `${kind} with an item of the wrong type` : kind})`;
 }
 
 /** A value from a damaged file, short and on one line, for a message. */

@@ -78,7 +78,7 @@ async function parseLoosely(text: string, path: string): Promise<unknown> {
     // Unknown tags (`!reset`, `!override`) only warn, and `silent` keeps that quiet.
     return parse(text, { logLevel: 'silent' });
   } catch (error) {
-    if (error instanceof ReferenceError && /alias/i.test(error.message)) {
+    if (error instanceof ReferenceError && /excessive alias count/i.test(error.message)) {
       throw new EnvsError(
         'COMPOSE_INVALID',
         `${printable(path)} expands YAML aliases far beyond what a compose file needs (a resource-exhaustion pattern); envs does not hand it to Compose.`,

@@ -137,7 +137,7 @@ async function removeOrphans(deps: Deps, record: EnvRecord, onProgress?: Progres
 /** The env, provided it is complete and on the engine we reach. */
 async function usable(deps: Deps, arg: string, cwd?: string): Promise<EnvRecord> {
   const record = checkStatus(await resolveEnv(deps, arg, cwd));
-  const engine = await deps.engine.info();
+  const [engine] = await Promise.all([deps.engine.info(), deps.compose.ensureRunnable()]);
   if (record.engine.id && engine.id !== record.engine.id) throw engineMismatch(record, engine, deps.env);
   return record;
 }

@@ -22,8 +22,11 @@ import { runGit, runGitBuffer } from './run.ts';
 /** Finds the repository that contains `cwd`: its main checkout and common git dir. git runs with `env`. */
 export async function openRepo(cwd: string, env: NodeJS.ProcessEnv): Promise<RepoInfo> {
   // Synchronous on purpose: git is spawned within this call, so callers can load code while it runs.
-  if (!statSync(cwd, { throwIfNoEntry: false })?.isDirectory()) {
-    throw new EnvsError('NOT_A_GIT_REPO', `${cwd} does not exist.`, { hint: 'Run envs inside a git repository.' });
+  const found = statSync(cwd, { throwIfNoEntry: false });
+  if (!found?.isDirectory()) {
+    throw new EnvsError('NOT_A_GIT_REPO', `${cwd} ${found ? 'is not a directory' : 'does not exist'}.`, {
+      hint: 'Run envs inside a git repository (or pass -C <dir> with a directory of one).',
+    });
   }
   const result = await runGit(['rev-parse', '--path-format=absolute', '--git-common-dir', '--show-toplevel'], {
     cwd,

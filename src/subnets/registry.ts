@@ -4,7 +4,7 @@ import { writeFileAtomic } from '../state/atomic.ts';
 import { withLock } from '../state/lock.ts';
 import { stateError } from '../state/unusable.ts';
 import { allocateSubnets, type SubnetLease, type SubnetRangeSetting, type SubnetRequest } from './allocate.ts';
-import type { Cidr } from './cidr.ts';
+import { type Cidr, parseCidr } from './cidr.ts';
 
 export interface SubnetReserveOptions {
   owner: { project: string; repo: string; env: string };
@@ -94,7 +94,10 @@ export function parseSubnetRegistry(text: string, file: string): SubnetLease[] {
   const ok =
     data?.version === 1 &&
     Array.isArray(data.leases) &&
-    data.leases.every((l: SubnetLease) => typeof l?.cidr === 'string' && typeof l.project === 'string' && typeof l.key === 'string');
+    data.leases.every(
+      (l: SubnetLease) =>
+        typeof l?.cidr === 'string' && parseCidr(l.cidr) !== undefined && typeof l.project === 'string' && typeof l.key === 'string',
+    );
   if (!ok) {
     throw new EnvsError('STATE_CORRUPT', `${file} is not a subnet registry this version of envs can read.`, {
       hint: `Move it aside (\`mv ${file} ${file}.bad\`); \`envs doctor --fix\` rebuilds the registries from the envs and the engine.`,

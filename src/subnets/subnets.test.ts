@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { EnvsError } from '../errors.ts';
 import { allocateSubnets, type SubnetLease } from './allocate.ts';
 import { formatCidr, moveAddress, parseCidr, parseIp, prefixFor } from './cidr.ts';
+import { parseSubnetRegistry } from './registry.ts';
 import { parseRouteTable } from './routes.ts';
 
 const cidr = (text: string) => parseCidr(text) ?? expect.unreachable(text);
@@ -92,5 +93,15 @@ describe('parseRouteTable', () => {
       'tun0\t0000000A\t00000000\t0001\t0\t0\t0\t000000FF\t0\t0\t0',
     ].join('\n');
     expect(parseRouteTable(table).map(formatCidr)).toEqual(['192.0.2.0/24', '10.0.0.0/8']);
+  });
+});
+
+describe('parseSubnetRegistry', () => {
+  it('reads what envs wrote and refuses a lease that is not a block', () => {
+    const lease = { cidr: '10.213.4.0/24', project: 'p', repo: 'r', env: 'e', key: 'default', since: 'x' };
+    expect(parseSubnetRegistry(JSON.stringify({ version: 1, leases: [lease] }), 'subnets.json')).toHaveLength(1);
+    expect(() => parseSubnetRegistry(JSON.stringify({ version: 1, leases: [{ ...lease, cidr: 'bogus' }] }), 'subnets.json')).toThrow(
+      /subnets\.json is not a subnet registry/,
+    );
   });
 });

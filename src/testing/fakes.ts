@@ -144,6 +144,7 @@ export async function makeFakes(model: ComposeModel): Promise<Fakes> {
     stop: async () => void calls.push('compose stop'),
     downVolumes: async (project) => void calls.push(`compose down ${project}`),
     version: async () => '2.26.1',
+    ensureRunnable: async () => {},
     interpolate: async ({ texts }) => texts,
     pull: async () => ({ ok: true, stderr: '' }),
   };

@@ -46,6 +46,8 @@ export function defineLogs(program: Command, define: Define): void {
             hint: known.length > 0 ? `Its services and processes: ${known.join(', ')}.` : 'It has neither services nor processes.',
           });
         }
+        // Compose's own "Cannot connect to the Docker daemon" would be the only message: ask the engine first.
+        if (wantedServices.length > 0) await deps.engine.info();
         const several = wantedProcesses.length + (wantedServices.length > 0 ? 1 : 0) > 1;
         if (options.follow) ctx.endOnSignal(); // Ctrl-C is how a follow ends
         const width = Math.max(0, ...wantedProcesses.map((p) => p.name.length));
