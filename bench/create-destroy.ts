@@ -2,7 +2,7 @@
  * `npm run bench`: `envs create` and `envs destroy` on the trap fixture against the raw floor measured in
  * the same run, with warm images:
  *   create floor  = git worktree add + docker compose -p X up -d --wait   (on a hand-edited copy of the file)
- *   destroy floor = docker compose -p X down -v + git worktree remove
+ *   destroy floor = docker compose -p X down -v + docker image rm (the env's built image) + git worktree remove
  * Runs alternate which side goes first; medians are what count (these machines are noisy).
  * BENCH_RUNS sets the number of runs (default 7). Images come from the same variables as the tests.
  */
@@ -61,11 +61,12 @@ async function rawCycle(fx: Fixture, i: number): Promise<{ create: number; destr
     () => run('git', ['worktree', 'add', '-q', '-b', `raw/${i}`, worktree, 'main'], fx.repo),
     () => run('docker', ['compose', '-p', project, '-f', file, '--project-directory', worktree, 'up', '-d', '--wait'], worktree),
   ]);
+  // The same end state as envs destroy: the env's built image goes too (left behind, each env would leak one).
   const destroy = await timed([
     () => run('docker', ['compose', '-p', project, 'down', '-v'], fx.repo),
+    () => run('docker', ['image', 'rm', `${project}-web`], fx.repo),
     () => run('git', ['worktree', 'remove', worktree], fx.repo),
   ]);
-  await execa('docker', ['image', 'rm', '-f', `${project}-web`], { reject: false });
   return { create, destroy };
 }
 

@@ -38,6 +38,8 @@ export interface OpenOptions {
   env?: NodeJS.ProcessEnv;
   /** Ends engine calls and subprocesses of this session at once (they fail with CANCELLED). */
   signal?: AbortSignal;
+  /** The command's first engine call is the ping: send it as soon as the engine's address is known. */
+  pingEarly?: boolean;
 }
 
 export async function openEnvs(options: OpenOptions = {}): Promise<Deps> {
@@ -45,15 +47,22 @@ export async function openEnvs(options: OpenOptions = {}): Promise<Deps> {
   const env = options.env ?? process.env;
   const cwd = resolve(options.cwd ?? process.cwd());
   const paths = new StatePaths(envsHome(env, cwd));
-  const [repo, endpoint] = await Promise.all([
+  const engineReady = resolveEngine(env).then((endpoint) => {
+    const engine = new LazyEngine(endpoint.host, {
+      env: { ...env, ...endpoint.env },
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    if (options.pingEarly) engine.askEarly();
+    return { endpoint, engine };
+  });
+  const [repo, { endpoint, engine }] = await Promise.all([
     openRepo(cwd, env),
-    resolveEngine(env),
+    engineReady,
     usableHome(paths.home),
     // What killed runs left in $ENVS_HOME/tmp (their secrets included) goes now: one readdir when empty.
     clearStaleTemp(paths.tmp),
   ]);
   const repoId = repoIdFor(basename(repo.root), repo.commonDir);
-  const engine = new LazyEngine(endpoint.host, { env: { ...env, ...endpoint.env }, ...(options.signal ? { signal: options.signal } : {}) });
   return {
     git: new CliGitClient(repo, env),
     // Compose gets the endpoint dockerode uses, said explicitly: the two can never reach different engines.

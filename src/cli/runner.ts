@@ -8,7 +8,8 @@ import { errorJson, errorText, json, type Out, progressLine } from './output.ts'
 
 /** What a command's action gets: its repository, output, a cancel signal, progress reporting. */
 export interface CommandContext {
-  open(): Promise<Deps>;
+  /** The command's deps; `pingEarly` when its first engine call is the ping (commands that change things). */
+  open(options?: { pingEarly?: boolean }): Promise<Deps>;
   cwd: string;
   env: NodeJS.ProcessEnv;
   json: boolean;
@@ -86,7 +87,7 @@ export async function runAction(
       ? { ...options.env, ENVS_HOME: resolve(options.env.ENVS_HOME) }
       : options.env;
   const ctx: CommandContext = {
-    open: () => openEnvs({ cwd: options.cwd, env, signal: controller.signal }),
+    open: (open) => openEnvs({ cwd: options.cwd, env, signal: controller.signal, ...open }),
     cwd: options.cwd,
     env,
     json: jsonMode,

@@ -38,6 +38,7 @@ export class LazyEngine implements Engine {
   private readonly timeouts: typeof ENGINE_TIMEOUTS;
   private readonly trace: Trace | undefined;
   private loaded: Promise<DockerodeEngine> | undefined;
+  private early: { answer: Promise<EngineInfo>; claim: () => void } | undefined;
 
   constructor(endpoint: string, options: EngineOptions) {
     this.endpoint = endpoint;
@@ -58,11 +59,44 @@ export class LazyEngine implements Engine {
     return this.loaded;
   }
 
+  /**
+   * Sends the ping now, while the command's code is still loading; the next `info()` gets its answer. Until
+   * then the request does not keep the process alive: a command that fails first (no such env) exits at
+   * once even when the engine hangs.
+   */
+  askEarly(): void {
+    if (this.early || !socketPathOf(this.endpoint)) return;
+    let socket: import('node:net').Socket | undefined;
+    let claimed = false;
+    const answer = this.ping((s) => {
+      socket = s;
+      if (!claimed) s.unref();
+    });
+    answer.catch(() => {}); // consumed (and reported) by the next info()
+    this.early = {
+      answer,
+      claim: () => {
+        claimed = true;
+        socket?.ref();
+      },
+    };
+  }
+
   info(): Promise<EngineInfo> {
+    const early = this.early;
+    if (early) {
+      this.early = undefined;
+      early.claim();
+      return early.answer;
+    }
+    return this.ping();
+  }
+
+  private ping(onSocket?: (socket: import('node:net').Socket) => void): Promise<EngineInfo> {
     const socket = socketPathOf(this.endpoint);
     return this.call('info', '', this.timeouts.info, 'all', async (signal) => {
       if (!socket) return (await this.engine()).info(signal);
-      const info = await infoOverSocket(socket, signal);
+      const info = await infoOverSocket(socket, signal, onSocket);
       return { id: info.ID ?? '', version: info.ServerVersion ?? '', endpoint: this.endpoint };
     });
   }

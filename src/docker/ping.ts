@@ -1,6 +1,6 @@
 // Not `import … from 'node:http'`: an ESM import of node:http fills in every export, and its WebSocket
-// getter loads undici (~30 ms at every start of the CLI). The CommonJS module has no such cost.
-const { request } = process.getBuiltinModule('node:http');
+// getter loads undici (~30 ms at every start of the CLI). The CommonJS module, loaded on the first ping,
+// has no such cost; commands that never ask the engine never load it.
 
 /**
  * `GET /info` on the engine's unix socket with node:http. Every command that changes anything asks
@@ -8,7 +8,12 @@ const { request } = process.getBuiltinModule('node:http');
  * so it is loaded later, while Compose works (see Engine.prepare). `signal` ends the request (a timeout,
  * Ctrl-C); an engine that accepts the connection and never answers is thereby no hang.
  */
-export function infoOverSocket(socketPath: string, signal: AbortSignal): Promise<{ ID?: string; ServerVersion?: string }> {
+export function infoOverSocket(
+  socketPath: string,
+  signal: AbortSignal,
+  onSocket?: (socket: import('node:net').Socket) => void,
+): Promise<{ ID?: string; ServerVersion?: string }> {
+  const { request } = process.getBuiltinModule('node:http');
   return new Promise((resolve, reject) => {
     const req = request({ socketPath, path: '/info', method: 'GET', headers: { Host: 'docker' }, signal }, (res) => {
       const chunks: Buffer[] = [];
@@ -24,6 +29,7 @@ export function infoOverSocket(socketPath: string, signal: AbortSignal): Promise
       });
     });
     req.on('error', reject);
+    if (onSocket) req.on('socket', onSocket);
     req.end();
   });
 }

@@ -54,6 +54,14 @@ describe('an engine that accepts connections and never answers', () => {
     expect(await snapshot(fx)).toEqual(before);
   }, 60_000);
 
+  it('a command that fails before its ping is answered exits at once: the early ping does not hold it', async () => {
+    const started = performance.now();
+    const down = await envs(fx.repo, fx.home, ['down', 'feat/no-such-env', '--json'], hang);
+    expect(down.exitCode).toBe(1);
+    expect(down.json.error.code).toBe('ENV_NOT_FOUND');
+    expect(performance.now() - started).toBeLessThan(4_000); // the ping's own deadline is 5 s
+  }, 60_000);
+
   it.each([
     ['list', ['list']],
     ['info', ['info', 'feat/hung']],

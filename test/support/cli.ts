@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { images } from './images.ts';
 
-export const BIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+export const BIN = fileURLToPath(new URL('../../dist/bin/main.js', import.meta.url));
 
 export interface CliResult {
   exitCode: number;

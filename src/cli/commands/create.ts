@@ -12,7 +12,7 @@ export function defineCreate(program: Command, define: Define): void {
     .option('--json', 'print the env as JSON')
     .action(
       define<[string, { from?: string; keepOnFailure?: boolean; json?: boolean }]>(async (ctx, branch, options) => {
-        const opening = ctx.open(); // spawns git at once; the command's code loads meanwhile
+        const opening = ctx.open({ pingEarly: true }); // git and the engine ping start at once; the command's code loads meanwhile
         const { createEnv } = await import('../../core/create.ts');
         const deps = await opening;
         const view = await createEnv(deps, {

@@ -17,7 +17,7 @@ export function defineDestroy(program: Command, define: Define): void {
     .option('--json', 'print what was removed as JSON')
     .action(
       define<[string, { force?: boolean; json?: boolean }]>(async (ctx, env, options) => {
-        const opening = ctx.open(); // spawns git at once; the command's code loads meanwhile
+        const opening = ctx.open({ pingEarly: true }); // git and the engine ping start at once; the command's code loads meanwhile
         const { destroyEnv } = await import('../../core/destroy.ts');
         const deps = await opening;
         const result = await destroyEnv(deps, env, {

@@ -12,7 +12,7 @@ export function definePlan(program: Command, define: Define): void {
     .option('--json', 'print the plan as JSON')
     .action(
       define<[string, { from?: string; showSecrets?: boolean; json?: boolean }]>(async (ctx, branch, options) => {
-        const opening = ctx.open(); // spawns git at once; the command's code loads meanwhile
+        const opening = ctx.open({ pingEarly: true }); // git and the engine ping start at once; the command's code loads meanwhile
         const { planEnv } = await import('../../core/preview.ts');
         const deps = await opening;
         const plan = await planEnv(deps, {

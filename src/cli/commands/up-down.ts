@@ -16,7 +16,7 @@ export function defineUpDown(program: Command, define: Define): void {
     .option('--json', 'print the env as JSON')
     .action(
       define<[string, { reconfigure?: boolean; json?: boolean }]>(async (ctx, env, options) => {
-        const opening = ctx.open(); // spawns git at once; the command's code loads meanwhile
+        const opening = ctx.open({ pingEarly: true }); // git and the engine ping start at once; the command's code loads meanwhile
         const { upEnv } = await import('../../core/updown.ts');
         const deps = await opening;
         const view = await upEnv(deps, env, {
@@ -35,7 +35,7 @@ export function defineUpDown(program: Command, define: Define): void {
     .option('--json', 'print the env as JSON')
     .action(
       define<[string, { json?: boolean }]>(async (ctx, env) => {
-        const opening = ctx.open(); // spawns git at once; the command's code loads meanwhile
+        const opening = ctx.open({ pingEarly: true }); // git and the engine ping start at once; the command's code loads meanwhile
         const { downEnv } = await import('../../core/updown.ts');
         const deps = await opening;
         const view = await downEnv(deps, env, { cwd: ctx.cwd, signal: ctx.signal, onProgress: ctx.progress });
