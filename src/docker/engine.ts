@@ -1,6 +1,18 @@
 import Docker from 'dockerode';
-import type { ContainerDetail, ContainerSummary, EngineInfo, LabeledResources, PublishedPort } from '../core/deps.ts';
+import type { ContainerDetail, ContainerSummary, EngineInfo, LabeledResources } from '../core/deps.ts';
 import { dockerodeOptions } from './endpoint.ts';
+import {
+  type ApiContainer,
+  type ApiContainerDetail,
+  type ApiNetwork,
+  containerDetail,
+  containerSummary,
+  ignoreMissing,
+  labeledResources,
+  labelFilters,
+  networkSubnets,
+  notFoundAsUndefined,
+} from './map.ts';
 
 /**
  * dockerode behind core's Engine (loaded lazily by lazy.ts, which adds the timeouts, cancellation and
@@ -25,22 +37,7 @@ export class DockerodeEngine {
 
   async containers(labels: Record<string, string>, signal: AbortSignal): Promise<ContainerSummary[]> {
     const list = await this.docker.listContainers({ all: true, filters: { label: labelFilters(labels) }, abortSignal: signal });
-    return list.map((container) => {
-      const service = container.Labels['com.docker.compose.service'] ?? '';
-      const ports: PublishedPort[] = (container.Ports ?? [])
-        .filter((port) => port.PublicPort)
-        .map((port) => ({ service, target: port.PrivatePort, published: port.PublicPort, host_ip: port.IP ?? '', protocol: port.Type }));
-      const health = /\((healthy|unhealthy|health: starting)\)/.exec(container.Status ?? '')?.[1];
-      return {
-        id: container.Id,
-        project: container.Labels['com.docker.compose.project'] ?? '',
-        service,
-        state: container.State === 'exited' ? `exited(${/Exited \((\d+)\)/.exec(container.Status)?.[1] ?? '?'})` : container.State,
-        ...(health ? { health } : {}),
-        labels: container.Labels,
-        ports,
-      };
-    });
+    return list.map((c) => containerSummary(c as unknown as ApiContainer));
   }
 
   async labeled(labels: Record<string, string>, signal: AbortSignal): Promise<LabeledResources> {
@@ -51,13 +48,7 @@ export class DockerodeEngine {
       this.docker.listNetworks({ filters, abortSignal: signal }),
       this.docker.listImages({ filters, abortSignal: signal }),
     ]);
-    return {
-      containers: containers.map((c) => c.Id),
-      volumes: (volumes.Volumes ?? []).map((v) => v.Name),
-      networks: networks.map((n) => n.Id),
-      // By id: an image built twice under one tag leaves the first untagged (`<none>`), still ours.
-      images: images.map((i) => i.Id),
-    };
+    return labeledResources({ containers, volumes: volumes.Volumes ?? [], networks, images });
   }
 
   async remove(resources: LabeledResources, signal: AbortSignal): Promise<void> {
@@ -78,18 +69,7 @@ export class DockerodeEngine {
     const details = await Promise.all(
       ids.map((id) => this.docker.getContainer(id).inspect({ abortSignal: signal }).catch(notFoundAsUndefined)),
     );
-    return details
-      .filter((d) => d !== undefined)
-      .map((d) => ({
-        id: d.Id,
-        service: d.Config?.Labels?.['com.docker.compose.service'] ?? '',
-        status: d.State?.Status ?? 'unknown',
-        exitCode: d.State?.ExitCode ?? 0,
-        restartCount: d.RestartCount ?? 0,
-        ...(d.State?.Health?.Status ? { health: d.State.Health.Status as 'starting' | 'healthy' | 'unhealthy' } : {}),
-        startedAt: d.State?.StartedAt ?? '',
-        restartPolicy: d.HostConfig?.RestartPolicy?.Name || 'no',
-      }));
+    return details.filter((d) => d !== undefined).map((d) => containerDetail(d as unknown as ApiContainerDetail));
   }
 
   async logs(id: string, tail: number, signal: AbortSignal): Promise<string> {
@@ -134,11 +114,7 @@ export class DockerodeEngine {
   }
 
   async networkSubnets(exceptProject: string | undefined, signal: AbortSignal): Promise<string[]> {
-    const networks = await this.docker.listNetworks({ abortSignal: signal });
-    return networks
-      .filter((n) => exceptProject === undefined || n.Labels?.['com.docker.compose.project'] !== exceptProject)
-      .flatMap((n) => (n.IPAM?.Config ?? []).map((c) => c.Subnet ?? ''))
-      .filter((subnet) => subnet.includes('.'));
+    return networkSubnets((await this.docker.listNetworks({ abortSignal: signal })) as unknown as ApiNetwork[], exceptProject);
   }
 }
 
@@ -152,21 +128,4 @@ export function demux(buffer: Buffer): string {
     offset += 8 + size;
   }
   return Buffer.concat(parts).toString('utf8');
-}
-
-function notFoundAsUndefined(error: unknown): undefined {
-  if ((error as { statusCode?: number }).statusCode === 404) return undefined;
-  throw error;
-}
-
-function labelFilters(labels: Record<string, string>): string[] {
-  return Object.entries(labels).map(([key, value]) => `${key}=${value}`);
-}
-
-async function ignoreMissing(promise: Promise<unknown>): Promise<void> {
-  try {
-    await promise;
-  } catch (error) {
-    if ((error as { statusCode?: number }).statusCode !== 404) throw error;
-  }
 }

@@ -1,10 +1,10 @@
+import type { Socket } from 'node:net';
 import type { ContainerDetail, ContainerSummary, Engine, EngineInfo, LabeledResources } from '../core/deps.ts';
 import { EnvsError } from '../errors.ts';
 import { debugTrace, since, type Trace } from '../process/trace.ts';
 import { socketPathOf } from './endpoint.ts';
 import type { DockerodeEngine } from './engine.ts';
 import { unavailable } from './errors.ts';
-import { infoOverSocket } from './ping.ts';
 
 /** How long an engine call may take before the engine counts as not answering. */
 export const ENGINE_TIMEOUTS = {
@@ -24,12 +24,18 @@ export interface EngineOptions {
   timeouts?: Partial<typeof ENGINE_TIMEOUTS>;
 }
 
+/** What LazyEngine calls: the socket client or dockerode, each call with the signal that ends it. */
+type Backend = Pick<
+  DockerodeEngine,
+  'containers' | 'labeled' | 'remove' | 'inspect' | 'logs' | 'imagesPresent' | 'removeAsRoot' | 'networkSubnets'
+> & { info(signal: AbortSignal, onSocket?: (socket: Socket) => void): Promise<EngineInfo> };
+
 /**
- * The engine client. dockerode and its dependencies take ~55 ms to import, so they load on first use or
- * when core says a long wait is starting (`prepare`, called while `compose up`/`down` runs); the ping
- * before any side effect goes straight to the socket. Every call has a timeout and ends on the signal: an
- * engine that does not answer is DOCKER_UNAVAILABLE within seconds, never a hang. With ENVS_DEBUG=1 every
- * call is traced (method, duration, outcome).
+ * The engine client. On a unix socket (the usual case) it speaks the Engine API's JSON itself
+ * (socket-engine.ts); dockerode loads only for tcp/ssh endpoints and for what needs it there (logs, the
+ * containers envs runs itself), in the background when core says a long wait is starting (`prepare`).
+ * Every call has a timeout and ends on the signal: an engine that does not answer is DOCKER_UNAVAILABLE
+ * within seconds, never a hang. With ENVS_DEBUG=1 every call is traced (method, duration, outcome).
  */
 export class LazyEngine implements Engine {
   private readonly endpoint: string;
@@ -37,7 +43,9 @@ export class LazyEngine implements Engine {
   private readonly signal: AbortSignal | undefined;
   private readonly timeouts: typeof ENGINE_TIMEOUTS;
   private readonly trace: Trace | undefined;
-  private loaded: Promise<DockerodeEngine> | undefined;
+  private readonly socketPath: string | undefined;
+  private dockerodeLoaded: Promise<DockerodeEngine> | undefined;
+  private backendLoaded: Promise<Backend> | undefined;
   private early: { answer: Promise<EngineInfo>; claim: () => void } | undefined;
 
   constructor(endpoint: string, options: EngineOptions) {
@@ -46,17 +54,26 @@ export class LazyEngine implements Engine {
     this.signal = options.signal;
     this.timeouts = { ...ENGINE_TIMEOUTS, ...options.timeouts };
     this.trace = debugTrace(options.env);
+    this.socketPath = socketPathOf(endpoint);
   }
 
   prepare(): void {
-    // On the next turn of the event loop: the caller's subprocess gets started first, then the import's
-    // ~55 ms of CPU runs while that subprocess works.
-    setImmediate(() => void this.engine().catch(() => {}));
+    // dockerode's import is CPU work: on the next turn of the event loop, so the caller's subprocess
+    // starts first and the import runs while it works. The socket client needs nothing loaded.
+    if (!this.socketPath) setImmediate(() => void this.engine().catch(() => {}));
   }
 
-  private engine(): Promise<DockerodeEngine> {
-    this.loaded ??= import('./engine.ts').then(({ DockerodeEngine }) => new DockerodeEngine(this.endpoint, this.env));
-    return this.loaded;
+  private dockerode(): Promise<DockerodeEngine> {
+    this.dockerodeLoaded ??= import('./engine.ts').then(({ DockerodeEngine }) => new DockerodeEngine(this.endpoint, this.env));
+    return this.dockerodeLoaded;
+  }
+
+  private engine(): Promise<Backend> {
+    const socketPath = this.socketPath;
+    this.backendLoaded ??= socketPath
+      ? import('./socket-engine.ts').then(({ SocketEngine }) => new SocketEngine(socketPath, this.endpoint, () => this.dockerode()))
+      : this.dockerode();
+    return this.backendLoaded;
   }
 
   /**
@@ -65,8 +82,8 @@ export class LazyEngine implements Engine {
    * once even when the engine hangs.
    */
   askEarly(): void {
-    if (this.early || !socketPathOf(this.endpoint)) return;
-    let socket: import('node:net').Socket | undefined;
+    if (this.early || !this.socketPath) return;
+    let socket: Socket | undefined;
     let claimed = false;
     const answer = this.ping((s) => {
       socket = s;
@@ -92,13 +109,8 @@ export class LazyEngine implements Engine {
     return this.ping();
   }
 
-  private ping(onSocket?: (socket: import('node:net').Socket) => void): Promise<EngineInfo> {
-    const socket = socketPathOf(this.endpoint);
-    return this.call('info', '', this.timeouts.info, 'all', async (signal) => {
-      if (!socket) return (await this.engine()).info(signal);
-      const info = await infoOverSocket(socket, signal, onSocket);
-      return { id: info.ID ?? '', version: info.ServerVersion ?? '', endpoint: this.endpoint };
-    });
+  private ping(onSocket?: (socket: Socket) => void): Promise<EngineInfo> {
+    return this.call('info', '', this.timeouts.info, 'all', async (signal) => (await this.engine()).info(signal, onSocket));
   }
 
   containers(labels: Record<string, string>): Promise<ContainerSummary[]> {

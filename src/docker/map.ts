@@ -1,0 +1,107 @@
+import type { ContainerDetail, ContainerSummary, LabeledResources, PublishedPort } from '../core/deps.ts';
+
+/**
+ * The Engine API's JSON, turned into core's shapes. One place for both clients: the socket client
+ * (socket-engine.ts) and dockerode (engine.ts) receive the same JSON, dockerode passing it through.
+ */
+
+/** The fields envs reads of `GET /containers/json`. */
+export interface ApiContainer {
+  Id: string;
+  Labels: Record<string, string>;
+  State: string;
+  Status: string;
+  Ports?: { PrivatePort: number; PublicPort?: number; IP?: string; Type: string }[];
+}
+
+/** The fields envs reads of `GET /containers/{id}/json`. */
+export interface ApiContainerDetail {
+  Id: string;
+  Config?: { Labels?: Record<string, string> | null; Tty?: boolean };
+  State?: { Status?: string; ExitCode?: number; Health?: { Status?: string }; StartedAt?: string };
+  RestartCount?: number;
+  HostConfig?: { RestartPolicy?: { Name?: string } };
+}
+
+export interface ApiNetwork {
+  Id: string;
+  Labels?: Record<string, string> | null;
+  IPAM?: { Config?: { Subnet?: string }[] | null };
+}
+
+export function containerSummary(container: ApiContainer): ContainerSummary {
+  const service = container.Labels['com.docker.compose.service'] ?? '';
+  const ports: PublishedPort[] = (container.Ports ?? [])
+    .filter((port) => port.PublicPort)
+    .map((port) => ({
+      service,
+      target: port.PrivatePort,
+      published: port.PublicPort as number,
+      host_ip: port.IP ?? '',
+      protocol: port.Type,
+    }));
+  const health = /\((healthy|unhealthy|health: starting)\)/.exec(container.Status ?? '')?.[1];
+  return {
+    id: container.Id,
+    project: container.Labels['com.docker.compose.project'] ?? '',
+    service,
+    state: container.State === 'exited' ? `exited(${/Exited \((\d+)\)/.exec(container.Status)?.[1] ?? '?'})` : container.State,
+    ...(health ? { health } : {}),
+    labels: container.Labels,
+    ports,
+  };
+}
+
+export function containerDetail(d: ApiContainerDetail): ContainerDetail {
+  return {
+    id: d.Id,
+    service: d.Config?.Labels?.['com.docker.compose.service'] ?? '',
+    status: d.State?.Status ?? 'unknown',
+    exitCode: d.State?.ExitCode ?? 0,
+    restartCount: d.RestartCount ?? 0,
+    ...(d.State?.Health?.Status ? { health: d.State.Health.Status as 'starting' | 'healthy' | 'unhealthy' } : {}),
+    startedAt: d.State?.StartedAt ?? '',
+    restartPolicy: d.HostConfig?.RestartPolicy?.Name || 'no',
+  };
+}
+
+export function labeledResources(lists: {
+  containers: { Id: string }[];
+  volumes: { Name: string }[];
+  networks: { Id: string }[];
+  images: { Id: string }[];
+}): LabeledResources {
+  return {
+    containers: lists.containers.map((c) => c.Id),
+    volumes: lists.volumes.map((v) => v.Name),
+    networks: lists.networks.map((n) => n.Id),
+    // By id: an image built twice under one tag leaves the first untagged (`<none>`), still ours.
+    images: lists.images.map((i) => i.Id),
+  };
+}
+
+/** IPv4 subnets of the engine's networks, but those of one Compose project. */
+export function networkSubnets(networks: ApiNetwork[], exceptProject: string | undefined): string[] {
+  return networks
+    .filter((n) => exceptProject === undefined || n.Labels?.['com.docker.compose.project'] !== exceptProject)
+    .flatMap((n) => (n.IPAM?.Config ?? []).map((c) => c.Subnet ?? ''))
+    .filter((subnet) => subnet.includes('.'));
+}
+
+export function labelFilters(labels: Record<string, string>): string[] {
+  return Object.entries(labels).map(([key, value]) => `${key}=${value}`);
+}
+
+/** A 404 (the resource is gone) as undefined; any other failure stands. */
+export function notFoundAsUndefined(error: unknown): undefined {
+  if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+  throw error;
+}
+
+export async function ignoreMissing(promise: Promise<unknown>): Promise<void> {
+  try {
+    await promise;
+  } catch (error) {
+    notFoundAsUndefined(error);
+  }
+}

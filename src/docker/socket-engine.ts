@@ -1,0 +1,108 @@
+import type { ContainerDetail, ContainerSummary, EngineInfo, LabeledResources } from '../core/deps.ts';
+import { apiRequest, segment } from './api.ts';
+import type { DockerodeEngine } from './engine.ts';
+import {
+  type ApiContainer,
+  type ApiContainerDetail,
+  type ApiNetwork,
+  containerDetail,
+  containerSummary,
+  ignoreMissing,
+  labeledResources,
+  labelFilters,
+  networkSubnets,
+  notFoundAsUndefined,
+} from './map.ts';
+
+/**
+ * The engine on its unix socket (the usual case), through the Engine API's JSON directly: the calls every
+ * command makes (ping, lists by label, inspect, removals) without loading dockerode (see api.ts for why).
+ * What needs streams or a container of envs's own — logs, removeAsRoot — goes to dockerode, loaded then.
+ */
+export class SocketEngine {
+  private readonly socketPath: string;
+  private readonly endpoint: string;
+  private readonly dockerode: () => Promise<DockerodeEngine>;
+
+  constructor(socketPath: string, endpoint: string, dockerode: () => Promise<DockerodeEngine>) {
+    this.socketPath = socketPath;
+    this.endpoint = endpoint;
+    this.dockerode = dockerode;
+  }
+
+  private get<T>(path: string, signal: AbortSignal, query?: Record<string, string | number | boolean | undefined>): Promise<T> {
+    return apiRequest<T>(this.socketPath, { path, signal, ...(query ? { query } : {}) });
+  }
+
+  private delete(path: string, signal: AbortSignal, query?: Record<string, string | number | boolean>): Promise<void> {
+    return apiRequest<void>(this.socketPath, { method: 'DELETE', path, signal, ...(query ? { query } : {}) });
+  }
+
+  async info(signal: AbortSignal, onSocket?: (socket: import('node:net').Socket) => void): Promise<EngineInfo> {
+    const info = await apiRequest<{ ID?: string; ServerVersion?: string }>(this.socketPath, {
+      path: '/info',
+      signal,
+      ...(onSocket ? { onSocket } : {}),
+    });
+    return { id: info.ID ?? '', version: info.ServerVersion ?? '', endpoint: this.endpoint };
+  }
+
+  async containers(labels: Record<string, string>, signal: AbortSignal): Promise<ContainerSummary[]> {
+    const list = await this.get<ApiContainer[]>('/containers/json', signal, { all: 1, filters: filtersOf(labels) });
+    return list.map(containerSummary);
+  }
+
+  async labeled(labels: Record<string, string>, signal: AbortSignal): Promise<LabeledResources> {
+    const filters = filtersOf(labels);
+    const [containers, volumes, networks, images] = await Promise.all([
+      this.get<{ Id: string }[]>('/containers/json', signal, { all: 1, filters }),
+      this.get<{ Volumes: { Name: string }[] | null }>('/volumes', signal, { filters }),
+      this.get<{ Id: string }[]>('/networks', signal, { filters }),
+      this.get<{ Id: string }[]>('/images/json', signal, { filters }),
+    ]);
+    return labeledResources({ containers, volumes: volumes.Volumes ?? [], networks, images });
+  }
+
+  async remove(resources: LabeledResources, signal: AbortSignal): Promise<void> {
+    // Containers first (they hold networks and volumes), then the rest; a resource already gone is fine.
+    await Promise.all(
+      resources.containers.map((id) => ignoreMissing(this.delete(`/containers/${segment(id)}`, signal, { force: 1, v: 1 }))),
+    );
+    await Promise.all([
+      ...resources.networks.map((id) => ignoreMissing(this.delete(`/networks/${segment(id)}`, signal))),
+      ...resources.volumes.map((name) => ignoreMissing(this.delete(`/volumes/${segment(name)}`, signal))),
+      // By id, with every tag it carries (all ours: only images envs built carry its labels).
+      ...resources.images.map((id) => ignoreMissing(this.delete(`/images/${segment(id)}`, signal, { force: 1 }))),
+    ]);
+  }
+
+  async inspect(ids: string[], signal: AbortSignal): Promise<ContainerDetail[]> {
+    const details = await Promise.all(
+      ids.map((id) => this.get<ApiContainerDetail>(`/containers/${segment(id)}/json`, signal).catch(notFoundAsUndefined)),
+    );
+    return details.filter((d) => d !== undefined).map(containerDetail);
+  }
+
+  async imagesPresent(refs: string[], signal: AbortSignal): Promise<Set<string>> {
+    const found = await Promise.all(
+      refs.map(async (ref) => ((await this.get(`/images/${segment(ref)}/json`, signal).catch(notFoundAsUndefined)) ? ref : undefined)),
+    );
+    return new Set(found.filter((ref) => ref !== undefined));
+  }
+
+  async networkSubnets(exceptProject: string | undefined, signal: AbortSignal): Promise<string[]> {
+    return networkSubnets(await this.get<ApiNetwork[]>('/networks', signal), exceptProject);
+  }
+
+  async logs(id: string, tail: number, signal: AbortSignal): Promise<string> {
+    return (await this.dockerode()).logs(id, tail, signal);
+  }
+
+  async removeAsRoot(options: { parent: string; name: string; image: string; project: string }, signal: AbortSignal): Promise<void> {
+    return (await this.dockerode()).removeAsRoot(options, signal);
+  }
+}
+
+function filtersOf(labels: Record<string, string>): string {
+  return JSON.stringify({ label: labelFilters(labels) });
+}

@@ -1,0 +1,110 @@
+import { randomBytes } from 'node:crypto';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DockerodeEngine } from '../../src/docker/engine.ts';
+import { SocketEngine } from '../../src/docker/socket-engine.ts';
+import { images } from '../support/images.ts';
+
+/**
+ * envs talks to a unix-socket engine through its own Engine API client (no dockerode import at every
+ * command) and to tcp/ssh engines through dockerode: on the real engine both must see the same things,
+ * and the socket client's removals must leave nothing.
+ */
+const SOCKET = '/var/run/docker.sock';
+const ENDPOINT = `unix://${SOCKET}`;
+const project = `envs-clients-${randomBytes(3).toString('hex')}`;
+const labels = { 'dev.envs.project': project, 'dev.envs.managed': 'true' };
+const labelArgs = Object.entries({ ...labels, 'com.docker.compose.project': project, 'com.docker.compose.service': 'web' }).flatMap(
+  ([k, v]) => ['--label', `${k}=${v}`],
+);
+const signal = () => AbortSignal.timeout(20_000);
+
+const dockerode = new DockerodeEngine(ENDPOINT, {});
+const socket = new SocketEngine(SOCKET, ENDPOINT, async () => dockerode);
+let ids: { running: string; exited: string; network: string; volume: string; image: string };
+
+beforeAll(async () => {
+  const network = (await execa('docker', ['network', 'create', '--subnet', '10.231.7.0/24', ...labelArgs, `${project}_net`])).stdout.trim();
+  const volume = (await execa('docker', ['volume', 'create', ...labelArgs, `${project}_data`])).stdout.trim();
+  const running = (
+    await execa('docker', [
+      'run',
+      '-d',
+      ...labelArgs,
+      '--network',
+      `${project}_net`,
+      '-v',
+      `${volume}:/data`,
+      '-p',
+      '127.0.0.1::80',
+      images.busybox,
+      'sh',
+      '-c',
+      'mkdir -p /w && exec httpd -f -p 80 -h /w',
+    ])
+  ).stdout.trim();
+  const exited = (await execa('docker', ['run', '-d', ...labelArgs, images.busybox, 'sh', '-c', 'exit 3'])).stdout.trim();
+  await execa('docker', ['wait', exited]);
+  await execa('docker', ['build', '-q', '-t', `${project}-img`, ...labelArgs, '-'], {
+    input: `FROM ${images.busybox}\nLABEL x=${project}\n`,
+  });
+  const image = (await execa('docker', ['image', 'inspect', '-f', '{{.Id}}', `${project}-img`])).stdout.trim();
+  ids = { running, exited, network, volume, image };
+}, 120_000);
+
+afterAll(async () => {
+  await execa('docker', ['rm', '-f', '-v', ids?.running ?? '', ids?.exited ?? ''], { reject: false });
+  await execa('docker', ['network', 'rm', `${project}_net`], { reject: false });
+  await execa('docker', ['volume', 'rm', '-f', `${project}_data`], { reject: false });
+  await execa('docker', ['image', 'rm', '-f', `${project}-img`], { reject: false });
+});
+
+describe('the socket client and dockerode', () => {
+  it('answer the ping with the same engine', async () => {
+    const [a, b] = await Promise.all([socket.info(signal()), dockerode.info(signal())]);
+    expect(a).toEqual(b);
+    expect(a.id).not.toBe('');
+  });
+
+  it('list the same containers by label: states, exit codes, published ports', async () => {
+    const [a, b] = await Promise.all([socket.containers(labels, signal()), dockerode.containers(labels, signal())]);
+    const byId = (list: typeof a) => [...list].sort((x, y) => x.id.localeCompare(y.id));
+    expect(byId(a)).toEqual(byId(b));
+    expect(a.find((c) => c.id === ids.exited)?.state).toBe('exited(3)');
+    const web = a.find((c) => c.id === ids.running);
+    expect(web).toMatchObject({ project, service: 'web', state: 'running' });
+    expect(web?.ports[0]).toMatchObject({ target: 80, host_ip: '127.0.0.1', protocol: 'tcp' });
+  });
+
+  it('find the same labelled resources, inspect alike, see the same subnets and images', async () => {
+    const sorted = (r: Awaited<ReturnType<SocketEngine['labeled']>>) =>
+      Object.fromEntries(Object.entries(r).map(([k, v]) => [k, [...v].sort()]));
+    const [la, lb] = await Promise.all([socket.labeled(labels, signal()), dockerode.labeled(labels, signal())]);
+    expect(sorted(la)).toEqual(sorted(lb));
+    expect(la.networks).toEqual([ids.network]);
+    expect(la.volumes).toEqual([`${project}_data`]);
+    expect(la.images).toEqual([ids.image]);
+
+    const both = [ids.running, ids.exited, 'no-such-container'];
+    expect(await socket.inspect(both, signal())).toEqual(await dockerode.inspect(both, signal()));
+    const subnets = async (engine: SocketEngine | DockerodeEngine) => (await engine.networkSubnets(undefined, signal())).sort();
+    expect(await subnets(socket)).toEqual(await subnets(dockerode));
+    expect(await socket.networkSubnets(undefined, signal())).toContain('10.231.7.0/24');
+    const refs = [images.busybox, `${project}-img`, 'envs-no-such-image:never'];
+    expect([...(await socket.imagesPresent(refs, signal()))].sort()).toEqual([images.busybox, `${project}-img`].sort());
+  });
+
+  it('the socket client removes all of it (a resource already gone is no error), and nothing is left', async () => {
+    const found = await socket.labeled(labels, signal());
+    await socket.remove({ ...found, containers: [...found.containers, 'f'.repeat(64)] }, signal());
+    expect(await socket.labeled(labels, signal())).toEqual({ containers: [], volumes: [], networks: [], images: [] });
+    expect(await dockerode.labeled(labels, signal())).toEqual({ containers: [], volumes: [], networks: [], images: [] });
+  });
+
+  it('an engine error carries its status and the engine’s message', async () => {
+    const error = await socket.logs('no-such-container', 5, signal()).catch((e: unknown) => e);
+    expect((error as { statusCode?: number }).statusCode).toBe(404);
+    const own = await socket.inspect(['no-such-container'], signal());
+    expect(own).toEqual([]);
+  });
+});
