@@ -1,14 +1,16 @@
 /**
  * `npm run bench`: `envs create` and `envs destroy` on the trap fixture against the raw floor measured in
  * the same run, with warm images:
- *   create floor  = git worktree add + docker compose -p X up -d --wait   (on a hand-edited copy of the file)
- *   destroy floor = docker compose -p X down -v + docker image rm (the env's built image) + git worktree remove
+ *   create floor  = git worktree add + docker compose -p X up -d --wait (on a hand-edited copy of the file)
+ *                   + Postgres answering on its port
+ *   destroy floor = docker compose -p X down -v -t 3 + docker image rm (the env's built image) + git worktree remove
  * Runs alternate which side goes first; medians are what count (these machines are noisy).
  * BENCH_RUNS sets the number of runs (default 7). Images come from the same variables as the tests.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { waitForPostgres } from '../src/db/ready.ts';
 import { BIN } from '../test/support/cli.ts';
 import { sweep } from '../test/support/docker.ts';
 import { type Fixture, makeRepo, trapFiles } from '../test/support/repo.ts';
@@ -60,10 +62,18 @@ async function rawCycle(fx: Fixture, i: number): Promise<{ create: number; destr
   const create = await timed([
     () => run('git', ['worktree', 'add', '-q', '-b', `raw/${i}`, worktree, 'main'], fx.repo),
     () => run('docker', ['compose', '-p', project, '-f', file, '--project-directory', worktree, 'up', '-d', '--wait'], worktree),
+    // The fixture's healthcheck (pg_isready on the unix socket, as many real files have it) already passes
+    // while the image's entrypoint runs its init-time server; the database is there once it answers on its
+    // port, which is what envs create waits for too (and a stop then takes the whole stop timeout).
+    async () => {
+      const target = { host: '127.0.0.1', port: 29900 + 2 * i, user: 'postgres', database: 'app' };
+      if (!(await waitForPostgres(target, Date.now() + 60_000))) throw new Error(`bench: Postgres of ${project} never answered`);
+    },
   ]);
   // The same end state as envs destroy: the env's built image goes too (left behind, each env would leak one).
   const destroy = await timed([
-    () => run('docker', ['compose', '-p', project, 'down', '-v'], fx.repo),
+    // The stop timeout envs gives a throwaway env's containers (3 s), not Compose's 10 s.
+    () => run('docker', ['compose', '-p', project, 'down', '-v', '--timeout', '3'], fx.repo),
     () => run('docker', ['image', 'rm', `${project}-web`], fx.repo),
     () => run('git', ['worktree', 'remove', worktree], fx.repo),
   ]);

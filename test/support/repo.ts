@@ -71,6 +71,9 @@ services:
       interval: 1s
       timeout: 3s
       retries: 60
+      # As Docker recommends: checks every 200 ms while starting, so "healthy" is not a 1 s tick away.
+      start_period: 30s
+      start_interval: 200ms
   web:
     build: ./web
     image: trapapp-web:latest
