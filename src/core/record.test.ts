@@ -1,32 +1,16 @@
 import { describe, expect, it } from 'vitest';
+import { sampleRecord } from '../testing/record.ts';
 import { parseRecord } from './record.ts';
 
 const good = () => ({
-  schemaVersion: 1,
-  name: 'x-1',
-  branch: 'x',
-  repo: '/r',
-  repoId: 'r-1',
-  worktree: '/w/x-1',
-  project: 'envs-r-1-x-1',
-  host: 'x-1',
-  projectDir: '/w/x-1',
-  composeFile: '/s/compose.yaml',
-  sourceFiles: ['compose.yaml'],
-  status: 'running',
-  phase: 'ready',
-  createdBranch: true,
-  base: { ref: 'main', commit: 'abc' },
-  services: ['db'],
-  ports: [{ service: 'db', target: 5432, published: 25001, host_ip: '127.0.0.1', protocol: 'tcp' }],
-  env: { PGPASSWORD: 'hunter2-secret' },
-  secrets: { POSTGRES_PASSWORD: 'hunter2-secret' },
-  engine: { id: 'e', endpoint: 'unix:///var/run/docker.sock' },
-  warnings: [],
-  processPorts: { web: 25002 },
-  envFiles: [{ path: '.env', sha256: 'ab' }],
-  createdAt: '',
-  updatedAt: '',
+  ...sampleRecord({
+    services: ['db'],
+    ports: [{ service: 'db', target: 5432, published: 25001, host_ip: '127.0.0.1', protocol: 'tcp' }],
+    env: { PGPASSWORD: 'hunter2-secret' },
+    secrets: { POSTGRES_PASSWORD: 'hunter2-secret' },
+    processPorts: { web: 25002 },
+    envFiles: [{ path: '.env', sha256: 'ab' }],
+  }),
 });
 
 describe('parseRecord', () => {

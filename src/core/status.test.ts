@@ -1,34 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { sampleRecord } from '../testing/record.ts';
 import type { ContainerSummary } from './deps.ts';
-import type { EnvRecord } from './record.ts';
 import { deriveStatus } from './status.ts';
 
-const record = (over: Partial<EnvRecord> = {}): EnvRecord => ({
-  schemaVersion: 1,
-  name: 'x-1',
-  branch: 'x',
-  repo: '/r',
-  repoId: 'r-1',
-  worktree: '/w/x-1',
-  project: 'envs-r-1-x-1',
-  host: 'x-1',
-  projectDir: '/w/x-1',
-  composeFile: '/s/compose.yaml',
-  sourceFiles: ['compose.yaml'],
-  status: 'running',
-  phase: 'ready',
-  createdBranch: true,
-  base: { ref: 'main', commit: 'abc' },
-  services: ['db', 'web'],
-  ports: [],
-  env: {},
-  secrets: {},
-  engine: { id: 'e', endpoint: 'unix:///var/run/docker.sock' },
-  warnings: [],
-  createdAt: '',
-  updatedAt: '',
-  ...over,
-});
+const record = sampleRecord;
 const container = (service: string, state: string, health?: string): ContainerSummary => ({
   id: service,
   project: 'envs-r-1-x-1',
