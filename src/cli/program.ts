@@ -3,6 +3,7 @@ import { printableLines } from '../core/naming.ts';
 import { EnvsError } from '../errors.ts';
 import { defineAttach } from './commands/attach.ts';
 import { defineCreate } from './commands/create.ts';
+import { defineDb } from './commands/db.ts';
 import { defineDemo } from './commands/demo.ts';
 import { defineDestroy } from './commands/destroy.ts';
 import { defineDoctor } from './commands/doctor.ts';
@@ -65,6 +66,7 @@ export async function run(argv: string[], out: Out = processOut, env: NodeJS.Pro
   defineEnv(program, define);
   defineLogs(program, define);
   defineAttach(program, define);
+  defineDb(program, define);
   defineDemo(program, define);
 
   try {

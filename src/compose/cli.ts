@@ -1,4 +1,4 @@
-import { access, constants, mkdir, mkdtemp, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import { access, constants, mkdir, mkdtemp, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { delimiter, dirname, join, posix } from 'node:path';
 import type { ComposeClient, ComposeRun, InterpolateOptions, PullOptions, RenderFilesOptions, RenderOptions } from '../core/deps.ts';
 import { EnvsError, lastLines } from '../errors.ts';
@@ -9,7 +9,7 @@ import { stateError } from '../state/unusable.ts';
 import { type ComposeCommand, locateCompose } from './locate.ts';
 import type { ComposeModel } from './model.ts';
 import { relocate } from './relocate.ts';
-import { composeYaml } from './write.ts';
+import { composeYaml, withVolumeOptions } from './write.ts';
 
 /**
  * Variables that would let the user's shell redirect our Compose calls to another project or file set.
@@ -152,11 +152,19 @@ export class CliComposeClient implements ComposeClient {
     await writeFileAtomic(file, await composeYaml(model), { tmpDir: this.scratchDir });
   }
 
+  async setVolumeOptions(file: string, volume: string, options: Record<string, string>): Promise<void> {
+    const text = await readFile(file, 'utf8');
+    await writeFileAtomic(file, await withVolumeOptions(text, volume, options), { tmpDir: this.scratchDir });
+  }
+
   async up(run: ComposeRun & { timeoutSeconds: number }): Promise<{ ok: true } | { ok: false; stderr: string }> {
     // No --wait: Compose 2.26's wait fails on one-shot services and disabled healthchecks; core/wait.ts waits.
     // No --remove-orphans: a container of the project that the file no longer names is not envs's to delete.
     const signal = withTimeout(run.signal, run.timeoutSeconds);
-    const result = await this.compose([...target(run), 'up', '--detach', '--quiet-pull'], { cwd: run.projectDir, signal });
+    const result = await this.compose([...target(run), 'up', '--detach', '--quiet-pull', ...(run.services ?? [])], {
+      cwd: run.projectDir,
+      signal,
+    });
     if (result.cancelled && !run.signal?.aborted)
       return { ok: false, stderr: `docker compose up did not finish within ${run.timeoutSeconds} s` };
     cancelled(result);
@@ -190,11 +198,23 @@ export class CliComposeClient implements ComposeClient {
   }
 
   async stop(run: ComposeRun): Promise<void> {
-    const result = await this.compose([...target(run), 'stop'], { cwd: run.projectDir, signal: run.signal });
+    const result = await this.compose([...target(run), 'stop', ...(run.services ?? [])], { cwd: run.projectDir, signal: run.signal });
     cancelled(result);
     if (result.exitCode !== 0) {
       missingCompose(result, this.env);
       throw failed('stop', result);
+    }
+  }
+
+  async removeServices(run: ComposeRun & { services: string[] }): Promise<void> {
+    const result = await this.compose([...target(run), 'rm', '--stop', '--force', ...run.services], {
+      cwd: run.projectDir,
+      signal: run.signal,
+    });
+    cancelled(result);
+    if (result.exitCode !== 0) {
+      missingCompose(result, this.env);
+      throw failed('rm', result);
     }
   }
 

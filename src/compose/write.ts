@@ -10,3 +10,15 @@ export async function composeYaml(model: ComposeModel): Promise<string> {
   const { stringify } = await import('yaml');
   return HEADER + stringify(model, { lineWidth: 0, aliasDuplicateObjects: false });
 }
+
+/**
+ * The env's compose file with one volume's driver options replaced (a database clone's new layers), every
+ * other byte of the file as it was: the YAML document is edited in place, not re-rendered.
+ */
+export async function withVolumeOptions(text: string, volume: string, options: Record<string, string>): Promise<string> {
+  const { parseDocument } = await import('yaml');
+  const doc = parseDocument(text);
+  doc.setIn(['volumes', volume, 'driver'], 'local');
+  doc.setIn(['volumes', volume, 'driver_opts'], doc.createNode(options));
+  return doc.toString({ lineWidth: 0 });
+}

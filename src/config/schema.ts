@@ -146,6 +146,38 @@ export const ConfigSchema = z
           .min(1)
           .describe('The Postgres service DATABASE_URL points at. Default: the one service whose image is Postgres.')
           .optional(),
+        strategy: z
+          .enum(['volume-clone', 'migrate', 'none'])
+          .describe(
+            "How each env's database gets its data. volume-clone (default): a copy-on-write clone of the newest snapshot (the first create makes one); migrate: an empty database, then `migrate` and `seed`; none: an empty database.",
+          )
+          .optional(),
+        dataPath: z
+          .string()
+          .regex(/^\//, 'must be an absolute path in the container')
+          .describe("Where the server keeps its data in the container. Default: the service's PGDATA, else /var/lib/postgresql/data.")
+          .optional(),
+        migrate: userCommand
+          .describe(
+            "Brings a database up to the branch: run (in the worktree, with the env's DATABASE_URL) on every new database, clones included.",
+          )
+          .optional(),
+        seed: userCommand
+          .describe('Fills an empty database: run after `migrate` when a database is made from nothing (not on clones).')
+          .optional(),
+        clone: z
+          .enum(['auto', 'overlay', 'reflink', 'copy'])
+          .describe(
+            'How volume-clone copies a snapshot. auto (default): a reflink copy where the store has it, else an overlay (snapshot as the lower layer), else a full copy.',
+          )
+          .optional(),
+        store: z
+          .string()
+          .regex(/^\//, "must be an absolute path on the engine's host")
+          .describe(
+            "A directory on the engine's host for snapshots and clones (e.g. on an XFS or Btrfs file system with reflinks). Default: the engine's volumes.",
+          )
+          .optional(),
       })
       .strict()
       .optional(),

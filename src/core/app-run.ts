@@ -13,6 +13,8 @@ export interface AppRunOptions {
   onProgress?: Progress;
   /** Called before each step so the caller can record the phase. */
   enter?: (phase: Phase) => Promise<void>;
+  /** Runs once the dependencies are installed, before the `bootstrap:` commands (the database's seed). */
+  beforeBootstrap?: () => Promise<void>;
 }
 
 /**
@@ -53,6 +55,8 @@ export async function finishApp(
   // pnpm with a store of its own: later `pnpm add` in the worktree needs to know it.
   Object.assign(record.env, installed.env);
   record.warnings = [...new Set([...record.warnings, ...installed.warnings])];
+  // The database's migrate/seed (and a first snapshot) need the dependencies and come before bootstrap:.
+  await options.beforeBootstrap?.();
 
   if ((config.bootstrap ?? []).length > 0) {
     await options.enter?.('bootstrap');

@@ -8,6 +8,7 @@ import { EnvsError, lastLines } from '../errors.ts';
 import type { PortRange } from '../ports/allocate.ts';
 import type { SubnetRangeSetting } from '../subnets/allocate.ts';
 import { type AppPlan, addressMapFor, appVariables, supabaseRequests, turboAdvice, writeAppFiles } from './app.ts';
+import { withDatabaseVolume } from './database.ts';
 import type { Deps } from './deps.ts';
 import { envVarsFor } from './env-vars.ts';
 import { labelsFor } from './labels.ts';
@@ -77,7 +78,8 @@ export async function converge(deps: Deps, record: EnvRecord, rendered: Rendered
     const rewrite = rewriteServiceEnvironments(map, rendered.model.services);
     await options.enter?.('compose-file');
     const transformed = transformModel({
-      model: rendered.model,
+      // The database's data volume as the env has it: added where the image had only an anonymous one, cloned.
+      model: withDatabaseVolume(rendered.model, record.database),
       project: record.project,
       labels,
       ports: leased,

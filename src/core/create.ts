@@ -1,9 +1,12 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { defaultSnapshotName, timestampSuffix } from '../db/snapshots.ts';
 import { EnvsError } from '../errors.ts';
+import { logFile } from './app.ts';
 import { finishApp, startInstall, stopApp } from './app-run.ts';
 import { converge, type Progress } from './converge.ts';
 import { absentPaths, copyFromMain } from './copies.ts';
+import { databaseRecord, FORK_PREFIX, prepareClone, removeCloneFiles, seedDatabase, snapshotEnv } from './database.ts';
 import type { Deps } from './deps.ts';
 import { failpoint } from './failpoints.ts';
 import { envLock, withWorktreeLock } from './guards.ts';
@@ -82,6 +85,8 @@ async function applyCreate(deps: Deps, plan: EnvPlan, options: CreateRunOptions)
     record.dataPaths = await absentPaths(plan.worktree, plan.dataPaths, record.dataPaths ?? []);
 
     made.resources = true;
+    await enter('database');
+    await prepareEnvDatabase(deps, record, plan, options);
     // Dependencies need only the worktree: they install while the containers come up.
     const installSignal = options.signal ? AbortSignal.any([options.signal, installAbort.signal]) : installAbort.signal;
     const started = startInstall(deps, record, plan.source.config, {
@@ -106,6 +111,16 @@ async function applyCreate(deps: Deps, plan: EnvPlan, options: CreateRunOptions)
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       enter,
+      beforeBootstrap: async () => {
+        if (!plan.database) return;
+        await enter('seed');
+        await seedDatabase(deps, record, plan.source.config, {
+          settings: plan.database.settings,
+          logFile: logFile(deps, record, 'database'),
+          ...(options.signal ? { signal: options.signal } : {}),
+          ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+        });
+      },
     });
 
     record.status = 'running';
@@ -135,6 +150,36 @@ async function applyCreate(deps: Deps, plan: EnvPlan, options: CreateRunOptions)
   }
 }
 
+/**
+ * The env's database before its first start: with volume-clone, a clone of the snapshot the plan chose (or,
+ * with --db-from, of a snapshot taken from that env now, under its lock). Without a snapshot the database
+ * starts empty and `seed` makes one later.
+ */
+async function prepareEnvDatabase(deps: Deps, record: EnvRecord, plan: EnvPlan, options: CreateRunOptions): Promise<void> {
+  const dbPlan = plan.database;
+  if (!dbPlan) return;
+  record.database ??= databaseRecord(dbPlan);
+  const db = record.database;
+  if (db.strategy !== 'volume-clone' || db.clone) return; // resumed: the clone is there
+  let snapshot = dbPlan.snapshot;
+  if (dbPlan.fork) {
+    const fork = dbPlan.fork;
+    snapshot = await deps.locks.with(envLock(deps.repoId, fork), { what: `envs create --db-from ${fork}`, waitMs: 30_000 }, async () => {
+      const source = await deps.records.get(fork);
+      if (!source) throw new EnvsError('ENV_NOT_FOUND', `The env ${fork} given to --db-from is gone.`);
+      const head = (await deps.git.worktrees()).find((w) => w.path === source.worktree)?.head ?? source.base.commit;
+      return snapshotEnv(deps, source, {
+        name: defaultSnapshotName(`${FORK_PREFIX}${source.name}`, timestampSuffix(deps.now())),
+        commit: head,
+        settings: dbPlan.settings,
+        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+    });
+  }
+  if (snapshot) await prepareClone(deps, record, snapshot, dbPlan.settings, options.onProgress);
+}
+
 /** Undoes what one create run made, and only that; the worktree goes only if it holds no work. */
 async function rollback(
   deps: Deps,
@@ -143,6 +188,7 @@ async function rollback(
 ): Promise<void> {
   if (made.resources) await stopApp(deps, record);
   if (made.resources) await removeResources(deps, record.project);
+  if (made.resources) await removeCloneFiles(deps, record);
   await Promise.all([deps.ports.release(record.project), deps.subnets.release(record.project)]);
   if (made.worktree) {
     await withWorktreeLock(deps, `git worktree remove for ${record.branch} (rollback)`, () =>

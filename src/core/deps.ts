@@ -196,6 +196,8 @@ export interface ComposeRun {
   file: string;
   projectDir: string;
   signal?: AbortSignal;
+  /** Only these services (`up`, `stop`); default: all. */
+  services?: string[];
 }
 
 export interface ComposeClient {
@@ -207,12 +209,16 @@ export interface ComposeClient {
   interpolate(options: InterpolateOptions): Promise<string[]>;
   /** Writes a model as a compose file (mode 0600), escaped so Compose reads back the same values. */
   write(file: string, model: ComposeModel): Promise<void>;
+  /** Replaces one volume's driver options in an env's compose file, leaving the rest of the file as it is. */
+  setVolumeOptions(file: string, volume: string, options: Record<string, string>): Promise<void>;
   /** `up --detach` (no --wait, no --remove-orphans); a failure comes back with Compose's stderr (port conflicts, pools). */
   up(run: ComposeRun & { timeoutSeconds: number }): Promise<{ ok: true } | { ok: false; stderr: string }>;
   /** `pull --ignore-pull-failures` of some services of a model (as the compose files name their images). */
   pull(options: PullOptions): Promise<{ ok: boolean; stderr: string }>;
   /** `stop`: containers kept, data kept. */
   stop(run: ComposeRun): Promise<void>;
+  /** `rm --stop --force` of some services: their containers go (anonymous volumes too), named volumes stay. */
+  removeServices(run: ComposeRun & { services: string[] }): Promise<void>;
   /** `-p <project> down -v`: needs no compose file. */
   downVolumes(project: string, timeoutSeconds: number, signal?: AbortSignal): Promise<void>;
   version(): Promise<string>;
@@ -268,6 +274,28 @@ export interface LabeledResources {
   images: string[];
 }
 
+/** A volume on the engine, with where its data is on the engine's host. */
+export interface VolumeInfo {
+  name: string;
+  labels: Record<string, string>;
+  /** The volume's directory on the engine's host (for a bind-type local volume: its device). */
+  dataDir: string;
+  driver: string;
+  options: Record<string, string>;
+}
+
+/** A short-lived container envs runs itself (file work as root on volumes: snapshot copies, clone layers). */
+export interface TaskSpec {
+  image: string;
+  /** The program and its arguments (the image's entrypoint is replaced). */
+  cmd: string[];
+  /** `volume`: a named volume; `bind`: a directory on the engine's host. */
+  mounts: { kind: 'volume' | 'bind'; source: string; target: string; readOnly?: boolean }[];
+  labels: Record<string, string>;
+  /** How long the task may run (copies of big databases take a while). */
+  timeoutMs: number;
+}
+
 export interface Engine {
   /** Pings the daemon; DOCKER_UNAVAILABLE with a fix when it does not answer. */
   info(): Promise<EngineInfo>;
@@ -292,6 +320,17 @@ export interface Engine {
   removeAsRoot(options: { parent: string; name: string; image: string; project: string }): Promise<void>;
   /** IPv4 subnets of the engine's networks, except those of the given Compose project. */
   networkSubnets(exceptProject?: string): Promise<string[]>;
+  /** Volumes carrying all of the given labels. */
+  volumes(labels: Record<string, string>): Promise<VolumeInfo[]>;
+  /** Creates a volume (the local driver unless said otherwise). */
+  createVolume(spec: {
+    name: string;
+    labels: Record<string, string>;
+    driver?: string;
+    options?: Record<string, string>;
+  }): Promise<VolumeInfo>;
+  /** Runs a task container as root with no network, waits for it, removes it: its exit code and output. */
+  runTask(task: TaskSpec): Promise<{ exitCode: number; output: string }>;
 }
 
 // ---------------------------------------------------------------- ports

@@ -3,6 +3,7 @@ import { CONFIG_FILES } from '../config/files.ts';
 import { EnvsError } from '../errors.ts';
 import type { Progress } from './converge.ts';
 import { removeDataPaths } from './data-removal.ts';
+import { dropDatabase } from './database.ts';
 import type { Deps, KeptRef, WorktreeInspection } from './deps.ts';
 import { DEFAULT_DISPOSABLE, type DirtyFile, envOwned, type WorkAtRisk, workAtRisk } from './dirty.ts';
 import { failpoint } from './failpoints.ts';
@@ -86,8 +87,9 @@ export async function destroyEnv(deps: Deps, arg: string, options: DestroyOption
 
     // The containers are gone (positive evidence): what is left on the engine, the ports and the worktree
     // go independently of each other.
-    const [, , , worktree] = await Promise.all([
+    const [, , , , worktree] = await Promise.all([
       sweep(deps, current.project),
+      dropDatabase(deps, current),
       deps.ports.release(current.project),
       deps.subnets.release(current.project),
       removeWorktree(deps, current, inspection, Boolean(options.force), progress),

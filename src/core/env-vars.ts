@@ -14,7 +14,7 @@ export interface EnvVarsInput {
   databaseService?: string;
 }
 
-const POSTGRES_IMAGE = /(^|\/)(postgres|postgis|pgvector|timescaledb[a-z-]*|supabase\/postgres)(:|@|$)|(^|\/)postgres[:@]/;
+export const POSTGRES_IMAGE = /(^|\/)(postgres|postgis|pgvector|timescaledb[a-z-]*|supabase\/postgres)(:|@|$)|(^|\/)postgres[:@]/;
 
 /**
  * The variables an env injects into what runs in it (`envs exec`, `envs env`):

@@ -34,7 +34,32 @@ describe('create', () => {
     expect(view.ports.map((p) => p.service)).toEqual(['db', 'web']);
     expect(view.env.DATABASE_URL).toMatch(/^postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/postgres$/);
     expect(fakes.records.get(view.name)?.phase).toBe('ready');
-    expect(fakes.calls).toEqual(['worktree add feat/x', 'app install', 'compose up']);
+    // The repository's first env seeds itself and becomes the snapshot the next ones clone.
+    expect(fakes.calls).toEqual([
+      'worktree add feat/x',
+      'app install',
+      'compose up',
+      'compose stop',
+      'engine runTask',
+      'engine createVolume envs-snap-repo-1234-main-c0ffee',
+      'engine runTask',
+      'compose up',
+    ]);
+    expect(view.database).toEqual({ service: 'db', strategy: 'volume-clone', image: 'postgres:17-alpine', made_snapshot: 'main-c0ffee' });
+  });
+
+  it("clones the repository's snapshot for the next env, before its database first starts", async () => {
+    await createEnv(fakes.deps, { branch: 'feat/x' });
+    fakes.calls.length = 0;
+    const view = await createEnv(fakes.deps, { branch: 'feat/y' });
+    expect(view.database).toMatchObject({ snapshot: 'main-c0ffee', method: 'overlay' });
+    expect(fakes.calls.slice(0, 4)).toEqual([
+      'worktree add feat/y',
+      expect.stringMatching(/^engine createVolume envs-repo-1234-feat-y-.*-dbclone$/),
+      'engine runTask',
+      'app install',
+    ]);
+    expect(fakes.calls).not.toContain('compose stop');
   });
 
   it('rolls back everything it made when compose up fails, and keeps the error', async () => {

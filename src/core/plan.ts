@@ -13,11 +13,13 @@ import type { Lease } from '../ports/allocate.ts';
 import type { SubnetLease } from '../subnets/allocate.ts';
 import { type AppPlan, addressMapFor, appVariables, planApp, previewAppFiles, supabaseRequests } from './app.ts';
 import { dataPathCandidates, worktreeMounts } from './data-paths.ts';
+import { type DatabasePlan, databaseSettings, planDatabase, requireDatabase } from './database.ts';
 import type { Deps, EngineInfo } from './deps.ts';
 import { envVarsFor } from './env-vars.ts';
 import { engineMismatch, envLock } from './guards.ts';
 import { checkBranchShape, type EnvNames, namesFor, printable } from './naming.ts';
 import type { EnvRecord } from './record.ts';
+import { resolveEnv } from './resolve.ts';
 import { pinnedRenderEnv, type UpSettings, upSettings } from './settings.ts';
 import { commitTree, configFrom, type RenderedSource, readSource, renderSource } from './source.ts';
 
@@ -25,6 +27,8 @@ export interface CreateOptions {
   branch: string;
   /** Start point of a new branch; default: the repository's default branch. */
   from?: string;
+  /** `--db-from <env>`: the new env's database starts from a copy of that env's data as it is now. */
+  dbFrom?: string;
 }
 
 /** How the worktree gets its branch. */
@@ -53,6 +57,8 @@ export interface EnvPlan {
   /** Bind-mount sources in the worktree that will hold the env's data, if they do not exist before. */
   dataPaths: string[];
   engine: EngineInfo;
+  /** The env's database and how its data is made (absent: no Postgres found). */
+  database?: DatabasePlan;
   warnings: string[];
 }
 
@@ -96,7 +102,8 @@ export async function planCreate(deps: Deps, options: CreateOptions): Promise<En
   const secrets = resume?.secrets ?? { ENVS_DB_PASSWORD: randomBytes(18).toString('base64url') };
   const renderEnv = pinnedRenderEnv(deps.env, resume?.renderEnv);
   const sourceEnv = { ...deps.env, ...renderEnv, ...secrets };
-  const source = await readSource(deps, commitTree(deps, checkout.commit), { env: sourceEnv, allowPaths: await allowedPaths(deps) });
+  const baseConfig = await defaultBranchConfig(deps);
+  const source = await readSource(deps, commitTree(deps, checkout.commit), { env: sourceEnv, allowPaths: allowedIn(baseConfig, deps.env) });
   const worktree = resume?.worktree ?? worktreePath(deps, source.config, names.name);
   if (!resume && !(await isFreePath(worktree))) {
     // Another create of this branch may have got there between our first look and now: say that.
@@ -147,6 +154,8 @@ export async function planCreate(deps: Deps, options: CreateOptions): Promise<En
   checkTemplates(rendered, { ...names, branch, worktree }, app, { map, leased, processPorts });
   const files = await previewAppFiles(deps, source.config, app, { commit: checkout.commit, map, name: names.name });
 
+  const database = await planEnvDatabase(deps, rendered, baseConfig, { commit: checkout.commit, resume, dbFrom: options.dbFrom });
+
   const mounts = worktreeMounts(rendered.model, worktree);
   const dataPaths = mounts.length > 0 ? dataPathCandidates(mounts, await deps.git.listFiles(checkout.commit), rendered.copies) : [];
 
@@ -165,7 +174,49 @@ export async function planCreate(deps: Deps, options: CreateOptions): Promise<En
     app,
     dataPaths,
     engine,
-    warnings: [...rendered.notes, ...app.warnings],
+    ...(database ? { database } : {}),
+    warnings: [...rendered.notes, ...app.warnings, ...(database?.target.note ? [`Database: ${database.target.note}.`] : [])],
+  };
+}
+
+/**
+ * The env's database: the snapshot it will be cloned from (checked against its image now), or — with
+ * `--db-from` — the env whose data it copies (which must exist and run the same image).
+ */
+async function planEnvDatabase(
+  deps: Deps,
+  rendered: RenderedSource,
+  baseConfig: Config | undefined,
+  options: { commit: string; resume: EnvRecord | undefined; dbFrom: string | undefined },
+): Promise<DatabasePlan | undefined> {
+  const settings = databaseSettings(rendered.config, baseConfig);
+  if (!options.dbFrom) return planDatabase(deps, rendered.model, rendered.config, settings, { commit: options.commit });
+  const source = await resolveEnv(deps, options.dbFrom);
+  const db = requireDatabase(source);
+  const plan = await planDatabase(deps, rendered.model, rendered.config, settings, { commit: options.commit });
+  if (plan?.target.strategy !== 'volume-clone') {
+    throw new EnvsError(
+      'DB_NOT_FOUND',
+      `--db-from needs a database envs clones in the new env; ${plan ? (plan.target.note ?? `its strategy is ${plan.target.strategy}`) : 'no Postgres service was found'}.`,
+      {
+        hint: 'Drop --db-from, or set database.strategy: volume-clone in envs.yaml.',
+      },
+    );
+  }
+  if (db.service !== plan.target.service || db.image !== plan.target.image) {
+    throw new EnvsError(
+      'SNAPSHOT_INCOMPATIBLE',
+      `${printable(source.branch)}'s database (${printable(db.service)} on ${printable(db.image)}) is not the one this env runs (${printable(plan.target.service)} on ${printable(plan.target.image)}).`,
+      {
+        hint: 'Fork from an env of the same stack, or drop --db-from.',
+      },
+    );
+  }
+  const { snapshot: _ignored, ...rest } = plan;
+  return {
+    ...rest,
+    fork: source.name,
+    describe: `${plan.target.service}: a copy of ${source.branch}'s data as it is at create time (stopped for the copy, restarted after)`,
   };
 }
 
@@ -211,20 +262,28 @@ function checkDatabaseService(rendered: RenderedSource): void {
  * default branch, so a branch cannot allow itself. `~/` is the user's home.
  */
 export async function allowedPaths(deps: Deps): Promise<string[]> {
+  return allowedIn(await defaultBranchConfig(deps), deps.env);
+}
+
+function allowedIn(config: Config | undefined, env: NodeJS.ProcessEnv): string[] {
+  const home = env.HOME ?? '';
+  return (config?.policy?.allowPaths ?? []).map((p) => (p.startsWith('~/') ? `${home}/${p.slice(2)}` : p));
+}
+
+/** envs.yaml as it is on the default branch (settings a branch must not choose for itself); undefined when none. */
+export async function defaultBranchConfig(deps: Deps): Promise<Config | undefined> {
   let commit: string | undefined;
   try {
     commit = await deps.git.resolveCommit(await deps.git.defaultBranch());
   } catch {
-    return [];
+    return undefined;
   }
-  if (!commit) return [];
+  if (!commit) return undefined;
   const files = await deps.git.readTree(commit, CONFIG_FILES);
   const name = CONFIG_FILES.find((n) => files.get(n)?.kind === 'blob');
   const entry = name ? files.get(name) : undefined;
-  if (entry?.kind !== 'blob') return [];
-  const config = await configFrom(new Map([[name as string, entry.content]])).catch(() => ({}) as Config);
-  const home = deps.env.HOME ?? '';
-  return (config.policy?.allowPaths ?? []).map((p) => (p.startsWith('~/') ? `${home}/${p.slice(2)}` : p));
+  if (entry?.kind !== 'blob') return undefined;
+  return configFrom(new Map([[name as string, entry.content]])).catch(() => undefined);
 }
 
 async function resolveCheckout(

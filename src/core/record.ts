@@ -15,10 +15,12 @@ export const PHASES = [
   'planned',
   'worktree',
   'env-files',
+  'database',
   'ports',
   'compose-file',
   'compose-up',
   'deps',
+  'seed',
   'bootstrap',
   'processes',
   'ready',
@@ -31,6 +33,30 @@ export interface Binding {
   published: number;
   host_ip: string;
   protocol: string;
+}
+
+export interface DatabaseRecord {
+  service: string;
+  strategy: 'volume-clone' | 'migrate' | 'none';
+  /** The image the server runs on (and, for a clone, the one its snapshot was taken on). */
+  image: string;
+  /** PGDATA in the container. */
+  dataPath: string;
+  /** Key in the compose model of the volume holding the data, where it is mounted, and whether envs added it. */
+  volume?: string;
+  mountPath?: string;
+  addVolume?: boolean;
+  /** The snapshot the data was cloned from, and how. */
+  snapshot?: string;
+  method?: 'overlay' | 'reflink' | 'copy';
+  /** Where the clone's own files are: an engine volume (swept with the env's labels) or a store directory. */
+  clone?: { volume?: string; store?: string; dir: string };
+  /** driver_opts of the data volume (the overlay, or a bind of the clone's data). */
+  volumeOptions?: Record<string, string>;
+  /** The snapshot create took from this env (the first env of a repository). */
+  madeSnapshot?: string;
+  /** Why the database is not cloned, when it could not be. */
+  note?: string;
 }
 
 export interface EnvRecord {
@@ -80,6 +106,8 @@ export interface EnvRecord {
   processPorts?: Record<string, number>;
   /** Variables the compose model was rendered with that must not change over the env's life (the embedded Postgres image). */
   renderEnv?: Record<string, string>;
+  /** The env's database: what it is, how its data was made (db/detect.ts, core/database.ts). */
+  database?: DatabaseRecord;
   ports: Binding[];
   /** Variables the env injects, secrets included; redacted on output. */
   env: Record<string, string>;
@@ -147,6 +175,7 @@ const OPTIONAL: Record<string, Check> = {
   copiedFiles: listOf(fileHash),
   envFiles: listOf(fileHash),
   supabase: shape({ projectId: isString, workdir: isString, env: mapOf(isString) }),
+  database: shape({ service: isString, strategy: isString, image: isString, dataPath: isString }),
 };
 
 /**

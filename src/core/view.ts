@@ -20,6 +20,8 @@ export interface EnvView {
   status: EnvStatus;
   ports: Binding[];
   urls: Record<string, string>;
+  /** The env's database: its service and image, and where its data came from. */
+  database?: { service: string; strategy: string; image: string; snapshot?: string; method?: string; made_snapshot?: string };
   env: Record<string, string>;
   services: string[];
   problems: string[];
@@ -104,10 +106,22 @@ export function viewOf(
     ...(live.worktreeExists !== undefined ? { worktree_exists: live.worktreeExists } : {}),
     ...(live.serviceStates ? { service_states: live.serviceStates } : {}),
     ...(live.processes && live.processes.length > 0 ? { processes: live.processes } : {}),
+    ...(record.database ? { database: databaseView(record.database) } : {}),
     base: record.base,
     compose_file: record.composeFile,
     ...(record.template && record.renderEnv?.ENVS_POSTGRES_IMAGE ? { image: record.renderEnv.ENVS_POSTGRES_IMAGE } : {}),
     created_at: record.createdAt,
     updated_at: record.updatedAt,
+  };
+}
+
+function databaseView(db: NonNullable<EnvRecord['database']>): NonNullable<EnvView['database']> {
+  return {
+    service: db.service,
+    strategy: db.strategy,
+    image: db.image,
+    ...(db.snapshot ? { snapshot: db.snapshot } : {}),
+    ...(db.method ? { method: db.method } : {}),
+    ...(db.madeSnapshot ? { made_snapshot: db.madeSnapshot } : {}),
   };
 }

@@ -1,10 +1,11 @@
 import Docker from 'dockerode';
-import type { ContainerDetail, ContainerSummary, EngineInfo, LabeledResources } from '../core/deps.ts';
+import type { ContainerDetail, ContainerSummary, EngineInfo, LabeledResources, TaskSpec, VolumeInfo } from '../core/deps.ts';
 import { dockerodeOptions } from './endpoint.ts';
 import {
   type ApiContainer,
   type ApiContainerDetail,
   type ApiNetwork,
+  type ApiVolume,
   containerDetail,
   containerSummary,
   ignoreMissing,
@@ -12,6 +13,7 @@ import {
   labelFilters,
   networkSubnets,
   notFoundAsUndefined,
+  volumeInfo,
 } from './map.ts';
 
 /**
@@ -115,6 +117,53 @@ export class DockerodeEngine {
 
   async networkSubnets(exceptProject: string | undefined, signal: AbortSignal): Promise<string[]> {
     return networkSubnets((await this.docker.listNetworks({ abortSignal: signal })) as unknown as ApiNetwork[], exceptProject);
+  }
+
+  async volumes(labels: Record<string, string>, signal: AbortSignal): Promise<VolumeInfo[]> {
+    const list = await this.docker.listVolumes({ filters: { label: labelFilters(labels) }, abortSignal: signal });
+    return ((list.Volumes ?? []) as unknown as ApiVolume[]).map(volumeInfo);
+  }
+
+  async createVolume(
+    spec: { name: string; labels: Record<string, string>; driver?: string; options?: Record<string, string> },
+    signal: AbortSignal,
+  ): Promise<VolumeInfo> {
+    await this.docker.createVolume({
+      Name: spec.name,
+      Driver: spec.driver ?? 'local',
+      DriverOpts: spec.options ?? {},
+      Labels: spec.labels,
+      abortSignal: signal,
+    } as Docker.VolumeCreateOptions);
+    // dockerode resolves with a handle, not the engine's answer: ask for the volume as it is.
+    const volume = this.docker.getVolume(spec.name);
+    const inspected = await (volume.inspect as (opts: { abortSignal: AbortSignal }) => Promise<unknown>).call(volume, {
+      abortSignal: signal,
+    });
+    return volumeInfo(inspected as ApiVolume);
+  }
+
+  async runTask(task: TaskSpec, signal: AbortSignal): Promise<{ exitCode: number; output: string }> {
+    const container = await this.docker.createContainer({
+      Image: task.image,
+      Entrypoint: task.cmd.slice(0, 1),
+      Cmd: task.cmd.slice(1),
+      User: '0',
+      Labels: task.labels,
+      HostConfig: {
+        NetworkMode: 'none',
+        Mounts: task.mounts.map((m) => ({ Type: m.kind, Source: m.source, Target: m.target, ReadOnly: Boolean(m.readOnly) })),
+      },
+      abortSignal: signal,
+    });
+    try {
+      await container.start({ abortSignal: signal });
+      const result = (await container.wait({ abortSignal: signal })) as { StatusCode?: number };
+      const output = (await container.logs({ stdout: true, stderr: true, follow: false, abortSignal: signal })) as unknown as Buffer;
+      return { exitCode: result.StatusCode ?? -1, output: demux(output) };
+    } finally {
+      await container.remove({ force: true }).catch(() => {});
+    }
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import type { ContainerDetail, ContainerSummary, Engine, EngineInfo, LabeledResources } from '../core/deps.ts';
+import type { ContainerDetail, ContainerSummary, Engine, EngineInfo, LabeledResources, TaskSpec, VolumeInfo } from '../core/deps.ts';
 import { EnvsError } from '../errors.ts';
 import { debugTrace, since, type Trace } from '../process/trace.ts';
 import { socketPathOf } from './endpoint.ts';
@@ -27,7 +27,17 @@ export interface EngineOptions {
 /** What LazyEngine calls: the socket client or dockerode, each call with the signal that ends it. */
 type Backend = Pick<
   DockerodeEngine,
-  'containers' | 'labeled' | 'remove' | 'inspect' | 'logs' | 'imagesPresent' | 'removeAsRoot' | 'networkSubnets'
+  | 'containers'
+  | 'labeled'
+  | 'remove'
+  | 'inspect'
+  | 'logs'
+  | 'imagesPresent'
+  | 'removeAsRoot'
+  | 'networkSubnets'
+  | 'volumes'
+  | 'createVolume'
+  | 'runTask'
 > & { info(signal: AbortSignal, onSocket?: (socket: Socket) => void): Promise<EngineInfo> };
 
 /**
@@ -158,6 +168,29 @@ export class LazyEngine implements Engine {
   removeAsRoot(options: { parent: string; name: string; image: string; project: string }): Promise<void> {
     return this.call('removeAsRoot', options.name, this.timeouts.remove, 'silence', async (signal) =>
       (await this.engine()).removeAsRoot(options, signal),
+    );
+  }
+
+  volumes(labels: Record<string, string>): Promise<VolumeInfo[]> {
+    return this.call('volumes', showLabels(labels), this.timeouts.read, 'all', async (signal) =>
+      (await this.engine()).volumes(labels, signal),
+    );
+  }
+
+  createVolume(spec: {
+    name: string;
+    labels: Record<string, string>;
+    driver?: string;
+    options?: Record<string, string>;
+  }): Promise<VolumeInfo> {
+    return this.call('createVolume', spec.name, this.timeouts.remove, 'silence', async (signal) =>
+      (await this.engine()).createVolume(spec, signal),
+    );
+  }
+
+  runTask(task: TaskSpec): Promise<{ exitCode: number; output: string }> {
+    return this.call('runTask', task.cmd.join(' '), task.timeoutMs, 'silence', async (signal) =>
+      (await this.engine()).runTask(task, signal),
     );
   }
 

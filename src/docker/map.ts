@@ -1,4 +1,4 @@
-import type { ContainerDetail, ContainerSummary, LabeledResources, PublishedPort } from '../core/deps.ts';
+import type { ContainerDetail, ContainerSummary, LabeledResources, PublishedPort, VolumeInfo } from '../core/deps.ts';
 
 /**
  * The Engine API's JSON, turned into core's shapes. One place for both clients: the socket client
@@ -88,8 +88,9 @@ export function networkSubnets(networks: ApiNetwork[], exceptProject: string | u
     .filter((subnet) => subnet.includes('.'));
 }
 
+/** `key=value` filters; an empty value asks only that the label be there, whatever its value. */
 export function labelFilters(labels: Record<string, string>): string[] {
-  return Object.entries(labels).map(([key, value]) => `${key}=${value}`);
+  return Object.entries(labels).map(([key, value]) => (value === '' ? key : `${key}=${value}`));
 }
 
 /** A 404 (the resource is gone) as undefined; any other failure stands. */
@@ -104,4 +105,26 @@ export async function ignoreMissing(promise: Promise<unknown>): Promise<void> {
   } catch (error) {
     notFoundAsUndefined(error);
   }
+}
+
+/** A volume as `GET /volumes` lists it. */
+export interface ApiVolume {
+  Name: string;
+  Driver?: string;
+  Mountpoint?: string;
+  Labels?: Record<string, string> | null;
+  Options?: Record<string, string> | null;
+}
+
+/** A bind-type local volume keeps its data at its device, not at its mountpoint (which is mounted only in use). */
+export function volumeInfo(volume: ApiVolume): VolumeInfo {
+  const options = volume.Options ?? {};
+  const bind = options.type === 'none' && /(^|,)bind(,|$)/.test(options.o ?? '') && options.device;
+  return {
+    name: volume.Name,
+    labels: volume.Labels ?? {},
+    dataDir: bind ? (options.device as string) : (volume.Mountpoint ?? ''),
+    driver: volume.Driver ?? 'local',
+    options,
+  };
 }

@@ -1,10 +1,11 @@
-import type { ContainerDetail, ContainerSummary, EngineInfo, LabeledResources } from '../core/deps.ts';
+import type { ContainerDetail, ContainerSummary, EngineInfo, LabeledResources, TaskSpec, VolumeInfo } from '../core/deps.ts';
 import { apiRequest, segment } from './api.ts';
 import type { DockerodeEngine } from './engine.ts';
 import {
   type ApiContainer,
   type ApiContainerDetail,
   type ApiNetwork,
+  type ApiVolume,
   containerDetail,
   containerSummary,
   ignoreMissing,
@@ -12,6 +13,7 @@ import {
   labelFilters,
   networkSubnets,
   notFoundAsUndefined,
+  volumeInfo,
 } from './map.ts';
 
 /**
@@ -100,6 +102,23 @@ export class SocketEngine {
 
   async removeAsRoot(options: { parent: string; name: string; image: string; project: string }, signal: AbortSignal): Promise<void> {
     return (await this.dockerode()).removeAsRoot(options, signal);
+  }
+
+  async volumes(labels: Record<string, string>, signal: AbortSignal): Promise<VolumeInfo[]> {
+    const list = await this.get<{ Volumes: ApiVolume[] | null }>('/volumes', signal, { filters: filtersOf(labels) });
+    return (list.Volumes ?? []).map(volumeInfo);
+  }
+
+  // Writes (a JSON body) and tasks (a container's life) go through dockerode: rare, and slow anyway.
+  async createVolume(
+    spec: { name: string; labels: Record<string, string>; driver?: string; options?: Record<string, string> },
+    signal: AbortSignal,
+  ): Promise<VolumeInfo> {
+    return (await this.dockerode()).createVolume(spec, signal);
+  }
+
+  async runTask(task: TaskSpec, signal: AbortSignal): Promise<{ exitCode: number; output: string }> {
+    return (await this.dockerode()).runTask(task, signal);
   }
 }
 

@@ -16,6 +16,7 @@ import type {
   GitClient,
   Locks,
   RecordStore,
+  VolumeInfo,
   WorktreeEntry,
   WorktreeInspection,
 } from '../core/deps.ts';
@@ -142,6 +143,8 @@ export async function makeFakes(model: ComposeModel): Promise<Fakes> {
       return fakes.upResults.shift() ?? { ok: true };
     },
     stop: async () => void calls.push('compose stop'),
+    setVolumeOptions: async (_file, volume) => void calls.push(`compose setVolumeOptions ${volume}`),
+    removeServices: async (run) => void calls.push(`compose rm ${run.services.join(' ')}`),
     downVolumes: async (project) => void calls.push(`compose down ${project}`),
     version: async () => '2.26.1',
     ensureRunnable: async () => {},
@@ -149,6 +152,7 @@ export async function makeFakes(model: ComposeModel): Promise<Fakes> {
     pull: async () => ({ ok: true, stderr: '' }),
   };
 
+  const volumes = new Map<string, VolumeInfo>();
   const engine: Engine = {
     info: async () => {
       if (fakes.engineDown) throw new EnvsError('DOCKER_UNAVAILABLE', 'engine down');
@@ -204,6 +208,35 @@ export async function makeFakes(model: ComposeModel): Promise<Fakes> {
     imagesPresent: async (refs) => new Set(refs),
     networkSubnets: async () => [],
     removeAsRoot: async () => void calls.push('engine removeAsRoot'),
+    volumes: async (labels) => {
+      // A Compose data volume exists once its project is up; envs's own volumes once created.
+      const project = labels['com.docker.compose.project'];
+      const key = labels['com.docker.compose.volume'];
+      if (project && key)
+        return [
+          { name: `${project}_${key}`, labels, dataDir: `/var/lib/docker/volumes/${project}_${key}/_data`, driver: 'local', options: {} },
+        ];
+      return [...volumes.values()].filter((v) =>
+        Object.entries(labels).every(([k, value]) => k in v.labels && (value === '' || v.labels[k] === value)),
+      );
+    },
+    createVolume: async (spec) => {
+      calls.push(`engine createVolume ${spec.name}`);
+      const volume = {
+        name: spec.name,
+        labels: spec.labels,
+        dataDir: `/var/lib/docker/volumes/${spec.name}/_data`,
+        driver: 'local',
+        options: spec.options ?? {},
+      };
+      volumes.set(spec.name, volume);
+      return volume;
+    },
+    runTask: async (task) => {
+      calls.push('engine runTask');
+      // The measuring script answers with a size (KiB) and PG_VERSION; the clone script with its method.
+      return { exitCode: 0, output: task.cmd[2]?.startsWith('set -e; du') ? '1024\n17\n' : 'overlay\n' };
+    },
   };
 
   const store: RecordStore = {

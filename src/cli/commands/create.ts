@@ -8,16 +8,18 @@ export function defineCreate(program: Command, define: Define): void {
     .description('Make an env for a branch: worktree, its own Compose project on remapped ports, running.')
     .argument('<branch>', 'branch to work on; created from --from when it does not exist')
     .option('--from <ref>', 'start point of a new branch (default: the default branch)')
+    .option('--db-from <env>', "start the database from a copy of another env's data as it is now (stopped for the copy)")
     .option('--keep-on-failure', 'on failure keep what was made (status failed) instead of rolling back')
     .option('--json', 'print the env as JSON')
     .action(
-      define<[string, { from?: string; keepOnFailure?: boolean; json?: boolean }]>(async (ctx, branch, options) => {
+      define<[string, { from?: string; dbFrom?: string; keepOnFailure?: boolean; json?: boolean }]>(async (ctx, branch, options) => {
         const opening = ctx.open({ pingEarly: true }); // git and the engine ping start at once; the command's code loads meanwhile
         const { createEnv } = await import('../../core/create.ts');
         const deps = await opening;
         const view = await createEnv(deps, {
           branch,
           ...(options.from !== undefined ? { from: options.from } : {}),
+          ...(options.dbFrom !== undefined ? { dbFrom: options.dbFrom } : {}),
           keepOnFailure: Boolean(options.keepOnFailure),
           signal: ctx.signal,
           onProgress: ctx.progress,

@@ -1,0 +1,495 @@
+import type { ComposeModel } from '../compose/model.ts';
+import type { Config } from '../config/schema.ts';
+import { ADDED_VOLUME, type DatabaseTarget, findDatabase, imageMajor } from '../db/detect.ts';
+import {
+  defaultSnapshotName,
+  formatBytes,
+  pickSnapshot,
+  SNAPSHOT_LABEL,
+  type Snapshot,
+  snapshotLabels,
+  snapshotOf,
+  snapshotVolume,
+} from '../db/snapshots.ts';
+import {
+  type CloneMethod,
+  copyFiles,
+  layOutClone,
+  measure,
+  type Place,
+  removeDir,
+  storePlace,
+  type TaskContext,
+  volumePlace,
+} from '../db/tasks.ts';
+import { EnvsError, lastLines } from '../errors.ts';
+import type { Progress } from './converge.ts';
+import type { Deps } from './deps.ts';
+import { LABEL, labelsFor } from './labels.ts';
+import { printable } from './naming.ts';
+import type { DatabaseRecord, EnvRecord } from './record.ts';
+
+/** Where `database.store` keeps things, relative to the store. */
+const STORE_SNAPSHOTS = 'snapshots';
+const STORE_CLONES = 'clones';
+
+export interface DatabaseSettings {
+  /** database.store as the default branch's envs.yaml has it (a branch cannot point envs's root tasks elsewhere). */
+  store?: string;
+  prefer: 'auto' | CloneMethod;
+}
+
+export function databaseSettings(config: Config, defaultBranchConfig: Config | undefined): DatabaseSettings {
+  const store = defaultBranchConfig?.database?.store;
+  return { ...(store ? { store: store.replace(/\/+$/, '') } : {}), prefer: config.database?.clone ?? 'auto' };
+}
+
+/** What create will do for the env's database (plan shows it; create does it). */
+export interface DatabasePlan {
+  target: DatabaseTarget;
+  /** The snapshot the env is cloned from; absent with volume-clone: the env seeds itself and becomes the snapshot. */
+  snapshot?: Snapshot;
+  settings: DatabaseSettings;
+  /** `--db-from`: the env whose data is copied (into a snapshot of its own) at create time. */
+  fork?: string;
+  describe: string;
+}
+
+export async function planDatabase(
+  deps: Deps,
+  model: ComposeModel,
+  config: Config,
+  settings: DatabaseSettings,
+  options: { commit: string; from?: Snapshot },
+): Promise<DatabasePlan | undefined> {
+  const target = findDatabase(model, config);
+  if (!target) return undefined;
+  if (target.strategy !== 'volume-clone') {
+    const describe =
+      target.strategy === 'migrate'
+        ? `${target.service}: an empty database, then database.migrate and database.seed`
+        : `${target.service}: an empty database${target.note ? ` (${target.note})` : ''}`;
+    return { target, settings, describe };
+  }
+  const snapshot =
+    options.from ?? pickSnapshot(await snapshots(deps), { service: target.service, image: target.image, commit: options.commit });
+  if (snapshot) checkCompatible(snapshot, target.image);
+  const describe = snapshot
+    ? `${target.service}: a clone of snapshot ${snapshot.name} (${formatBytes(snapshot.bytes)}, taken at ${snapshot.commit.slice(0, 8)} on ${snapshot.image})`
+    : `${target.service}: no snapshot yet — the database starts empty, is seeded, and becomes this repository's first snapshot`;
+  return { target, snapshot, settings, describe };
+}
+
+/** Every snapshot of this repository. */
+export async function snapshots(deps: Deps): Promise<Snapshot[]> {
+  const volumes = await deps.engine.volumes({ [LABEL.repo]: deps.repoId, [SNAPSHOT_LABEL.name]: '' });
+  return volumes.flatMap((v) => snapshotOf(v) ?? []).filter((s) => s.repoId === deps.repoId);
+}
+
+export async function findSnapshot(deps: Deps, name: string): Promise<Snapshot> {
+  const found = (await snapshots(deps)).find((s) => s.name === name);
+  if (!found) {
+    throw new EnvsError('SNAPSHOT_NOT_FOUND', `No snapshot named ${printable(name)} in this repository.`, {
+      hint: '`envs db snapshots` lists them.',
+    });
+  }
+  return found;
+}
+
+/** Data of another major version than the image's server would not start (or worse): refused up front. */
+export function checkCompatible(snapshot: Snapshot, image: string): void {
+  const wanted = imageMajor(image);
+  const have = Number.parseInt(snapshot.pgVersion, 10);
+  if (wanted === undefined || Number.isNaN(have) || wanted === have) return;
+  throw new EnvsError(
+    'SNAPSHOT_INCOMPATIBLE',
+    `Snapshot ${printable(snapshot.name)} holds PostgreSQL ${have} data, but the env's database runs ${printable(image)} (PostgreSQL ${wanted}).`,
+    {
+      hint: `Use a snapshot taken on PostgreSQL ${wanted} (\`envs db snapshots\`), or take one from an env on that image with \`envs db snapshot\`.`,
+    },
+  );
+}
+
+/** The record's part for a database, before anything is made. */
+export function databaseRecord(plan: DatabasePlan): DatabaseRecord {
+  const t = plan.target;
+  return {
+    service: t.service,
+    strategy: t.strategy,
+    image: t.image,
+    dataPath: t.dataPath,
+    ...(t.volume ? { volume: t.volume } : {}),
+    ...(t.mountPath ? { mountPath: t.mountPath } : {}),
+    ...(t.addVolume ? { addVolume: true } : {}),
+    ...(t.note ? { note: t.note } : {}),
+  };
+}
+
+function subpath(db: DatabaseRecord): string {
+  const mount = (db.mountPath ?? db.dataPath).replace(/\/$/, '');
+  return db.dataPath === mount ? '.' : db.dataPath.slice(mount.length + 1);
+}
+
+function taskContext(deps: Deps, record: EnvRecord, image: string): TaskContext {
+  return { engine: deps.engine, image, labels: labelsFor(record) };
+}
+
+/**
+ * Lays out the env's clone of `snapshot` before its database first starts: a reflink copy where the store has
+ * reflinks, else an overlay with the snapshot as its read-only lower layer (the env's writes go to its own
+ * upper layer), else a full copy. Sets what the compose file's data volume needs (volumeOptions).
+ */
+export async function prepareClone(
+  deps: Deps,
+  record: EnvRecord,
+  snapshot: Snapshot,
+  settings: DatabaseSettings,
+  onProgress?: Progress,
+): Promise<void> {
+  const db = record.database;
+  if (!db) return;
+  const started = performance.now();
+  const ctx = taskContext(deps, record, db.image);
+  const snapPlace = volumePlace(snapshot.volume, '/snapshot');
+  let clone: Place;
+  let cloneInfo: NonNullable<DatabaseRecord['clone']>;
+  if (settings.store) {
+    const relative = `${STORE_CLONES}/${record.project}`;
+    clone = storePlace(settings.store, relative, '/store');
+    cloneInfo = { store: settings.store, dir: `${settings.store}/${relative}` };
+  } else {
+    const volume = await deps.engine.createVolume({ name: `${record.project}-dbclone`, labels: labelsFor(record) });
+    clone = volumePlace(volume.name, '/clone');
+    cloneInfo = { volume: volume.name, dir: volume.dataDir };
+  }
+  // The snapshot mounted read-only: nothing a clone does may change it.
+  const method = await layOutClone(ctx, { ...snapPlace, mount: { ...snapPlace.mount, readOnly: settings.prefer === 'overlay' } }, clone, {
+    prefer: settings.prefer,
+    subpath: subpath(db),
+  });
+  db.snapshot = snapshot.name;
+  db.method = method;
+  db.clone = cloneInfo;
+  db.volumeOptions =
+    method === 'overlay'
+      ? {
+          type: 'overlay',
+          device: 'overlay',
+          o: `lowerdir=${snapshot.dataDir},upperdir=${cloneInfo.dir}/upper,workdir=${cloneInfo.dir}/work`,
+        }
+      : { type: 'none', o: 'bind', device: `${cloneInfo.dir}/data` };
+  const took = ((performance.now() - started) / 1000).toFixed(2);
+  const how =
+    method === 'overlay'
+      ? 'an overlay on it (copy-on-write)'
+      : method === 'reflink'
+        ? 'a reflink copy (copy-on-write)'
+        : `a full copy of ${formatBytes(snapshot.bytes)} — the file system has no reflinks and overlay was not chosen`;
+  onProgress?.({ step: 'database', message: `${db.service}: cloned snapshot ${snapshot.name} as ${how} in ${took} s` });
+}
+
+/** The compose model with the env's data volume as the record says: added where the image had none, cloned. */
+export function withDatabaseVolume(model: ComposeModel, db: DatabaseRecord | undefined): ComposeModel {
+  if (!db?.volume || (!db.addVolume && !db.volumeOptions)) return model;
+  const volumes = { ...(model.volumes ?? {}) };
+  const services = { ...model.services };
+  if (db.addVolume) {
+    const service = services[db.service];
+    if (service) {
+      const mounts = Array.isArray(service.volumes) ? [...service.volumes] : [];
+      mounts.push({ type: 'volume', source: ADDED_VOLUME, target: db.mountPath ?? db.dataPath });
+      services[db.service] = { ...service, volumes: mounts };
+    }
+    volumes[db.volume] = {};
+  }
+  if (db.volumeOptions) volumes[db.volume] = { ...(volumes[db.volume] ?? {}), driver: 'local', driver_opts: db.volumeOptions };
+  return { ...model, services, volumes };
+}
+
+/** The env's data volume on the engine (Compose's labels name its project and key). */
+async function dataVolume(deps: Deps, record: EnvRecord): Promise<string> {
+  const db = record.database;
+  const found = db?.volume
+    ? await deps.engine.volumes({ 'com.docker.compose.project': record.project, 'com.docker.compose.volume': db.volume })
+    : [];
+  const volume = found[0];
+  if (!db || !volume) {
+    throw new EnvsError('DB_NOT_FOUND', `${printable(record.branch)}'s database has no data volume envs can copy.`, {
+      hint: db?.note ? `It is not cloned: ${db.note}.` : `Start it with \`envs up ${printable(record.branch)}\` first.`,
+    });
+  }
+  return volume.name;
+}
+
+/** Needs a database whose data envs manages. */
+export function requireDatabase(record: EnvRecord): DatabaseRecord {
+  const db = record.database;
+  if (!db || db.strategy === 'none' || !db.volume) {
+    throw new EnvsError('DB_NOT_FOUND', `${printable(record.branch)}'s env has no database whose data envs manages.`, {
+      hint: db?.note
+        ? `${db.note}; set database.strategy in envs.yaml or move its data to a named volume.`
+        : 'envs finds a service with a Postgres image (postgres, postgis, pgvector, timescale, supabase/postgres), or the one database.service names in envs.yaml.',
+    });
+  }
+  return db;
+}
+
+/**
+ * A consistent snapshot of an env's database: the server is stopped (a clean shutdown writes a checkpoint),
+ * its files are copied as they are at rest, then it is started again and waited for. Never a copy of
+ * files a running server is writing.
+ */
+export async function snapshotEnv(
+  deps: Deps,
+  record: EnvRecord,
+  options: { name: string; commit: string; settings: DatabaseSettings; onProgress?: Progress; signal?: AbortSignal },
+): Promise<Snapshot> {
+  const db = requireDatabase(record);
+  const progress = (message: string) => options.onProgress?.({ step: 'snapshot', message });
+  return deps.locks.with(`db-snapshots-${deps.repoId}`, { what: `envs db snapshot ${options.name}`, waitMs: 120_000 }, async () => {
+    if ((await snapshots(deps)).some((s) => s.name === options.name)) {
+      throw new EnvsError('SNAPSHOT_EXISTS', `A snapshot named ${printable(options.name)} exists already.`, {
+        hint: 'Choose another --name, or remove it first with `envs db rm-snapshot`.',
+      });
+    }
+    const volume = await dataVolume(deps, record);
+    const run = runOf(record, [db.service], options.signal);
+    progress(`stopping ${db.service} for a consistent copy`);
+    await deps.compose.stop(run);
+    try {
+      const ctx = taskContext(deps, record, db.image);
+      const from = volumePlace(volume, '/from');
+      const { bytes, pgVersion } = await measure(ctx, from, subpath(db));
+      if (!pgVersion) {
+        throw new EnvsError(
+          'DB_FAILED',
+          `${db.service}'s data has no PG_VERSION at ${db.dataPath}: it is not a PostgreSQL data directory.`,
+          {
+            hint: 'Set database.dataPath in envs.yaml to where the server keeps its data (its PGDATA).',
+          },
+        );
+      }
+      const createdAt = deps.now().toISOString();
+      const meta = {
+        name: options.name,
+        repoId: deps.repoId,
+        service: db.service,
+        image: db.image,
+        pgVersion,
+        commit: options.commit,
+        from: record.name,
+        createdAt,
+        bytes,
+      };
+      const labels = snapshotLabels(meta);
+      const volumeName = snapshotVolume(deps.repoId, options.name);
+      progress(`copying ${formatBytes(bytes)} of ${db.service}'s data into snapshot ${options.name}`);
+      const started = performance.now();
+      let target: Place;
+      let snap: { dataDir: string; labels: Record<string, string> };
+      if (options.settings.store) {
+        const relative = `${STORE_SNAPSHOTS}/${deps.repoId}/${options.name}`;
+        target = storePlace(options.settings.store, relative, '/store');
+        await copyFiles(ctx, from, target);
+        snap = await deps.engine.createVolume({
+          name: volumeName,
+          labels,
+          options: { type: 'none', o: 'bind', device: `${options.settings.store}/${relative}` },
+        });
+      } else {
+        snap = await deps.engine.createVolume({ name: volumeName, labels });
+        // The engine hands back a volume of that name if one exists: never copy into someone else's.
+        if (snap.labels[SNAPSHOT_LABEL.createdAt] !== createdAt) {
+          throw new EnvsError('SNAPSHOT_EXISTS', `A volume named ${volumeName} exists already.`, {
+            hint: `Choose another --name, or remove that volume (\`docker volume rm ${volumeName}\`) if it is not needed.`,
+          });
+        }
+        target = volumePlace(volumeName, '/to');
+        try {
+          await copyFiles(ctx, from, target);
+        } catch (error) {
+          await deps.engine.remove({ containers: [], volumes: [volumeName], networks: [], images: [] }).catch(() => {});
+          throw error;
+        }
+      }
+      const seconds = (performance.now() - started) / 1000;
+      progress(`copied ${formatBytes(bytes)} in ${seconds.toFixed(1)} s (${formatBytes(bytes / Math.max(seconds, 0.001))}/s)`);
+      return { ...meta, volume: volumeName, dataDir: snap.dataDir };
+    } finally {
+      progress(`starting ${db.service} again`);
+      await deps.compose.up({ ...run, timeoutSeconds: 120 });
+      await waitForDatabase(deps, record, options.signal);
+    }
+  });
+}
+
+function runOf(record: EnvRecord, services: string[], signal?: AbortSignal) {
+  return { project: record.project, file: record.composeFile, projectDir: record.projectDir, services, ...(signal ? { signal } : {}) };
+}
+
+/** Waits until the env's Postgres accepts connections again. */
+export async function waitForDatabase(deps: Deps, record: EnvRecord, signal?: AbortSignal): Promise<void> {
+  const db = record.database;
+  const port =
+    record.ports.find((p) => p.service === db?.service && p.target === 5432) ?? record.ports.find((p) => p.service === db?.service);
+  if (!db || !port) return;
+  const user = record.env.PGUSER ?? 'postgres';
+  const database = record.env.PGDATABASE ?? user;
+  const ok = await deps.probes.postgres({ host: port.host_ip, port: port.published, user, database }, Date.now() + 120_000, signal);
+  if (!ok) {
+    throw new EnvsError('SERVICE_FAILED', `The database ${printable(db.service)} did not accept connections again in time.`, {
+      hint: `See its log with \`docker compose -p ${record.project} logs ${db.service}\`.`,
+    });
+  }
+}
+
+/**
+ * After the env's containers are up: `database.migrate` (every new database), `database.seed` (databases made
+ * from nothing), and for the first env of a repository with volume-clone, the snapshot the next envs clone.
+ */
+export async function seedDatabase(
+  deps: Deps,
+  record: EnvRecord,
+  config: Config,
+  options: { settings: DatabaseSettings; logFile: string; onProgress?: Progress; signal?: AbortSignal },
+): Promise<void> {
+  const db = record.database;
+  if (!db) return;
+  const fresh = !db.snapshot;
+  await runDatabaseCommands(deps, record, databaseCommands(config, fresh), options);
+  if (db.strategy !== 'volume-clone' || !fresh || db.madeSnapshot) return;
+  const existing = await snapshots(deps);
+  const base = defaultSnapshotName(record.base.ref.replace(/^origin\//, ''), record.base.commit.slice(0, 7));
+  let name = base;
+  for (let n = 2; existing.some((s) => s.name === name); n++) name = `${base}-${n}`;
+  options.onProgress?.({ step: 'snapshot', message: `no snapshot of ${db.service} yet: taking ${name} from this env for the next ones` });
+  const snap = await snapshotEnv(deps, record, {
+    name,
+    commit: record.base.commit,
+    settings: options.settings,
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  db.madeSnapshot = snap.name;
+}
+
+/** Files of the env's clone that live outside the engine's volumes (a store directory); volumes go with the env's labels. */
+export async function removeCloneFiles(deps: Deps, record: EnvRecord): Promise<void> {
+  const clone = record.database?.clone;
+  if (!clone?.store || !record.database) return;
+  const relative = clone.dir.slice(clone.store.length + 1);
+  if (!relative.startsWith(`${STORE_CLONES}/`)) return;
+  await removeDir(taskContext(deps, record, record.database.image), storePlace(clone.store, relative, '/store'));
+}
+
+/**
+ * What destroy removes of the env's database beyond its volumes (which go with its labels): clone files in a
+ * store, and the snapshot `--db-from` took for this env when no other env was cloned from it. Snapshots of the
+ * repository stay.
+ */
+export async function dropDatabase(deps: Deps, record: EnvRecord): Promise<void> {
+  const db = record.database;
+  if (!db) return;
+  await removeCloneFiles(deps, record);
+  const name = db.snapshot;
+  if (!name?.startsWith(FORK_PREFIX)) return;
+  const others = (await envsUsing(deps, name)).filter((r) => r.name !== record.name);
+  const snapshot = (await snapshots(deps)).find((s) => s.name === name);
+  if (others.length === 0 && snapshot) await removeSnapshot(deps, snapshot, db.image);
+}
+
+/** Snapshots `--db-from` takes: one env's, removed with it. */
+export const FORK_PREFIX = 'fork-';
+
+/** Envs of this repository whose data was cloned from the snapshot (an overlay clone reads it for its whole life). */
+export async function envsUsing(deps: Deps, name: string): Promise<EnvRecord[]> {
+  return (await deps.records.list()).filter((r) => r.database?.snapshot === name);
+}
+
+/** Removes a snapshot: its volume, and its directory when it lives in a store. */
+export async function removeSnapshot(deps: Deps, snapshot: Snapshot, image: string): Promise<void> {
+  await deps.engine.remove({ containers: [], volumes: [snapshot.volume], networks: [], images: [] });
+  const storeRoot = snapshot.dataDir.endsWith(`/${STORE_SNAPSHOTS}/${deps.repoId}/${snapshot.name}`)
+    ? snapshot.dataDir.slice(0, -`/${STORE_SNAPSHOTS}/${deps.repoId}/${snapshot.name}`.length)
+    : undefined;
+  if (storeRoot) {
+    await removeDir(
+      { engine: deps.engine, image, labels: { [LABEL.managed]: 'true', [LABEL.repo]: deps.repoId } },
+      storePlace(storeRoot, `${STORE_SNAPSHOTS}/${deps.repoId}/${snapshot.name}`, '/store'),
+    );
+  }
+}
+
+/**
+ * `envs db reset`: the env's database back to a snapshot (its own, or `from`). The server is stopped and its
+ * container removed, the data volume and the clone's files go, a new clone is laid out, the server starts on it.
+ * With strategy migrate, the database is emptied and migrate + seed run again.
+ */
+export async function resetDatabase(
+  deps: Deps,
+  record: EnvRecord,
+  options: { from?: Snapshot; settings: DatabaseSettings; config: Config; logFile: string; onProgress?: Progress; signal?: AbortSignal },
+): Promise<void> {
+  const db = requireDatabase(record);
+  const run = runOf(record, [db.service], options.signal);
+  const snapshot =
+    db.strategy === 'volume-clone'
+      ? (options.from ??
+        (db.snapshot || db.madeSnapshot ? await findSnapshot(deps, (db.snapshot ?? db.madeSnapshot) as string) : undefined))
+      : undefined;
+  if (db.strategy === 'volume-clone' && !snapshot) {
+    throw new EnvsError('SNAPSHOT_NOT_FOUND', `${printable(record.branch)}'s database was not made from a snapshot.`, {
+      hint: 'Name one with --from (`envs db snapshots` lists them).',
+    });
+  }
+  if (snapshot) checkCompatible(snapshot, db.image);
+  options.onProgress?.({ step: 'reset', message: `removing ${db.service}'s container and data` });
+  const volume = await dataVolume(deps, record).catch(() => undefined);
+  await deps.compose.removeServices(run);
+  if (volume) await deps.engine.remove({ containers: [], volumes: [volume], networks: [], images: [] });
+  if (db.clone?.volume) await deps.engine.remove({ containers: [], volumes: [db.clone.volume], networks: [], images: [] });
+  await removeCloneFiles(deps, record);
+  delete db.clone;
+  delete db.volumeOptions;
+  delete db.method;
+  if (snapshot) {
+    await prepareClone(deps, record, snapshot, options.settings, options.onProgress);
+    // The compose file carries the new clone's layers.
+    if (db.volume && db.volumeOptions) await deps.compose.setVolumeOptions(record.composeFile, db.volume, db.volumeOptions);
+  } else {
+    delete db.snapshot;
+  }
+  options.onProgress?.({ step: 'reset', message: `starting ${db.service}` });
+  const up = await deps.compose.up({ ...run, timeoutSeconds: 120 });
+  if (!up.ok) throw new EnvsError('COMPOSE_FAILED', `docker compose up ${db.service} failed:\n${lastLines(up.stderr, 5)}`);
+  await waitForDatabase(deps, record, options.signal);
+  // A clone gets the branch's newer migrations; a database made from nothing is migrated and seeded.
+  await runDatabaseCommands(deps, record, databaseCommands(options.config, !snapshot), options);
+}
+
+function databaseCommands(config: Config, fresh: boolean) {
+  return [
+    ...(config.database?.migrate ? [config.database.migrate] : []),
+    ...(fresh && config.database?.seed ? [config.database.seed] : []),
+  ];
+}
+
+async function runDatabaseCommands(
+  deps: Deps,
+  record: EnvRecord,
+  commands: ReturnType<typeof databaseCommands>,
+  options: { logFile: string; onProgress?: Progress; signal?: AbortSignal },
+): Promise<void> {
+  if (commands.length === 0) return;
+  options.onProgress?.({ step: 'database', message: `running database.migrate/seed for ${record.database?.service ?? 'the database'}` });
+  await deps.app.bootstrap({
+    worktree: record.worktree,
+    baseEnv: deps.env,
+    redact: Object.values(record.secrets),
+    commands,
+    env: record.env,
+    logFile: options.logFile,
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+  });
+}

@@ -1,0 +1,109 @@
+import type { VolumeInfo } from '../core/deps.ts';
+import { LABEL } from '../core/labels.ts';
+
+/** A database snapshot: a volume of envs's own whose labels say what it holds. */
+export interface Snapshot {
+  name: string;
+  repoId: string;
+  volume: string;
+  /** The snapshot's data on the engine's host (an overlay's lower layer, or what a clone copies). */
+  dataDir: string;
+  service: string;
+  /** The image the server ran on when the snapshot was taken, and its data's major version (PG_VERSION). */
+  image: string;
+  pgVersion: string;
+  /** The commit the database was made at, and from which env. */
+  commit: string;
+  from: string;
+  createdAt: string;
+  bytes: number;
+}
+
+export const SNAPSHOT_LABEL = {
+  name: 'dev.envs.snapshot',
+  service: 'dev.envs.snapshot.service',
+  image: 'dev.envs.snapshot.image',
+  pgVersion: 'dev.envs.snapshot.pg-version',
+  commit: 'dev.envs.snapshot.commit',
+  from: 'dev.envs.snapshot.from',
+  createdAt: 'dev.envs.snapshot.created',
+  bytes: 'dev.envs.snapshot.bytes',
+} as const;
+
+const NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
+
+export function isSnapshotName(name: string): boolean {
+  return NAME.test(name);
+}
+
+export function snapshotVolume(repoId: string, name: string): string {
+  return `envs-snap-${repoId}-${name}`;
+}
+
+export function snapshotLabels(s: Omit<Snapshot, 'volume' | 'dataDir'>): Record<string, string> {
+  return {
+    [LABEL.managed]: 'true',
+    [LABEL.repo]: s.repoId,
+    [SNAPSHOT_LABEL.name]: s.name,
+    [SNAPSHOT_LABEL.service]: s.service,
+    [SNAPSHOT_LABEL.image]: s.image,
+    [SNAPSHOT_LABEL.pgVersion]: s.pgVersion,
+    [SNAPSHOT_LABEL.commit]: s.commit,
+    [SNAPSHOT_LABEL.from]: s.from,
+    [SNAPSHOT_LABEL.createdAt]: s.createdAt,
+    [SNAPSHOT_LABEL.bytes]: String(s.bytes),
+  };
+}
+
+export function snapshotOf(volume: VolumeInfo): Snapshot | undefined {
+  const l = volume.labels;
+  const name = l[SNAPSHOT_LABEL.name];
+  const repoId = l[LABEL.repo];
+  if (!name || !repoId) return undefined;
+  return {
+    name,
+    repoId,
+    volume: volume.name,
+    dataDir: volume.dataDir,
+    service: l[SNAPSHOT_LABEL.service] ?? '',
+    image: l[SNAPSHOT_LABEL.image] ?? '',
+    pgVersion: l[SNAPSHOT_LABEL.pgVersion] ?? '',
+    commit: l[SNAPSHOT_LABEL.commit] ?? '',
+    from: l[SNAPSHOT_LABEL.from] ?? '',
+    createdAt: l[SNAPSHOT_LABEL.createdAt] ?? '',
+    bytes: Number(l[SNAPSHOT_LABEL.bytes] ?? 0),
+  };
+}
+
+/**
+ * The snapshot a new env of `service` on `image` starts from: one taken on the same image (so its data is the
+ * version the server expects), preferring the env's base commit, else the newest.
+ */
+export function pickSnapshot(snapshots: Snapshot[], wanted: { service: string; image: string; commit: string }): Snapshot | undefined {
+  const usable = snapshots.filter((s) => s.service === wanted.service && s.image === wanted.image);
+  return usable.find((s) => s.commit === wanted.commit) ?? newest(usable);
+}
+
+export function newest(snapshots: Snapshot[]): Snapshot | undefined {
+  return [...snapshots].sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
+}
+
+/** `main-1a2b3c4` for the first snapshot of a base; `<env>-<yyyymmdd-hhmmss>` for one taken by hand. */
+export function defaultSnapshotName(prefix: string, suffix: string): string {
+  const clean = prefix
+    .toLowerCase()
+    .replace(/[^a-z0-9_.-]+/g, '-')
+    .replace(/^[^a-z0-9]+/, '')
+    .slice(0, 40);
+  return `${clean || 'db'}-${suffix}`;
+}
+
+export function timestampSuffix(now: Date): string {
+  return now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1024 ** 3) return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
+  if (bytes >= 1024 ** 2) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+  return `${Math.max(1, Math.round(bytes / 1024))} KiB`;
+}

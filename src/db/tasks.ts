@@ -1,0 +1,147 @@
+import type { Engine, TaskSpec } from '../core/deps.ts';
+import { EnvsError } from '../errors.ts';
+
+/** Long enough to copy tens of GB; a copy that takes longer is reported, not waited for forever. */
+const COPY_TIMEOUT_MS = 60 * 60_000;
+const SMALL_TIMEOUT_MS = 60_000;
+
+export type CloneMethod = 'overlay' | 'reflink' | 'copy';
+
+/**
+ * Where envs keeps a snapshot's or a clone's files: a volume of the engine (the default), or a directory under
+ * `database.store` on the engine's host (a file system with reflinks). `path` is where a task container sees
+ * it; `hostDir` is where the engine's host has it (an overlay's layers, a bind volume's device).
+ */
+export interface Place {
+  mount: TaskSpec['mounts'][number];
+  path: string;
+}
+
+export function volumePlace(volume: string, at: string): Place {
+  return { mount: { kind: 'volume', source: volume, target: at }, path: at };
+}
+
+/** `<store>/<relative>` seen through the store mounted at `at`. */
+export function storePlace(store: string, relative: string, at: string): Place {
+  return { mount: { kind: 'bind', source: store, target: at }, path: `${at}/${relative}` };
+}
+
+/**
+ * Scripts of the task containers: fixed text, paths as positional parameters (never interpolated into the
+ * script). They run in the database's own image (it is there, and its `cp`/`stat` match its files' owners).
+ */
+const MEASURE = 'set -e; du -sk "$1" | cut -f1; cat "$1/$2/PG_VERSION" 2>/dev/null || echo ""';
+const COPY = 'set -e; mkdir -p "$2"; cp -a "$1/." "$2/"';
+// Reflink when the file system has it; otherwise the overlay's layers (upper keeps the data root's owner and mode).
+const CLONE_AUTO = `set -e
+if [ "$3" != overlay ] && mkdir -p "$2/data" && cp --reflink=always "$1/$4/PG_VERSION" "$2/.reflink-probe" 2>/dev/null; then
+  rm -f "$2/.reflink-probe"; cp -a --reflink=always "$1/." "$2/data/"; echo reflink
+elif [ "$3" = copy ]; then
+  mkdir -p "$2/data"; cp -a "$1/." "$2/data/"; echo copy
+else
+  rmdir "$2/data" 2>/dev/null || true
+  mkdir -p "$2/upper" "$2/work"; chown "$(stat -c %u:%g "$1")" "$2/upper"; chmod "$(stat -c %a "$1")" "$2/upper"; echo overlay
+fi`;
+const REMOVE = 'rm -rf -- "$1"';
+
+export interface TaskContext {
+  engine: Engine;
+  image: string;
+  labels: Record<string, string>;
+}
+
+async function run(ctx: TaskContext, what: string, script: string, args: string[], places: Place[], timeoutMs: number): Promise<string> {
+  const mounts = dedupe(places.map((p) => p.mount));
+  const result = await ctx.engine.runTask({
+    image: ctx.image,
+    cmd: ['sh', '-c', script, 'sh', ...args],
+    mounts,
+    labels: ctx.labels,
+    timeoutMs,
+  });
+  if (result.exitCode !== 0) {
+    throw new EnvsError(
+      'DB_FAILED',
+      `Could not ${what}: ${result.output.trim().split('\n').slice(-3).join(' ') || `exit code ${result.exitCode}`}.`,
+      {
+        hint: "Check the engine's disk space (`docker system df`); ENVS_DEBUG=1 shows the task envs ran.",
+      },
+    );
+  }
+  return result.output;
+}
+
+function dedupe(mounts: TaskSpec['mounts']): TaskSpec['mounts'] {
+  const seen = new Map<string, TaskSpec['mounts'][number]>();
+  for (const m of mounts) if (!seen.has(m.target)) seen.set(m.target, m);
+  return [...seen.values()];
+}
+
+/** Size (bytes) of a database's files and its data's major version (PG_VERSION at `subpath`, '' when absent). */
+export async function measure(ctx: TaskContext, from: Place, subpath: string): Promise<{ bytes: number; pgVersion: string }> {
+  const out = await run(
+    ctx,
+    'measure the database files',
+    MEASURE,
+    [from.path, subpath || '.'],
+    [{ ...from, mount: { ...from.mount, readOnly: true } }],
+    SMALL_TIMEOUT_MS,
+  );
+  const [kib = '0', version = ''] = out.trim().split('\n');
+  return { bytes: Number(kib) * 1024, pgVersion: version.trim() };
+}
+
+/** A full copy, owners and modes kept (`cp -a`). */
+export async function copyFiles(ctx: TaskContext, from: Place, to: Place): Promise<void> {
+  await run(
+    ctx,
+    'copy the database files',
+    COPY,
+    [from.path, to.path],
+    [{ ...from, mount: { ...from.mount, readOnly: true } }, to],
+    COPY_TIMEOUT_MS,
+  );
+}
+
+/**
+ * Lays out a clone of `snapshot` in `clone`: `data/` as a reflink (or full) copy, or `upper/` + `work/` for an
+ * overlay with the snapshot as its lower layer. `prefer` overlay skips the reflink probe; copy forces a copy.
+ */
+export async function layOutClone(
+  ctx: TaskContext,
+  snapshot: Place,
+  clone: Place,
+  options: { prefer: 'auto' | CloneMethod; subpath: string },
+): Promise<CloneMethod> {
+  const mode = options.prefer === 'auto' ? 'auto' : options.prefer;
+  if (mode === 'reflink') {
+    const out = await run(
+      ctx,
+      'clone the snapshot',
+      CLONE_AUTO,
+      [snapshot.path, clone.path, 'auto', options.subpath || '.'],
+      [snapshot, clone],
+      COPY_TIMEOUT_MS,
+    );
+    if (!out.includes('reflink')) {
+      throw new EnvsError('DB_FAILED', "database.clone is reflink, but the store's file system makes no reflink copies.", {
+        hint: 'Set database.store to a directory on XFS (reflink=1) or Btrfs, or database.clone to auto.',
+      });
+    }
+    return 'reflink';
+  }
+  const out = await run(
+    ctx,
+    'clone the snapshot',
+    CLONE_AUTO,
+    [snapshot.path, clone.path, mode, options.subpath || '.'],
+    [snapshot, clone],
+    COPY_TIMEOUT_MS,
+  );
+  return out.includes('reflink') ? 'reflink' : out.includes('copy') ? 'copy' : 'overlay';
+}
+
+/** Removes a directory a task can see (a store's snapshot or clone). */
+export async function removeDir(ctx: TaskContext, place: Place): Promise<void> {
+  await run(ctx, `remove ${place.path}`, REMOVE, [place.path], [place], SMALL_TIMEOUT_MS);
+}
