@@ -153,7 +153,10 @@ export class CliComposeClient implements ComposeClient {
   }
 
   async exec(run: ComposeRun & { service: string; argv: string[] }): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-    const result = await this.compose([...target(run), 'exec', '-T', run.service, ...run.argv], { cwd: run.projectDir, signal: run.signal });
+    const result = await this.compose([...target(run), 'exec', '-T', run.service, ...run.argv], {
+      cwd: run.projectDir,
+      signal: run.signal,
+    });
     cancelled(result);
     missingCompose(result, this.env);
     return { exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr };
