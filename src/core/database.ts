@@ -284,6 +284,15 @@ export async function snapshotEnv(
   options: { name: string; commit: string; settings: DatabaseSettings; onProgress?: Progress; signal?: AbortSignal },
 ): Promise<Snapshot> {
   const db = requireDatabase(record);
+  if (db.shared) {
+    throw new EnvsError(
+      'DB_NOT_FOUND',
+      `${printable(record.branch)}'s database is one of many on a shared server (strategy template): it has no server of its own to snapshot.`,
+      {
+        hint: 'Snapshot an env with a server of its own (strategy volume-clone), or fork this one with `envs create <branch> --db-from <env>`.',
+      },
+    );
+  }
   const progress = (message: string) => options.onProgress?.({ step: 'snapshot', message });
   return deps.locks.with(`db-snapshots-${deps.repoId}`, { what: `envs db snapshot ${options.name}`, waitMs: 120_000 }, async () => {
     if ((await snapshots(deps)).some((s) => s.name === options.name)) {
