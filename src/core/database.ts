@@ -413,14 +413,20 @@ export async function seedDatabase(
   let name = base;
   for (let n = 2; existing.some((s) => s.name === name); n++) name = `${base}-${n}`;
   options.onProgress?.({ step: 'snapshot', message: `no snapshot of ${db.service} yet: taking ${name} from this env for the next ones` });
-  const snap = await snapshotEnv(deps, record, {
-    name,
-    commit: record.base.commit,
-    settings: options.settings,
-    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
-  });
-  db.madeSnapshot = snap.name;
+  try {
+    const snap = await snapshotEnv(deps, record, {
+      name,
+      commit: record.base.commit,
+      settings: options.settings,
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    db.madeSnapshot = snap.name;
+  } catch (error) {
+    // Envs created side by side in a new repository all seed themselves; the first to finish gives the snapshot.
+    if (!(EnvsError.is(error) && error.code === 'SNAPSHOT_EXISTS')) throw error;
+    options.onProgress?.({ step: 'snapshot', message: `${name} was taken meanwhile by another env; keeping that one` });
+  }
 }
 
 /** Files of the env's clone that live outside the engine's volumes (a store directory); volumes go with the env's labels. */
