@@ -46,7 +46,10 @@ export function findDatabase(model: ComposeModel, config: Config): DatabaseTarge
   const dataPath = config.database?.dataPath ?? environment.PGDATA ?? defaultDataPath(image);
   const asked = config.database?.strategy;
   const base = { service, image, dataPath };
-  if (asked === 'migrate' || asked === 'none') return { ...base, strategy: asked };
+  if (asked === 'none') return { ...base, strategy: asked };
+  // migrate needs the data volume too: `envs db reset` drops it and migrates and seeds an empty one.
+  const strategy = asked === 'migrate' ? 'migrate' : 'volume-clone';
+  const why = strategy === 'migrate' ? 'it cannot be reset' : 'it cannot be cloned';
 
   const mounts = (Array.isArray(definition.volumes) ? definition.volumes : []) as ServiceVolume[];
   const mount = mounts
@@ -54,23 +57,28 @@ export function findDatabase(model: ComposeModel, config: Config): DatabaseTarge
     .sort((a, b) => b.target.length - a.target.length)[0];
   if (!mount || (mount.type === 'volume' && !mount.source)) {
     // No mount (the image's anonymous volume) or an anonymous one: the env gets a named volume of its own.
-    return { ...base, strategy: 'volume-clone', volume: ADDED_VOLUME, mountPath: dataPath, addVolume: true };
+    return { ...base, strategy, volume: ADDED_VOLUME, mountPath: dataPath, addVolume: true };
   }
+  const none = strategy === 'migrate' ? 'migrate' : 'none';
   if (mount.type !== 'volume') {
     return {
       ...base,
-      strategy: 'none',
-      note: `${service}'s data is a ${mount.type} mount (${mount.source ?? mount.target}): it cannot be cloned`,
+      strategy: none,
+      note: `${service}'s data is a ${mount.type} mount (${mount.source ?? mount.target}): ${why}`,
     };
   }
   const top = model.volumes?.[mount.source as string];
   if (top?.external) {
-    return { ...base, strategy: 'none', note: `${service}'s data is the external volume ${mount.source}: it is shared, not cloned` };
+    return {
+      ...base,
+      strategy: none,
+      note: `${service}'s data is the external volume ${mount.source}: it is shared, ${strategy === 'migrate' ? 'not reset' : 'not cloned'}`,
+    };
   }
   if (top && typeof top.driver === 'string' && top.driver !== 'local') {
-    return { ...base, strategy: 'none', note: `${service}'s data volume uses the ${top.driver} driver: it cannot be cloned` };
+    return { ...base, strategy: none, note: `${service}'s data volume uses the ${top.driver} driver: ${why}` };
   }
-  return { ...base, strategy: 'volume-clone', volume: mount.source as string, mountPath: mount.target };
+  return { ...base, strategy, volume: mount.source as string, mountPath: mount.target };
 }
 
 interface ServiceVolume {
