@@ -50,6 +50,17 @@ describe('findDatabase', () => {
     });
   });
 
+  it('prefers the deepest mount holding the data path', () => {
+    const found = findDatabase(
+      model(
+        { image: 'postgres:15', volumes: [volume('outer', '/var/lib/postgresql'), volume('inner', '/var/lib/postgresql/data/')] },
+        { outer: {}, inner: {} },
+      ),
+      {},
+    );
+    expect(found).toMatchObject({ volume: 'inner' });
+  });
+
   it('adds a named volume where the image’s anonymous one (no mount, or an anonymous mount) holds the data', () => {
     for (const volumes of [undefined, [{ type: 'volume', target: '/var/lib/postgresql/data' }]]) {
       expect(findDatabase(model({ image: 'postgres:15', ...(volumes ? { volumes } : {}) }), {})).toMatchObject({
@@ -131,12 +142,16 @@ describe('imageMajor', () => {
     ['supabase/postgres:15.8.1.060', 15],
     ['postgis/postgis:16-3.4', 16],
     ['localhost:5000/postgres:14', 14],
+    ['postgres:16@sha256:9c2f1e0a', 16],
     ['envs-sandbox/postgres:15', 15],
   ])('%s → %s', (image, major) => {
     expect(imageMajor(image)).toBe(major);
   });
 
-  it.each(['postgres', 'postgres:latest', 'localhost:5000/postgres'])('%s names no major version', (image) => {
-    expect(imageMajor(image)).toBeUndefined();
-  });
+  it.each(['postgres', 'postgres:latest', 'localhost:5000/postgres', 'postgres@sha256:9c2f1e0a', 'postgres@sha256:18ab'])(
+    '%s names no major version',
+    (image) => {
+      expect(imageMajor(image)).toBeUndefined();
+    },
+  );
 });

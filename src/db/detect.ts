@@ -53,7 +53,7 @@ export function findDatabase(model: ComposeModel, config: Config): DatabaseTarge
 
   const mounts = (Array.isArray(definition.volumes) ? definition.volumes : []) as ServiceVolume[];
   const mount = mounts
-    .filter((m) => typeof m.target === 'string' && (dataPath === m.target || dataPath.startsWith(`${m.target.replace(/\/$/, '')}/`)))
+    .filter((m) => typeof m.target === 'string' && (dataPath === bare(m.target) || dataPath.startsWith(`${bare(m.target)}/`)))
     .sort((a, b) => b.target.length - a.target.length)[0];
   if (!mount || (mount.type === 'volume' && !mount.source)) {
     // No mount (the image's anonymous volume) or an anonymous one: the env gets a named volume of its own.
@@ -81,6 +81,11 @@ export function findDatabase(model: ComposeModel, config: Config): DatabaseTarge
   return { ...base, strategy, volume: mount.source as string, mountPath: mount.target };
 }
 
+/** A mount target as written (`/var/lib/postgresql/data/`) names the same directory as without its slash. */
+function bare(path: string): string {
+  return path.replace(/\/+$/, '') || '/';
+}
+
 interface ServiceVolume {
   type: string;
   source?: string;
@@ -95,6 +100,8 @@ function defaultDataPath(image: string): string {
 
 /** The Postgres major version an image reference names (`postgres:17-alpine` → 17, `supabase/postgres:15.8.1` → 15). */
 export function imageMajor(image: string): number | undefined {
-  const tag = /:([0-9]+)(?:[.\-_a-z0-9]*)?(?:@|$)/i.exec(image.replace(/^[^/]*:\d+\//, ''));
+  // The digest goes first: `postgres@sha256:9c2f…` names no version, its hex is not a tag.
+  const reference = (image.split('@')[0] ?? '').replace(/^[^/]*:\d+\//, '');
+  const tag = /:([0-9]+)[.\-_a-z0-9]*$/i.exec(reference);
   return tag ? Number(tag[1]) : undefined;
 }
