@@ -1,6 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EnvsError } from '../errors.ts';
+import { proxyPortFrom } from '../proxy/targets.ts';
 import { finishApp, startInstall, stopApp } from './app-run.ts';
 import { converge, type Progress } from './converge.ts';
 import { absentPaths, copyFromMain } from './copies.ts';
@@ -111,7 +112,7 @@ async function applyCreate(deps: Deps, plan: EnvPlan, options: CreateRunOptions)
     record.status = 'running';
     record.warnings = [...new Set([...plan.warnings, ...record.warnings])];
     await enter('ready');
-    return viewOf(record, { status: 'running', problems: [] });
+    return viewOf(record, { status: 'running', problems: [] }, { proxyPort: proxyPortFrom(deps.env) });
   } catch (error) {
     // An install still running must not write into what the rollback removes.
     installAbort.abort();
