@@ -43,10 +43,11 @@ export class LiveTable {
     return this.table;
   }
 
-  /** A table read after this call started, at most one read per 100 ms (for a host the table does not know). */
+  /** A table read that started after this call (for a host the table does not know); concurrent callers share reads. */
   async fresh(): Promise<RouteTable> {
+    const asked = Date.now();
     if (this.reading) await this.reading;
-    if (Date.now() - this.readAt < 100 && !this.stale) return this.table;
+    if (this.readAt > asked && !this.stale) return this.table;
     return this.refresh();
   }
 
