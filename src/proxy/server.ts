@@ -63,7 +63,7 @@ export async function startRouter(options: RouterOptions): Promise<Router> {
   const addresses: string[] = [];
   try {
     for (const host of hosts) {
-      const server = createServer({ requireHostHeader: false }, (req, res) => void handleRequest(ctx, req, res));
+      const server = createServer({ requireHostHeader: false }, (req, res) => handleRequest(ctx, req, res));
       server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void handleUpgrade(ctx, req, socket as Socket, head));
       server.on('clientError', (_error, socket) => {
         if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
@@ -134,7 +134,8 @@ type Decision =
   | { kind: 'dashboard' }
   | { kind: 'status' };
 
-async function decide(ctx: Context, req: IncomingMessage): Promise<Decision> {
+/** Synchronous while the table is current (the common case: no promise per request). */
+function decide(ctx: Context, req: IncomingMessage): Decision | Promise<Decision> {
   const asked = parseHost(req.headers.host, ctx.port);
   if (asked.kind === 'foreign') {
     return {
@@ -164,11 +165,22 @@ async function decide(ctx: Context, req: IncomingMessage): Promise<Decision> {
   if (asked.kind === 'router' || asked.kind === 'unknown')
     return { kind: 'page', page: unknownHost(ctx, ctx.table.current(), req.headers.host ?? '') };
   const target = asked.kind === 'target' ? asked.target : undefined;
+  const host = req.headers.host ?? '';
   const table = ctx.table.get();
-  let resolution: Resolution = resolveRoute(table instanceof Promise ? await table : table, asked.host, target);
+  if (table instanceof Promise) return table.then((t) => routed(ctx, resolveRoute(t, asked.host, target), asked.host, target, host));
+  return routed(ctx, resolveRoute(table, asked.host, target), asked.host, target, host);
+}
+
+function routed(
+  ctx: Context,
+  resolution: Resolution,
+  name: string,
+  target: string | undefined,
+  host: string,
+): Decision | Promise<Decision> {
   // An env made a moment ago: read the records again before saying it does not exist.
-  if (resolution.kind === 'none') resolution = resolveRoute(await ctx.table.fresh(), asked.host, target);
-  return decision(ctx, resolution, req.headers.host ?? '');
+  if (resolution.kind === 'none') return ctx.table.fresh().then((t) => decision(ctx, resolveRoute(t, name, target), host));
+  return decision(ctx, resolution, host);
 }
 
 function decision(ctx: Context, resolution: Resolution, host: string): Decision {
@@ -250,15 +262,21 @@ function tokenMatches(given: string | string[] | undefined, token: string): bool
   return timingSafeEqual(Buffer.from(given), Buffer.from(token));
 }
 
-async function handleRequest(ctx: Context, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  let chosen: Decision;
-  try {
-    chosen = await decide(ctx, req);
-  } catch (error) {
+function handleRequest(ctx: Context, req: IncomingMessage, res: ServerResponse): void {
+  const failed = (error: unknown) => {
     ctx.log(`request failed: ${(error as Error).stack ?? error}`);
     if (!res.headersSent) res.writeHead(500).end();
-    return;
+  };
+  try {
+    const chosen = decide(ctx, req);
+    if (chosen instanceof Promise) chosen.then((c) => answer(ctx, req, res, c), failed);
+    else answer(ctx, req, res, chosen);
+  } catch (error) {
+    failed(error);
   }
+}
+
+function answer(ctx: Context, req: IncomingMessage, res: ServerResponse, chosen: Decision): void {
   switch (chosen.kind) {
     case 'page':
       req.resume();
@@ -358,7 +376,11 @@ function forward(ctx: Context, req: IncomingMessage, res: ServerResponse, env: E
   res.on('close', () => {
     if (!res.writableFinished) upstream.destroy();
   });
-  req.pipe(upstream);
+  // No body (GET, HEAD…): end at once rather than through a pipe.
+  if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) {
+    req.resume();
+    upstream.end();
+  } else req.pipe(upstream);
 }
 
 // ---------------------------------------------------------------- WebSockets and other upgrades
