@@ -135,6 +135,22 @@ describe('router', () => {
     await expect(wsConnect(port, 'evil.com')).rejects.toThrow('not upgraded: 421');
   });
 
+  it('reaches a host process that listens on ::1 only (Vite on recent Node does)', async () => {
+    const port = await freePort();
+    const upstream = wsEchoServer('dev');
+    const devPort = await new Promise<number>((resolve) =>
+      upstream.listen(0, '::1', () => resolve((upstream.address() as { port: number }).port)),
+    );
+    cleanups.push(() => {
+      upstream.closeAllConnections();
+      upstream.close();
+    });
+    await writeRecord(home(), sampleRecord({ name: 'feat-v', host: 'feat-v', processPorts: { vite: devPort } }));
+    const router = await startRouter({ home: home(), port, token: 't' });
+    cleanups.push(() => router.close());
+    expect(await get(port, `feat-v.localhost:${port}`)).toMatchObject({ status: 200, body: { name: 'dev' } });
+  });
+
   it('serves envs.localhost from the dashboard handler when given, a placeholder otherwise', async () => {
     const port = await freePort();
     const router = await startRouter({ home: home(), port, token: 't', dashboard: (_req, res) => res.end('dash') });
