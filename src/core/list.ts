@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { EnvsError } from '../errors.ts';
+import { proxyPortFrom } from '../proxy/targets.ts';
 import { corruptRecordError, findCorrupt, projectOf } from './corrupt.ts';
 import type { ContainerSummary, Deps } from './deps.ts';
 import { DEFAULT_DISPOSABLE, envOwned, filesAtRisk } from './dirty.ts';
@@ -67,6 +68,7 @@ function corruptView(deps: Deps, corrupt: CorruptRecord, containers: ContainerSu
     status: 'corrupt',
     ports: [],
     urls: {},
+    direct_urls: {},
     env: {},
     services: [],
     problems: [`${error.message} ${error.hint ?? ''}`.trim()],
@@ -121,7 +123,7 @@ async function describe(
         pid: p.pid,
       })),
     },
-    { showSecrets },
+    { showSecrets, proxyPort: proxyPortFrom(deps.env) },
   );
 }
 
