@@ -145,6 +145,8 @@ export interface GitClient {
   ignored(dir: string, paths: string[]): Promise<Set<string>>;
   /** The branches (short names) whose tips are reachable from `base`. */
   mergedInto(base: string): Promise<Set<string>>;
+  /** Committer time (ms since the epoch) of each commit that exists; one git call for all. */
+  commitTimes(shas: string[]): Promise<Map<string, number>>;
   /** Files of a worktree git status hides (skip-worktree, assume-unchanged) that differ from the index. */
   hiddenEdits(worktree: string): Promise<HiddenEdit[]>;
   /** Everything removing the worktree at `path` would lose that `status` alone does not show; reads only. */
