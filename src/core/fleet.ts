@@ -76,10 +76,7 @@ export async function readFleet(deps: FleetDeps, options: { concurrency?: number
       const activity = latest([
         ['commit', head ? commitTimes.get(head) : undefined],
         ['record', Date.parse(record.updatedAt)],
-        [
-          'container',
-          Math.max(-1, ...(mine ?? []).filter((c) => c.project === record.project).map((c) => started.get(c.id) ?? -1)),
-        ],
+        ['container', Math.max(-1, ...(mine ?? []).filter((c) => c.project === record.project).map((c) => started.get(c.id) ?? -1))],
       ]);
       const created = Date.parse(record.createdAt);
       return {
