@@ -107,7 +107,8 @@ export async function makeFakes(model: ComposeModel): Promise<Fakes> {
     listFiles: async () => ['compose.yaml'],
     ignored: async () => new Set<string>(),
     mergedInto: async () => new Set(['main']),
-    commitTimes: async (shas) => new Map(shas.filter((sha) => fakes.commitTimes.has(sha)).map((sha) => [sha, fakes.commitTimes.get(sha) ?? 0])),
+    commitTimes: async (shas) =>
+      new Map(shas.filter((sha) => fakes.commitTimes.has(sha)).map((sha) => [sha, fakes.commitTimes.get(sha) ?? 0])),
     hiddenEdits: async (path) => fakes.inspections.get(path)?.hidden ?? [],
     inspectWorktree: async (path) => {
       const entry = worktrees.find((w) => w.path === path);

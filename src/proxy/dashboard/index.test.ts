@@ -147,7 +147,7 @@ describe('dashboard handler', () => {
   });
 
   it('gives the logs to a request with the token', async () => {
-    const { calls, request } = await start({ exitCode: 0, stdout: 'web | hello\n' });
+    const { calls, request } = await start({ exitCode: 0, stdout: '\x1b[2Kweb | \x1b[32mhello\x1b[0m\n' });
     const res = await request('/api/envs/app-1234/feat-x-1a2b3c/logs', { headers: { 'x-envs-token': TOKEN } });
     expect(res.status).toBe(200);
     expect(await res.text()).toBe('web | hello\n');

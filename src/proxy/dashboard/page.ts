@@ -49,7 +49,7 @@ export function pageHtml(options: { token: string; nonce: string }): string {
 `;
 }
 
-const CSS = String.raw`
+const CSS = `
 :root { color-scheme: light dark; --fg: #1d2127; --muted: #5b6470; --bg: #fbfbfc; --card: #fff; --line: #d9dde3; --accent: #0b5fd9;
   --ok: #17753a; --warn: #8a5a00; --bad: #b42318; --focus: #ff9f1a; font: 14px/1.45 system-ui, sans-serif; }
 @media (prefers-color-scheme: dark) { :root { --fg: #e7e9ec; --muted: #9aa3ae; --bg: #15181c; --card: #1d2126; --line: #333a43; --accent: #6ea8ff;
@@ -63,6 +63,8 @@ a { color: var(--accent); }
 .muted { color: var(--muted); }
 h2 { font-size: 1.05rem; margin: 1.5rem 0 .5rem; word-break: break-all; }
 h3 { font-size: 1rem; margin: 0; }
+h1 { font-size: 1.4rem; margin: .5rem 0 .75rem; word-break: break-all; }
+h1 .badge, h1 .muted { font-size: .8rem; font-weight: 400; vertical-align: middle; }
 table { border-collapse: collapse; width: 100%; background: var(--card); border: 1px solid var(--line); }
 th, td { text-align: left; padding: .4rem .6rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { font-weight: 600; color: var(--muted); font-size: .85rem; }

@@ -1,0 +1,219 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dashboardHandler } from '../../src/proxy/dashboard/index.ts';
+import { BIN, envs, envsOk } from '../support/cli.ts';
+import { images } from '../support/images.ts';
+import { type Fixture, useRepo } from '../support/repo.ts';
+import { snapshot } from '../support/snapshot.ts';
+
+/**
+ * The dashboard in a real browser (Debian's chromium through playwright-core) over two real envs made by the
+ * CLI. Chromium resolves *.localhost to loopback itself, so the page is loaded by its real name.
+ */
+
+const files = {
+  'compose.yaml': `services:
+  web:
+    image: ${images.busybox}
+    init: true
+    command: ["sh", "-c", "echo hello-from-dashboard-test; mkdir -p /srv && echo ok > /srv/index.html && exec httpd -f -p 80 -h /srv"]
+    ports:
+      - "8080:80"
+`,
+  '.gitignore': 'node_modules/\n',
+};
+
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+interface Env {
+  name: string;
+  branch: string;
+  worktree: string;
+  urls: Record<string, string>;
+  project: string;
+}
+
+/** What reached the dashboard: method, path, Origin and the status it answered. */
+interface Seen {
+  method: string;
+  url: string;
+  origin: string | undefined;
+  status: number;
+}
+
+async function listen(server: Server): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as AddressInfo).port;
+}
+
+describe('the dashboard in a browser', () => {
+  const fx: Fixture = useRepo(files, 'dash');
+  const token = randomBytes(24).toString('hex');
+  const seen: Seen[] = [];
+  let one: Env;
+  let two: Env;
+  let repoId = '';
+  let dashboard: Server;
+  let evil: Server;
+  let port = 0;
+  let evilPort = 0;
+  let browser: BrowserContext;
+  let profile = '';
+  let page: Page;
+
+  beforeAll(async () => {
+    [one, two] = (await Promise.all(['feat/one', 'feat/two'].map((b) => envsOk(fx.repo, fx.home, ['create', b, '--json'])))).map(
+      (r) => r.json as Env,
+    ) as [Env, Env];
+    repoId = one.project.replace(/^envs-/, '').replace(`-${one.name}`, '');
+    // Work destroy would lose: an untracked file in feat/two's worktree.
+    await writeFile(join(two.worktree, 'notes.txt'), 'unsaved thoughts\n');
+
+    dashboard = createServer();
+    port = await listen(dashboard);
+    const handler = dashboardHandler({ home: fx.home, port, token, cliPath: BIN });
+    dashboard.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      res.on('finish', () =>
+        seen.push({ method: req.method ?? '', url: req.url ?? '', origin: req.headers.origin, status: res.statusCode }),
+      );
+      handler(req, res);
+    });
+
+    // Another site open in the same browser, trying to destroy feat/one without the token it cannot read.
+    evil = createServer((_req, res) => {
+      const target = `http://envs.localhost:${port}/api/envs/${repoId}/${one.name}/destroy`;
+      res.writeHead(200, { 'content-type': 'text/html' }).end(`<!doctype html><title>evil</title>
+<iframe name="sink"></iframe>
+<form id="f" method="POST" action="${target}" target="sink" enctype="text/plain"><input name='{"confirm":"${one.name}","x":"' value='"}'></form>
+<script>
+  fetch(${JSON.stringify(target)}, { method: 'POST', mode: 'no-cors', body: JSON.stringify({ confirm: ${JSON.stringify(one.name)} }) })
+    .then(() => { document.title = 'fetched'; document.getElementById('f').submit(); }, () => { document.title = 'fetch failed'; });
+</script>`);
+    });
+    evilPort = await listen(evil);
+
+    profile = await mkdtemp(join(tmpdir(), 'envs-chromium-'));
+    browser = await chromium.launchPersistentContext(profile, { executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
+    page = await browser.newPage();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await rm(profile, { recursive: true, force: true });
+    dashboard?.close();
+    evil?.close();
+    await Promise.all(['feat/one', 'feat/two'].map((b) => envs(fx.repo, fx.home, ['destroy', b, '--force'])));
+  });
+
+  it('lists both envs with their preview links, and shows one env with its logs a click away', async () => {
+    await page.goto(`http://envs.localhost:${port}/`);
+    for (const env of [one, two]) {
+      const row = page.locator(`tr[data-env="${repoId}/${env.name}"]`);
+      await expect.poll(() => row.count(), { timeout: 15_000 }).toBe(1);
+      await expect.poll(() => row.locator('.badge').first().textContent(), { timeout: 15_000 }).toBe('running');
+      expect(await row.getByRole('link', { name: env.branch }).getAttribute('href')).toBe(`/env/${repoId}/${env.name}`);
+      expect(env.urls.web).toMatch(/^http:\/\//);
+      expect(await row.locator(`a[href="${env.urls.web}"]`).count()).toBe(1);
+    }
+    const dir = join(process.cwd(), 'test-results');
+    await mkdir(dir, { recursive: true });
+    const listShot = join(dir, 'dashboard-list.png');
+    await page.screenshot({ path: listShot, fullPage: true });
+    console.log(`dashboard screenshot: ${listShot}`);
+    // The dirty worktree is flagged, the clean one is not.
+    await expect.poll(() => page.locator(`tr[data-env="${repoId}/${two.name}"] .flag-dirty`).count(), { timeout: 15_000 }).toBe(1);
+    expect(await page.locator(`tr[data-env="${repoId}/${one.name}"] .flag-dirty`).count()).toBe(0);
+    // The preview link reaches the env's web service.
+    const preview = await page.request.get(one.urls.web as string);
+    expect(preview.status()).toBe(200);
+
+    // Keyboard: focus the env's link and press Enter.
+    await page.getByRole('link', { name: one.branch }).focus();
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`http://envs.localhost:${port}/env/${repoId}/${one.name}`);
+    await expect.poll(() => page.locator('h1').textContent(), { timeout: 15_000 }).toContain(one.branch);
+    await expect.poll(() => page.locator('#logs-text').textContent(), { timeout: 20_000 }).toContain('hello-from-dashboard-test');
+    // Logs arrive as text, without Compose's terminal escapes.
+    expect(await page.locator('#logs-text').textContent()).not.toContain('\x1b');
+    const shot = join(dir, 'dashboard-env.png');
+    await page.screenshot({ path: shot, fullPage: true });
+    console.log(`dashboard screenshot: ${shot}`);
+  });
+
+  it("refuses to destroy a dirty env from the page with the CLI's own message and hint", async () => {
+    const cli = await envs(fx.repo, fx.home, ['destroy', `name:${two.name}`, '--json']);
+    expect(cli.exitCode).toBe(1);
+    const { message, hint } = cli.json.error as { message: string; hint: string };
+    expect(message).toMatch(/notes\.txt/);
+    const before = await snapshot(fx, [two.worktree]);
+
+    await page.goto(`http://envs.localhost:${port}/`);
+    await page.getByRole('button', { name: `Destroy ${two.branch}` }).click();
+    const dialog = page.locator('dialog#confirm');
+    await expect.poll(() => dialog.isVisible(), { timeout: 15_000 }).toBe(true);
+    const go = dialog.getByRole('button', { name: 'Destroy' });
+    expect(await go.isDisabled()).toBe(true);
+    await dialog.getByLabel('Type the env name to confirm').fill(two.name);
+    expect(await go.isDisabled()).toBe(false);
+    await go.click();
+    await expect.poll(() => page.locator('#notice.error').textContent(), { timeout: 30_000 }).toBe(`${message}\n${hint}`);
+    expect(await snapshot(fx, [two.worktree])).toEqual(before);
+  });
+
+  it('refuses a destroy from another origin and one without the token: nothing runs, the env stays', async () => {
+    const before = await snapshot(fx, [one.worktree]);
+    const path = `/api/envs/${repoId}/${one.name}/destroy`;
+
+    const other = await browser.newPage();
+    await other.goto(`http://evil.localhost:${evilPort}/`);
+    await expect.poll(() => other.title(), { timeout: 15_000 }).toBe('fetched');
+    // Both the fetch and the form POST reached the dashboard, from the other origin, and were refused.
+    const evilOrigin = `http://evil.localhost:${evilPort}`;
+    await expect
+      .poll(() => seen.filter((s) => s.method === 'POST' && s.url === path && s.origin === evilOrigin).map((s) => s.status), {
+        timeout: 15_000,
+      })
+      .toEqual([403, 403]);
+    await other.close();
+
+    // The dashboard's own page, without the token.
+    await page.goto(`http://envs.localhost:${port}/`);
+    const status = await page.evaluate(
+      async ([url, name]) => (await fetch(url as string, { method: 'POST', body: JSON.stringify({ confirm: name }) })).status,
+      [path, one.name],
+    );
+    expect(status).toBe(403);
+    expect(seen.filter((s) => s.method === 'POST' && s.url === path).every((s) => s.status === 403)).toBe(true);
+
+    expect(await snapshot(fx, [one.worktree])).toEqual(before);
+    const listed = (await envsOk(fx.repo, fx.home, ['list', '--json'])).json as { name: string; status: string }[];
+    expect(listed.find((e) => e.name === one.name)?.status).toBe('running');
+  });
+
+  it('stops and starts an env from the page', async () => {
+    await page.goto(`http://envs.localhost:${port}/`);
+    const row = page.locator(`tr[data-env="${repoId}/${one.name}"]`);
+    await page.getByRole('button', { name: `Down ${one.branch}` }).click();
+    await expect.poll(() => row.locator('.badge').first().textContent(), { timeout: 60_000 }).toBe('stopped');
+    const stopped = (await envsOk(fx.repo, fx.home, ['list', '--json'])).json as { name: string; status: string }[];
+    expect(stopped.find((e) => e.name === one.name)?.status).toBe('stopped');
+    await page.getByRole('button', { name: `Up ${one.branch}` }).click();
+    await expect.poll(() => row.locator('.badge').first().textContent(), { timeout: 120_000 }).toBe('running');
+    expect(await page.locator('#notice').textContent()).toBe(`envs up ${one.branch}: done.`);
+  });
+});
