@@ -265,7 +265,12 @@ export function fleetDeps(home: string, env: NodeJS.ProcessEnv): FleetDeps {
           const records: RecordStore = { ...store, scan: () => scanned };
           const root = (await scanned).records[0]?.repo ?? '';
           const { repo, problem } = root ? await openAt(root) : { repo: { root: '', commonDir: '' }, problem: undefined };
-          return { repoId, root, deps: { git: new CliGitClient(repo, env), records, locks, app, repoId }, ...(problem ? { problem } : {}) };
+          return {
+            repoId,
+            root,
+            deps: { git: new CliGitClient(repo, env), records, locks, app, repoId, env },
+            ...(problem ? { problem } : {}),
+          };
         }),
       ),
     engine: {

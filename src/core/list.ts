@@ -91,7 +91,7 @@ export function corruptView(
 }
 
 /** What describing one env reads: the repository's git, its records, the env locks and host processes. */
-export type DescribeDeps = Pick<Deps, 'git' | 'records' | 'locks' | 'app' | 'repoId'>;
+export type DescribeDeps = Pick<Deps, 'git' | 'records' | 'locks' | 'app' | 'repoId' | 'env'>;
 
 /** One env's view from a record, the containers of one engine query and one `git worktree list`. */
 export async function describe(

@@ -163,16 +163,28 @@ describe('the dashboard in a browser', () => {
     const before = await snapshot(fx, [two.worktree]);
 
     await page.goto(`http://envs.localhost:${port}/`);
-    await page.getByRole('button', { name: `Destroy ${two.branch}` }).click();
+    // By keyboard only: Enter on the button opens the dialog with the focus in its field; Enter there confirms
+    // only once the typed name matches.
+    const button = page.getByRole('button', { name: `Destroy ${two.branch}` });
+    await button.focus();
+    await page.keyboard.press('Enter');
     const dialog = page.locator('dialog#confirm');
     await expect.poll(() => dialog.isVisible(), { timeout: 15_000 }).toBe(true);
     const go = dialog.getByRole('button', { name: 'Destroy' });
     expect(await go.isDisabled()).toBe(true);
-    await dialog.getByLabel('Type the env name to confirm').fill(two.name);
+    await page.keyboard.type(two.name.slice(0, -1));
+    await page.keyboard.press('Enter');
+    expect(await dialog.isVisible()).toBe(true);
+    await page.keyboard.type(two.name.slice(-1));
+    expect(await dialog.getByLabel('Type the env name to confirm').inputValue()).toBe(two.name);
     expect(await go.isDisabled()).toBe(false);
-    await go.click();
+    await page.keyboard.press('Enter');
     await expect.poll(() => page.locator('#notice.error').textContent(), { timeout: 30_000 }).toBe(`${message}\n${hint}`);
     expect(await snapshot(fx, [two.worktree])).toEqual(before);
+    // The focus is back on the button that opened the dialog.
+    await expect
+      .poll(() => page.evaluate(() => document.activeElement?.getAttribute('aria-label')), { timeout: 5_000 })
+      .toBe(`Destroy ${two.branch}`);
   });
 
   it('refuses a destroy from another origin and one without the token: nothing runs, the env stays', async () => {
@@ -215,5 +227,9 @@ describe('the dashboard in a browser', () => {
     await page.getByRole('button', { name: `Up ${one.branch}` }).click();
     await expect.poll(() => row.locator('.badge').first().textContent(), { timeout: 120_000 }).toBe('running');
     expect(await page.locator('#notice').textContent()).toBe(`envs up ${one.branch}: done.`);
+    // The button that started it has the focus again once it is enabled.
+    await expect
+      .poll(() => page.evaluate(() => document.activeElement?.getAttribute('aria-label')), { timeout: 5_000 })
+      .toBe(`Up ${one.branch}`);
   });
 });

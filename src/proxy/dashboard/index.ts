@@ -29,8 +29,10 @@ export interface DashboardContext {
 export type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
 export function dashboardHandler(ctx: DashboardContext): Handler {
-  const deps = fleetDeps(ctx.home, process.env);
-  return createDashboard(ctx, { readFleet: () => readFleet(deps), cli: cliOf(ctx) });
+  // The router's port is the one envs' URLs (and the CLI's commands run from here) must use.
+  const env = { ...process.env, ENVS_HOME: ctx.home, ENVS_PROXY_PORT: String(ctx.port) };
+  const deps = fleetDeps(ctx.home, env);
+  return createDashboard(ctx, { readFleet: () => readFleet(deps), cli: cliOf(ctx, env) });
 }
 
 /** Polls from any number of pages cost one fleet read per period. */

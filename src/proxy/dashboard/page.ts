@@ -249,11 +249,21 @@ const SCRIPT = String.raw`
     var focused = document.activeElement && view.contains(document.activeElement) ? document.activeElement.getAttribute('data-focus') : null;
     view.innerHTML = html;
     shown = html;
-    if (focused) {
-      var again = Array.prototype.find.call(view.querySelectorAll('[data-focus]'), function (el) { return el.getAttribute('data-focus') === focused; });
-      if (again) again.focus();
-    }
+    if (focused) refocus(focused);
+    else if (wantFocus && refocus(wantFocus)) wantFocus = null;
     document.title = route ? route.name + ' · envs' : 'envs (' + fleet.envs.length + ')';
+  }
+
+  // A button that started an action is disabled while it runs, which drops the focus: it goes back when it can.
+  var wantFocus = null;
+  document.addEventListener('focusin', function (event) {
+    if (event.target !== document.body && !(event.target.getAttribute && event.target.getAttribute('data-focus') === wantFocus)) wantFocus = null;
+  });
+  function refocus(key) {
+    var el = Array.prototype.find.call(view.querySelectorAll('[data-focus]'), function (e) { return e.getAttribute('data-focus') === key; });
+    if (!el || el.disabled) return false;
+    el.focus();
+    return true;
   }
 
   function say(text, isError) {
@@ -312,7 +322,7 @@ const SCRIPT = String.raw`
     var env = findEnv(button.getAttribute('data-key'));
     if (!env) return;
     var action = button.getAttribute('data-action');
-    if (action !== 'destroy') { act(env, action); return; }
+    if (action !== 'destroy') { wantFocus = button.getAttribute('data-focus'); act(env, action); return; }
     pendingDestroy = { env: env, opener: button.getAttribute('data-focus') };
     document.getElementById('confirm-name').textContent = env.name;
     confirmInput.value = '';
@@ -335,9 +345,9 @@ const SCRIPT = String.raw`
     var target = pendingDestroy;
     pendingDestroy = null;
     if (!target) return;
+    wantFocus = target.opener;
     if (dialog.returnValue === 'ok' && confirmInput.value === target.env.name) act(target.env, 'destroy', { confirm: target.env.name });
-    var back = Array.prototype.find.call(view.querySelectorAll('[data-focus]'), function (el) { return el.getAttribute('data-focus') === target.opener; });
-    if (back) back.focus();
+    if (refocus(target.opener)) wantFocus = null;
   });
 
   function loadLogs() {
