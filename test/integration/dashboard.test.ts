@@ -40,6 +40,9 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
+/** The accessible name of the focused element (run in the page; this file has no DOM types). */
+const FOCUSED = "document.activeElement && document.activeElement.getAttribute('aria-label')";
+
 interface Env {
   name: string;
   branch: string;
@@ -182,9 +185,7 @@ describe('the dashboard in a browser', () => {
     await expect.poll(() => page.locator('#notice.error').textContent(), { timeout: 30_000 }).toBe(`${message}\n${hint}`);
     expect(await snapshot(fx, [two.worktree])).toEqual(before);
     // The focus is back on the button that opened the dialog.
-    await expect
-      .poll(() => page.evaluate(() => document.activeElement?.getAttribute('aria-label')), { timeout: 5_000 })
-      .toBe(`Destroy ${two.branch}`);
+    await expect.poll(() => page.evaluate(FOCUSED), { timeout: 5_000 }).toBe(`Destroy ${two.branch}`);
   });
 
   it('refuses a destroy from another origin and one without the token: nothing runs, the env stays', async () => {
@@ -228,8 +229,6 @@ describe('the dashboard in a browser', () => {
     await expect.poll(() => row.locator('.badge').first().textContent(), { timeout: 120_000 }).toBe('running');
     expect(await page.locator('#notice').textContent()).toBe(`envs up ${one.branch}: done.`);
     // The button that started it has the focus again once it is enabled.
-    await expect
-      .poll(() => page.evaluate(() => document.activeElement?.getAttribute('aria-label')), { timeout: 5_000 })
-      .toBe(`Up ${one.branch}`);
+    await expect.poll(() => page.evaluate(FOCUSED), { timeout: 5_000 }).toBe(`Up ${one.branch}`);
   });
 });
