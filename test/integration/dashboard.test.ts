@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFleet } from '../../src/core/fleet.ts';
 import { dashboardHandler } from '../../src/proxy/dashboard/index.ts';
+import { fleetDeps } from '../../src/wire.ts';
 import { BIN, envs, envsOk } from '../support/cli.ts';
 import { images } from '../support/images.ts';
 import { type Fixture, useRepo } from '../support/repo.ts';
@@ -138,6 +140,17 @@ describe('the dashboard in a browser', () => {
     const listShot = join(dir, 'dashboard-list.png');
     await page.screenshot({ path: listShot, fullPage: true });
     console.log(`dashboard screenshot: ${listShot}`);
+    // What one uncached fleet read costs (the page polls every 2 s; reads are cached 1.5 s): printed, not asserted.
+    const deps = fleetDeps(fx.home, { ...process.env, ENVS_HOME: fx.home });
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const started = performance.now();
+      expect((await readFleet(deps)).envs).toHaveLength(2);
+      times.push(performance.now() - started);
+    }
+    console.log(
+      `fleet read, 2 envs: median ${times.sort((a, b) => a - b)[2]?.toFixed(0)} ms (${times.map((t) => t.toFixed(0)).join(', ')})`,
+    );
     // The dirty worktree is flagged, the clean one is not.
     await expect.poll(() => page.locator(`tr[data-env="${repoId}/${two.name}"] .flag-dirty`).count(), { timeout: 15_000 }).toBe(1);
     expect(await page.locator(`tr[data-env="${repoId}/${one.name}"] .flag-dirty`).count()).toBe(0);
