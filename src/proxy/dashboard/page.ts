@@ -130,9 +130,16 @@ const SCRIPT = String.raw`
     if (seconds < 172800) return Math.round(seconds / 3600) + ' h';
     return Math.round(seconds / 86400) + ' d';
   }
-  function since(iso) {
-    var at = Date.parse(iso);
-    return isFinite(at) ? span((Date.now() - at) / 1000) + ' ago' : '';
+  // Times are written relative by updateTimes() in place, so the markup of a row stays the same between polls
+  // (a row is replaced only when its data changes, and buttons under the pointer or the focus stay put).
+  function rel(iso, suffix) {
+    return isFinite(Date.parse(iso)) ? '<time class="rel" datetime="' + esc(iso) + '" data-suffix="' + esc(suffix) + '"></time>' : '';
+  }
+  function updateTimes() {
+    Array.prototype.forEach.call(view.querySelectorAll('time.rel'), function (el) {
+      var text = span((Date.now() - Date.parse(el.getAttribute('datetime'))) / 1000) + el.getAttribute('data-suffix');
+      if (el.textContent !== text) el.textContent = text;
+    });
   }
   function webUrl(url) {
     try { var u = new URL(url); return u.protocol === 'http:' || u.protocol === 'https:' ? u.href : null; } catch (e) { return null; }
@@ -182,7 +189,7 @@ const SCRIPT = String.raw`
   }
   function activity(env) {
     if (!env.last_activity) return '';
-    return '<span title="' + esc(env.last_activity + ' (' + env.last_activity_from + ')') + '">' + esc(since(env.last_activity)) + '</span>' +
+    return '<span title="' + esc(env.last_activity + ' (' + env.last_activity_from + ')') + '">' + rel(env.last_activity, ' ago') + '</span>' +
       ' <span class="muted">' + esc(env.last_activity_from) + '</span>';
   }
 
@@ -196,22 +203,24 @@ const SCRIPT = String.raw`
       groups[repo].push(env);
     });
     return order.map(function (repo, i) {
-      var rows = groups[repo].map(function (env) {
+      var rows = groups[repo].map(rowOf).join('');
+      return '<section aria-labelledby="repo-' + i + '"><h2 id="repo-' + i + '">' + esc(repo) + '</h2>' +
+        '<table><thead><tr><th scope="col">Branch</th><th scope="col">Status</th><th scope="col">Services and ports</th><th scope="col">Preview</th>' +
+        '<th scope="col">Flags</th><th scope="col">Age</th><th scope="col">Last activity</th><th scope="col">Actions</th></tr></thead>' +
+        '<tbody>' + rows + '</tbody></table></section>';
+    }).join('');
+  }
+
+  function rowOf(env) {
         return '<tr data-env="' + esc(keyOf(env)) + '">' +
           '<td><a href="' + esc(pathOf(env)) + '" data-focus="open:' + esc(keyOf(env)) + '">' + esc(env.branch || env.name) + '</a><div class="muted">' + esc(env.name) + '</div></td>' +
           '<td>' + status(env) + '</td>' +
           '<td>' + services(env) + '</td>' +
           '<td>' + links(env) + '</td>' +
           '<td>' + flags(env) + '</td>' +
-          '<td>' + esc(span(env.age_seconds)) + '</td>' +
+          '<td>' + rel(env.created_at, '') + '</td>' +
           '<td>' + activity(env) + '</td>' +
           '<td>' + actions(env) + '</td></tr>';
-      }).join('');
-      return '<section aria-labelledby="repo-' + i + '"><h2 id="repo-' + i + '">' + esc(repo) + '</h2>' +
-        '<table><thead><tr><th scope="col">Branch</th><th scope="col">Status</th><th scope="col">Services and ports</th><th scope="col">Preview</th>' +
-        '<th scope="col">Flags</th><th scope="col">Age</th><th scope="col">Last activity</th><th scope="col">Actions</th></tr></thead>' +
-        '<tbody>' + rows + '</tbody></table></section>';
-    }).join('');
   }
 
   function list(items, cls) {
@@ -225,9 +234,9 @@ const SCRIPT = String.raw`
     var facts = [
       ['Env', env.name], ['Repository', env.repo], ['Worktree', env.worktree + (env.worktree_exists === false ? ' (missing)' : '')],
       ['Compose project', env.project], ['Base', env.base && env.base.ref ? env.base.ref + ' @ ' + String(env.base.commit).slice(0, 12) : ''],
-      ['Created', env.created_at ? env.created_at + ' (' + span(env.age_seconds) + ' ago)' : ''],
-      ['Last activity', env.last_activity ? since(env.last_activity) + ' (' + env.last_activity_from + ', ' + env.last_activity + ')' : ''],
-    ].filter(function (f) { return f[1]; }).map(function (f) { return '<dt>' + esc(f[0]) + '</dt><dd>' + esc(f[1]) + '</dd>'; }).join('');
+    ].filter(function (f) { return f[1]; }).map(function (f) { return '<dt>' + esc(f[0]) + '</dt><dd>' + esc(f[1]) + '</dd>'; }).join('') +
+      (env.created_at ? '<dt>Created</dt><dd>' + esc(env.created_at) + ' (' + rel(env.created_at, ' ago') + ')</dd>' : '') +
+      (env.last_activity ? '<dt>Last activity</dt><dd>' + rel(env.last_activity, ' ago') + ' (' + esc(env.last_activity_from + ', ' + env.last_activity) + ')</dd>' : '');
     var ports = (env.ports || []).map(function (p) {
       return '<tr><td>' + esc(p.service) + '</td><td>' + esc(p.target) + '/' + esc(p.protocol) + '</td><td>' + esc(p.host_ip) + ':' + esc(p.published) + '</td></tr>';
     }).join('');
@@ -241,17 +250,39 @@ const SCRIPT = String.raw`
       '<h2>Details</h2><dl class="facts">' + facts + '</dl>';
   }
 
+  var rowsShown = {};
   function render() {
     if (!fleet) return;
     var html = route ? renderEnv() : renderList();
-    if (html === shown) return;
+    if (html === shown) return updateTimes();
+    if (!route && patchRows()) { shown = html; return updateTimes(); }
     // Polling must not steal the keyboard: the focused control is found again by its data-focus key.
     var focused = document.activeElement && view.contains(document.activeElement) ? document.activeElement.getAttribute('data-focus') : null;
     view.innerHTML = html;
     shown = html;
+    rowsShown = {};
+    if (!route) fleet.envs.forEach(function (env) { rowsShown[keyOf(env)] = rowOf(env); });
     if (focused) refocus(focused);
     else if (wantFocus && refocus(wantFocus)) wantFocus = null;
+    updateTimes();
     document.title = route ? route.name + ' · envs' : 'envs (' + fleet.envs.length + ')';
+  }
+
+  // Same envs in the same order: only the rows whose data changed are replaced.
+  function patchRows() {
+    var rows = view.querySelectorAll('tr[data-env]');
+    if (rows.length !== fleet.envs.length) return false;
+    for (var i = 0; i < rows.length; i++) if (rows[i].getAttribute('data-env') !== keyOf(fleet.envs[i])) return false;
+    var focused = document.activeElement && view.contains(document.activeElement) ? document.activeElement.getAttribute('data-focus') : null;
+    fleet.envs.forEach(function (env, i) {
+      var html = rowOf(env);
+      if (rowsShown[keyOf(env)] === html) return;
+      rows[i].outerHTML = html;
+      rowsShown[keyOf(env)] = html;
+    });
+    if (focused && !(document.activeElement && view.contains(document.activeElement))) refocus(focused);
+    else if (!focused && wantFocus && refocus(wantFocus)) wantFocus = null;
+    return true;
   }
 
   // A button that started an action is disabled while it runs, which drops the focus: it goes back when it can.
