@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFleet } from '../../src/core/fleet.ts';
@@ -137,6 +138,23 @@ describe('the dashboard in a browser', () => {
     console.log(
       `fleet read, 2 envs: median ${times.sort((a, b) => a - b)[2]?.toFixed(0)} ms (${times.map((t) => t.toFixed(0)).join(', ')})`,
     );
+    // A commit on the branch is its latest activity (git's times are whole seconds: one later than anything else).
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await execa('git', [
+      '-C',
+      one.worktree,
+      '-c',
+      'user.email=t@envs.dev',
+      '-c',
+      'user.name=t',
+      'commit',
+      '-q',
+      '--allow-empty',
+      '-m',
+      'work',
+    ]);
+    const after = (await readFleet(deps)).envs.find((e) => e.name === one.name);
+    expect(after).toMatchObject({ last_activity_from: 'commit', dirty: false });
     // The dirty worktree is flagged, the clean one is not.
     await expect.poll(() => page.locator(`tr[data-env="${repoId}/${two.name}"] .flag-dirty`).count(), { timeout: 15_000 }).toBe(1);
     expect(await page.locator(`tr[data-env="${repoId}/${one.name}"] .flag-dirty`).count()).toBe(0);
