@@ -27,6 +27,7 @@ async function repoWith(repoId: string, name: string, over: Parameters<typeof sa
       repoId,
       worktree,
       project: `envs-${repoId}-${name}`,
+      host: name,
       services: ['web'],
       ports: [{ service: 'web', target: 80, published: 21080, host_ip: '127.0.0.1', protocol: 'tcp' }],
       createdAt: '2026-11-20T00:00:00.000Z',
@@ -44,7 +45,9 @@ function container(repoId: string, name: string, state = 'running'): ContainerSu
 
 function fleetOf(repos: { repoId: string; f: Fakes }[], engine: Partial<FleetDeps['engine']> & { calls?: string[] } = {}): FleetDeps {
   return {
-    repos: async () => repos.map(({ repoId, f }) => ({ repoId, root: f.deps.git.repo.root, deps: { ...f.deps, repoId } })),
+    // The router's port, as the dashboard passes it: the preview URLs are on it.
+    repos: async () =>
+      repos.map(({ repoId, f }) => ({ repoId, root: f.deps.git.repo.root, deps: { ...f.deps, repoId, env: { ENVS_PROXY_PORT: '4242' } } })),
     engine: {
       containers: engine.containers ?? (async () => []),
       inspect: engine.inspect ?? (async () => []),
@@ -81,7 +84,12 @@ describe('readFleet', () => {
       ['rb', 'feat-b', 'stopped'],
     ]);
     const envA = fleet.envs.find((e) => e.name === 'feat-a');
-    expect(envA).toMatchObject({ urls: { web: 'http://127.0.0.1:21080/' }, age_seconds: 86_400, dirty: false });
+    expect(envA).toMatchObject({
+      urls: { web: 'http://feat-a.localhost:4242' },
+      direct_urls: { web: 'http://127.0.0.1:21080/' },
+      age_seconds: 86_400,
+      dirty: false,
+    });
   });
 
   it('says unknown for every env, and still lists them, when the engine does not answer', async () => {

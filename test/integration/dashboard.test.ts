@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,16 +7,16 @@ import { execa } from 'execa';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFleet } from '../../src/core/fleet.ts';
-import { dashboardHandler } from '../../src/proxy/dashboard/index.ts';
 import { fleetDeps } from '../../src/wire.ts';
-import { BIN, envs, envsOk } from '../support/cli.ts';
+import { envs, envsOk } from '../support/cli.ts';
 import { images } from '../support/images.ts';
 import { type Fixture, useRepo } from '../support/repo.ts';
 import { snapshot } from '../support/snapshot.ts';
 
 /**
- * The dashboard in a real browser (Debian's chromium through playwright-core) over two real envs made by the
- * CLI. Chromium resolves *.localhost to loopback itself, so the page is loaded by its real name.
+ * The dashboard in a real browser (Debian's chromium through playwright-core), served by the real router
+ * (`envs proxy start`), over two real envs made by the CLI. Chromium resolves *.localhost to loopback itself,
+ * so the page and the previews are loaded by their real names.
  */
 
 const files = {
@@ -59,13 +58,19 @@ async function listen(server: Server): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
+/** A port nobody listens on now (for the router). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  const port = await listen(server);
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
 describe('the dashboard in a browser', () => {
   const fx: Fixture = useRepo(files, 'dash');
-  const token = randomBytes(24).toString('hex');
   let one: Env;
   let two: Env;
   let repoId = '';
-  let dashboard: Server;
   let evil: Server;
   let port = 0;
   let evilPort = 0;
@@ -73,18 +78,18 @@ describe('the dashboard in a browser', () => {
   let profile = '';
   let page: Page;
 
+  /** The router on a port of its own (the suite's CLI runs start none unless told: ENVS_PROXY=off). */
+  const routed = () => ({ ENVS_PROXY: 'on', ENVS_PROXY_PORT: String(port) });
+
   beforeAll(async () => {
-    [one, two] = (await Promise.all(['feat/one', 'feat/two'].map((b) => envsOk(fx.repo, fx.home, ['create', b, '--json'])))).map(
+    port = await freePort();
+    await envsOk(fx.repo, fx.home, ['proxy', 'start', '--json'], routed());
+    [one, two] = (await Promise.all(['feat/one', 'feat/two'].map((b) => envsOk(fx.repo, fx.home, ['create', b, '--json'], routed())))).map(
       (r) => r.json as Env,
     ) as [Env, Env];
     repoId = one.project.replace(/^envs-/, '').replace(`-${one.name}`, '');
     // Work destroy would lose: an untracked file in feat/two's worktree.
     await writeFile(join(two.worktree, 'notes.txt'), 'unsaved thoughts\n');
-
-    dashboard = createServer();
-    port = await listen(dashboard);
-    const handler = dashboardHandler({ home: fx.home, port, token, cliPath: BIN });
-    dashboard.on('request', handler);
 
     // Another site open in the same browser, trying to destroy feat/one without the token it cannot read.
     evil = createServer((_req, res) => {
@@ -107,9 +112,9 @@ describe('the dashboard in a browser', () => {
   afterAll(async () => {
     await browser?.close();
     await rm(profile, { recursive: true, force: true });
-    dashboard?.close();
     evil?.close();
     await Promise.all(['feat/one', 'feat/two'].map((b) => envs(fx.repo, fx.home, ['destroy', b, '--force'])));
+    if (fx.home) await envs(fx.repo, fx.home, ['proxy', 'stop'], routed());
   });
 
   it('lists both envs with their preview links, and shows one env with its logs a click away', async () => {
@@ -119,7 +124,8 @@ describe('the dashboard in a browser', () => {
       await expect.poll(() => row.count(), { timeout: 15_000 }).toBe(1);
       await expect.poll(() => row.locator('.badge').first().textContent(), { timeout: 15_000 }).toBe('running');
       expect(await row.getByRole('link', { name: env.branch }).getAttribute('href')).toBe(`/env/${repoId}/${env.name}`);
-      expect(env.urls.web).toMatch(/^http:\/\//);
+      // The preview link is the router's, on the env's own name (create made it with the router's port).
+      expect(env.urls.web).toBe(`http://${env.name}.localhost:${port}`);
       expect(await row.locator(`a[href="${env.urls.web}"]`).count()).toBe(1);
     }
     const dir = join(process.cwd(), 'test-results');
@@ -128,7 +134,7 @@ describe('the dashboard in a browser', () => {
     await page.screenshot({ path: listShot, fullPage: true });
     console.log(`dashboard screenshot: ${listShot}`);
     // What one uncached fleet read costs (the page polls every 2 s; reads are cached 1.5 s): printed, not asserted.
-    const deps = fleetDeps(fx.home, { ...process.env, ENVS_HOME: fx.home });
+    const deps = fleetDeps(fx.home, { ...process.env, ENVS_HOME: fx.home, ENVS_PROXY_PORT: String(port) });
     const times: number[] = [];
     for (let i = 0; i < 5; i++) {
       const started = performance.now();
@@ -158,7 +164,7 @@ describe('the dashboard in a browser', () => {
     // The dirty worktree is flagged, the clean one is not.
     await expect.poll(() => page.locator(`tr[data-env="${repoId}/${two.name}"] .flag-dirty`).count(), { timeout: 15_000 }).toBe(1);
     expect(await page.locator(`tr[data-env="${repoId}/${one.name}"] .flag-dirty`).count()).toBe(0);
-    // The preview link reaches the env's web service (in the browser: it resolves *.localhost, Node may not).
+    // The preview link reaches the env's web service through the router (the browser resolves *.localhost).
     const preview = await browser.newPage();
     const answer = await preview.goto(one.urls.web as string);
     expect(answer?.status()).toBe(200);

@@ -70,12 +70,17 @@ export function defineProxy(program: Command, define: Define): void {
     .action(
       define<[]>(async (ctx) => {
         ctx.endOnSignal();
-        const [{ runDaemon }, { proxyPort }] = await Promise.all([import('../../proxy/daemon.ts'), import('../../proxy/auto.ts')]);
+        const [{ runDaemon }, { proxyPort }, { dashboardHandler }] = await Promise.all([
+          import('../../proxy/daemon.ts'),
+          import('../../proxy/auto.ts'),
+          import('../../proxy/dashboard/index.ts'),
+        ]);
         await runDaemon({
           home: envsHome(ctx.env, ctx.cwd),
           port: proxyPort(ctx.env),
           cliPath: process.argv[1] as string,
           signal: ctx.signal,
+          dashboard: dashboardHandler,
         });
       }),
     );

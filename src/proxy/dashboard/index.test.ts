@@ -21,7 +21,8 @@ function env(over: Partial<FleetEnv> = {}): FleetEnv {
     project: 'envs-app-1234-feat-x-1a2b3c',
     status: 'running',
     ports: [],
-    urls: { web: 'http://127.0.0.1:21000/' },
+    urls: { web: 'http://feat-x-1a2b3c.localhost:1355' },
+    direct_urls: { web: 'http://127.0.0.1:21000/' },
     env: {},
     services: ['web'],
     problems: [],
@@ -95,7 +96,7 @@ describe('dashboard handler', () => {
       expect(html).not.toMatch(/<(script|link|img)[^>]+(src|href)=/);
     }
     const api = await (await request('/api/envs')).json();
-    expect(api).toMatchObject({ envs: [{ name: 'feat-x-1a2b3c', urls: { web: 'http://127.0.0.1:21000/' } }], pending: {} });
+    expect(api).toMatchObject({ envs: [{ name: 'feat-x-1a2b3c', urls: { web: 'http://feat-x-1a2b3c.localhost:1355' } }], pending: {} });
   });
 
   it('runs the CLI for an action from its own origin with the token, naming the env exactly, never --force', async () => {

@@ -142,7 +142,7 @@ const SCRIPT = String.raw`
     });
   }
   function webUrl(url) {
-    try { var u = new URL(url); return u.protocol === 'http:' || u.protocol === 'https:' ? u.href : null; } catch (e) { return null; }
+    try { var u = new URL(url); return u.protocol === 'http:' || u.protocol === 'https:' ? url : null; } catch (e) { return null; }
   }
   function status(env) {
     var label = pending[keyOf(env)] ? pending[keyOf(env)] + '…' : env.status;
@@ -155,10 +155,11 @@ const SCRIPT = String.raw`
     if (env.dirty === false && !env.merged) out.push('<span class="muted">clean</span>');
     return out.join(' ');
   }
-  function links(env) {
-    var items = Object.keys(env.urls || {}).map(function (name) {
-      var url = webUrl(env.urls[name]);
-      return url ? '<li><a href="' + esc(url) + '" target="_blank" rel="noopener noreferrer" data-focus="link:' + esc(keyOf(env)) + ':' + esc(name) + '">' + esc(name) + ': ' + esc(url) + '</a></li>' : '';
+  function links(env, urls, kind) {
+    urls = urls || env.urls || {};
+    var items = Object.keys(urls).map(function (name) {
+      var url = webUrl(urls[name]);
+      return url ? '<li><a href="' + esc(url) + '" target="_blank" rel="noopener noreferrer" data-focus="' + (kind || 'link') + ':' + esc(keyOf(env)) + ':' + esc(name) + '">' + esc(name) + ': ' + esc(url) + '</a></li>' : '';
     }).join('');
     return items ? '<ul class="plain">' + items + '</ul>' : '<span class="muted">none</span>';
   }
@@ -245,6 +246,7 @@ const SCRIPT = String.raw`
       actions(env) +
       list(env.problems, 'problems') + list(env.warnings, 'warnings') +
       '<h2>Preview</h2>' + links(env) +
+      (Object.keys(env.direct_urls || {}).length ? '<h2>Direct</h2>' + links(env, env.direct_urls, 'direct') : '') +
       '<h2>Services and processes</h2>' + services(env) +
       (ports ? '<h2>Ports</h2><table><thead><tr><th scope="col">Service</th><th scope="col">Container port</th><th scope="col">Host address</th></tr></thead><tbody>' + ports + '</tbody></table>' : '') +
       '<h2>Details</h2><dl class="facts">' + facts + '</dl>';
