@@ -27,6 +27,7 @@ import type { Progress } from './converge.ts';
 import type { Deps } from './deps.ts';
 import { LABEL, labelsFor } from './labels.ts';
 import { printable } from './naming.ts';
+import { setRolePassword } from './psql.ts';
 import type { DatabaseRecord, EnvRecord } from './record.ts';
 import { upSettings } from './settings.ts';
 import { createFromTemplate, dropEnvDatabase, ensureSharedServer, releaseShared, serverOf, sharedDatabaseEnv } from './shared-db.ts';
@@ -377,6 +378,14 @@ function runOf(record: EnvRecord, services: string[], signal?: AbortSignal) {
   return { project: record.project, file: record.composeFile, projectDir: record.projectDir, services, ...(signal ? { signal } : {}) };
 }
 
+/** A clone's role has the password of the env the snapshot came from: it gets this env's (core/psql.ts). */
+async function alignPassword(deps: Deps, record: EnvRecord, signal?: AbortSignal): Promise<void> {
+  const db = record.database;
+  const password = record.env.PGPASSWORD;
+  if (!db || db.shared || !password || !record.env.PGUSER) return;
+  await setRolePassword(deps, { ...runOf(record, [], signal), service: db.service, user: record.env.PGUSER }, password);
+}
+
 /** Waits until the env's Postgres accepts connections again. */
 export async function waitForDatabase(deps: Deps, record: EnvRecord, signal?: AbortSignal): Promise<void> {
   const db = record.database;
@@ -406,6 +415,7 @@ export async function seedDatabase(
   const db = record.database;
   if (!db) return;
   const fresh = !db.snapshot;
+  if (!fresh) await alignPassword(deps, record, options.signal);
   await runDatabaseCommands(deps, record, databaseCommands(config, fresh), options);
   if ((db.strategy !== 'volume-clone' && db.strategy !== 'template') || !fresh || db.madeSnapshot) return;
   const existing = await snapshots(deps);
@@ -520,6 +530,7 @@ export async function resetDatabase(
   const up = await deps.compose.up({ ...run, timeoutSeconds: 120 });
   if (!up.ok) throw new EnvsError('COMPOSE_FAILED', `docker compose up ${db.service} failed:\n${lastLines(up.stderr, 5)}`);
   await waitForDatabase(deps, record, options.signal);
+  if (snapshot) await alignPassword(deps, record, options.signal);
   // A clone gets the branch's newer migrations; a database made from nothing is migrated and seeded.
   await runDatabaseCommands(deps, record, databaseCommands(options.config, !snapshot), options);
 }
