@@ -153,13 +153,15 @@ export async function prepareClone(
   snapshot: Snapshot,
   settings: DatabaseSettings,
   onProgress?: Progress,
+  /** Distinguishes a reset's new clone from the one it replaces (both exist for a moment). */
+  id?: string,
 ): Promise<void> {
   const db = record.database;
   if (!db) return;
   const started = performance.now();
   const laid = await layClone(
     deps,
-    { project: record.project, labels: labelsFor(record), image: db.image },
+    { project: id ? `${record.project}-${id}` : record.project, labels: labelsFor(record), image: db.image },
     snapshot,
     settings,
     subpath(db),
@@ -445,8 +447,7 @@ export async function seedDatabase(
 }
 
 /** Files of the env's clone that live outside the engine's volumes (a store directory); volumes go with the env's labels. */
-export async function removeCloneFiles(deps: Deps, record: EnvRecord): Promise<void> {
-  const clone = record.database?.clone;
+export async function removeCloneFiles(deps: Deps, record: EnvRecord, clone = record.database?.clone): Promise<void> {
   if (!clone?.store || !record.database) return;
   const relative = clone.dir.slice(clone.store.length + 1);
   if (!relative.startsWith(`${STORE_CLONES}/`)) return;
@@ -517,20 +518,26 @@ export async function resetDatabase(
   if (snapshot) checkCompatible(snapshot, db.image);
   options.onProgress?.({ step: 'reset', message: `removing ${db.service}'s container and data` });
   const volume = await dataVolume(deps, record).catch(() => undefined);
-  await deps.compose.removeServices(run);
-  if (volume) await deps.engine.remove({ containers: [], volumes: [volume], networks: [], images: [] });
-  if (db.clone?.volume) await deps.engine.remove({ containers: [], volumes: [db.clone.volume], networks: [], images: [] });
-  await removeCloneFiles(deps, record);
+  const oldClone = db.clone;
+  // The old server and its data go while the new clone is laid out beside them (under a name of its own).
+  const removing = (async () => {
+    await deps.compose.removeServices(run);
+    const volumes = [...(volume ? [volume] : []), ...(oldClone?.volume ? [oldClone.volume] : [])];
+    if (volumes.length > 0) await deps.engine.remove({ containers: [], volumes, networks: [], images: [] });
+    await removeCloneFiles(deps, record, oldClone);
+  })();
+  removing.catch(() => {}); // awaited below
   delete db.clone;
   delete db.volumeOptions;
   delete db.method;
   if (snapshot) {
-    await prepareClone(deps, record, snapshot, options.settings, options.onProgress);
-    // The compose file carries the new clone's layers.
-    if (db.volume && db.volumeOptions) await deps.compose.setVolumeOptions(record.composeFile, db.volume, db.volumeOptions);
+    await prepareClone(deps, record, snapshot, options.settings, options.onProgress, deps.now().getTime().toString(36));
   } else {
     delete db.snapshot;
   }
+  await removing;
+  // The compose file carries the new clone's layers.
+  if (db.volume && db.volumeOptions) await deps.compose.setVolumeOptions(record.composeFile, db.volume, db.volumeOptions);
   options.onProgress?.({ step: 'reset', message: `starting ${db.service}` });
   const up = await deps.compose.up({ ...run, timeoutSeconds: 120 });
   if (!up.ok) throw new EnvsError('COMPOSE_FAILED', `docker compose up ${db.service} failed:\n${lastLines(up.stderr, 5)}`);
