@@ -95,7 +95,10 @@ describe('the socket client and dockerode', () => {
   });
 
   it('both make volumes, list them with where their data is, and run task containers alike (then remove them)', async () => {
-    for (const [name, engine] of [['socket', socket], ['dockerode', dockerode]] as const) {
+    for (const [name, engine] of [
+      ['socket', socket],
+      ['dockerode', dockerode],
+    ] as const) {
       const volume = await engine.createVolume({ name: `${project}-${name}-vol`, labels }, signal());
       expect(volume).toMatchObject({ name: `${project}-${name}-vol`, labels, driver: 'local' });
       expect(volume.dataDir).toMatch(new RegExp(`/volumes/${project}-${name}-vol/_data$`));
