@@ -15,7 +15,7 @@ import { labelsFor } from './labels.ts';
 import { printable } from './naming.ts';
 import type { Binding, EnvRecord, Phase } from './record.ts';
 import { createRedactor } from './redact.ts';
-import { sharedDatabaseEnv } from './shared-db.ts';
+import { ensureSharedRunning, serverOf, sharedDatabaseEnv } from './shared-db.ts';
 import type { RenderedSource } from './source.ts';
 import { diagnoseServices, isOneShotPolicy, waitForServices } from './wait.ts';
 
@@ -162,6 +162,7 @@ export async function converge(deps: Deps, record: EnvRecord, rendered: Rendered
   const shared = record.database?.shared;
   if (shared) {
     // Strategy template: the env's database is its own, on the shared server (core/shared-db.ts).
+    await ensureSharedRunning(deps, serverOf(deps, shared), options.signal, options.onProgress);
     Object.assign(vars.env, sharedDatabaseEnv(shared));
     vars.database = {
       service: record.database?.service ?? 'db',

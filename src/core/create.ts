@@ -13,7 +13,7 @@ import { failpoint } from './failpoints.ts';
 import { envLock, withWorktreeLock } from './guards.ts';
 import { type CreateOptions, type EnvPlan, planCreate } from './plan.ts';
 import type { EnvRecord, Phase } from './record.ts';
-import { createFromTemplate, credentialsOf, ensureSharedServer, envDatabaseName, serverOf } from './shared-db.ts';
+import { createFromTemplate, credentialsOf, ensureSharedRunning, ensureSharedServer, envDatabaseName, serverOf } from './shared-db.ts';
 import { removeResources } from './teardown.ts';
 import { type EnvView, viewOf } from './view.ts';
 
@@ -179,6 +179,7 @@ async function prepareEnvDatabase(deps: Deps, record: EnvRecord, plan: EnvPlan, 
     if (db.strategy === 'template' && source.database?.shared) {
       // Both on the shared server: the source's database is the template (its sessions are ended for the copy).
       const server = serverOf(deps, source.database.shared);
+      await ensureSharedRunning(deps, server, options.signal, options.onProgress);
       const name = envDatabaseName(record.name);
       options.onProgress?.({ step: 'database', message: `CREATE DATABASE ${name} TEMPLATE ${source.database.shared.database}` });
       await createFromTemplate(deps, server, name, source.database.shared.database, options.signal);

@@ -31,7 +31,15 @@ import { printable } from './naming.ts';
 import { setRolePassword } from './psql.ts';
 import type { DatabaseRecord, EnvRecord } from './record.ts';
 import { upSettings } from './settings.ts';
-import { createFromTemplate, dropEnvDatabase, ensureSharedServer, releaseShared, serverOf, sharedDatabaseEnv } from './shared-db.ts';
+import {
+  createFromTemplate,
+  dropEnvDatabase,
+  ensureSharedRunning,
+  ensureSharedServer,
+  releaseShared,
+  serverOf,
+  sharedDatabaseEnv,
+} from './shared-db.ts';
 
 /** Where `database.store` keeps things, relative to the store. */
 const STORE_SNAPSHOTS = 'snapshots';
@@ -86,6 +94,26 @@ export async function planDatabase(
     ? `${target.service}: ${what} (${formatBytes(snapshot.bytes)}, taken at ${snapshot.commit.slice(0, 8)} on ${snapshot.image})`
     : `${target.service}: no snapshot yet — the database starts empty, is seeded, and becomes this repository's first snapshot`;
   return { target, snapshot, settings, describe };
+}
+
+/** The label of a snapshot's data volume (the snapshot itself is a bind of its directory, made when the copy is whole). */
+const SNAPSHOT_DATA_LABEL = 'dev.envs.snapshot-data';
+
+function snapshotDataVolume(repoId: string, name: string): string {
+  return `envs-snapdata-${repoId}-${name}`;
+}
+
+/** Data volumes whose snapshot was never made (a copy cut short): run under the repository's snapshot lock. */
+async function removeUnpublished(deps: Deps): Promise<void> {
+  const [data, published] = await Promise.all([
+    deps.engine.volumes({ [LABEL.repo]: deps.repoId, [SNAPSHOT_DATA_LABEL]: '' }),
+    snapshots(deps),
+  ]);
+  const names = new Set(published.map((s) => s.name));
+  const orphans = data.filter((v) => !names.has(v.labels[SNAPSHOT_DATA_LABEL] ?? ''));
+  // One still in use (a cut-short copy's container may still be running) goes next time.
+  if (orphans.length > 0)
+    await deps.engine.remove({ containers: [], volumes: orphans.map((v) => v.name), networks: [], images: [] }).catch(() => {});
 }
 
 /** Every snapshot of this repository. */
@@ -305,6 +333,8 @@ export async function snapshotEnv(
       });
     }
     const volume = await dataVolume(deps, record);
+    await removeUnpublished(deps);
+    const dataLabels = { [LABEL.managed]: 'true', [LABEL.repo]: deps.repoId, [SNAPSHOT_DATA_LABEL]: options.name };
     const run = runOf(record, [db.service], options.signal);
     progress(`stopping ${db.service} for a consistent copy`);
     await deps.compose.stop(run);
@@ -352,19 +382,18 @@ export async function snapshotEnv(
           options: { type: 'none', o: 'bind', device: `${options.settings.store}/${relative}` },
         });
       } else {
-        snap = await deps.engine.createVolume({ name: volumeName, labels });
-        // The engine hands back a volume of that name if one exists: never copy into someone else's.
+        // The files go into a data volume first; the snapshot (its labels, what envs lists and clones) is made
+        // only once they are all there, as a bind of that volume's directory: a copy cut short by Ctrl-C or a
+        // kill is never taken for a snapshot (its data volume is removed by the next snapshot of the repository).
+        const data = await deps.engine.createVolume({ name: snapshotDataVolume(deps.repoId, options.name), labels: dataLabels });
+        target = volumePlace(data.name, '/to');
+        await copyFiles(ctx, from, target);
+        snap = await deps.engine.createVolume({ name: volumeName, labels, options: { type: 'none', o: 'bind', device: data.dataDir } });
+        // The engine hands back a volume of that name if one exists: never take someone else's for ours.
         if (snap.labels[SNAPSHOT_LABEL.createdAt] !== createdAt) {
           throw new EnvsError('SNAPSHOT_EXISTS', `A volume named ${volumeName} exists already.`, {
             hint: `Choose another --name, or remove that volume (\`docker volume rm ${volumeName}\`) if it is not needed.`,
           });
-        }
-        target = volumePlace(volumeName, '/to');
-        try {
-          await copyFiles(ctx, from, target);
-        } catch (error) {
-          await deps.engine.remove({ containers: [], volumes: [volumeName], networks: [], images: [] }).catch(() => {});
-          throw error;
         }
       }
       const seconds = (performance.now() - started) / 1000;
@@ -481,6 +510,8 @@ export async function envsUsing(deps: Deps, name: string): Promise<EnvRecord[]> 
 /** Removes a snapshot: its volume, and its directory when it lives in a store. */
 export async function removeSnapshot(deps: Deps, snapshot: Snapshot, image: string): Promise<void> {
   await deps.engine.remove({ containers: [], volumes: [snapshot.volume], networks: [], images: [] });
+  const data = await deps.engine.volumes({ [LABEL.repo]: deps.repoId, [SNAPSHOT_DATA_LABEL]: snapshot.name });
+  if (data.length > 0) await deps.engine.remove({ containers: [], volumes: data.map((v) => v.name), networks: [], images: [] });
   const storeRoot = snapshot.dataDir.endsWith(`/${STORE_SNAPSHOTS}/${deps.repoId}/${snapshot.name}`)
     ? snapshot.dataDir.slice(0, -`/${STORE_SNAPSHOTS}/${deps.repoId}/${snapshot.name}`.length)
     : undefined;
@@ -577,6 +608,7 @@ async function resetShared(
     Object.assign(record.env, sharedDatabaseEnv(db.shared));
   } else {
     const server = serverOf(deps, shared);
+    await ensureSharedRunning(deps, server, options.signal, options.onProgress);
     options.onProgress?.({
       step: 'reset',
       message: `DROP DATABASE ${shared.database}; CREATE DATABASE ${shared.database} TEMPLATE ${shared.golden}`,

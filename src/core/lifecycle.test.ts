@@ -41,8 +41,9 @@ describe('create', () => {
       'compose up',
       'compose stop',
       'engine runTask',
-      'engine createVolume envs-snap-repo-1234-main-c0ffee',
+      'engine createVolume envs-snapdata-repo-1234-main-c0ffee',
       'engine runTask',
+      'engine createVolume envs-snap-repo-1234-main-c0ffee',
       'compose up',
     ]);
     expect(view.database).toEqual({ service: 'db', strategy: 'volume-clone', image: 'postgres:17-alpine', made_snapshot: 'main-c0ffee' });

@@ -200,6 +200,36 @@ export function serverOf(deps: Deps, shared: NonNullable<DatabaseRecord['shared'
   return { ...shared, file: `${dir}/compose.yaml`, dir };
 }
 
+/** Starts the shared server again when something stopped it (a reboot, `docker stop`), and waits for it. */
+export async function ensureSharedRunning(deps: Deps, server: SharedServer, signal?: AbortSignal, onProgress?: Progress): Promise<void> {
+  const running = (await deps.engine.containers({ 'com.docker.compose.project': server.project })).some((c) => c.state === 'running');
+  if (running) return;
+  onProgress?.({ step: 'database', message: `starting the shared database server ${server.project} again` });
+  const up = await deps.compose.up({
+    project: server.project,
+    file: server.file,
+    projectDir: server.dir,
+    timeoutSeconds: 120,
+    ...(signal ? { signal } : {}),
+  });
+  const ready =
+    up.ok &&
+    (await deps.probes.postgres(
+      { host: '127.0.0.1', port: server.port, user: server.user, database: 'postgres' },
+      Date.now() + 120_000,
+      signal,
+    ));
+  if (!ready) {
+    throw new EnvsError(
+      'DB_FAILED',
+      `The shared database server ${server.project} does not start${up.ok ? '' : `:\n${lastLines(up.stderr, 5)}`}.`,
+      {
+        hint: `See its log with \`docker compose -p ${server.project} logs\`.`,
+      },
+    );
+  }
+}
+
 /** The variables of an env whose database is on the shared server. */
 export function sharedDatabaseEnv(shared: NonNullable<DatabaseRecord['shared']>): Record<string, string> {
   const auth = shared.password
@@ -226,8 +256,8 @@ export async function releaseShared(deps: Deps, record: EnvRecord, signal?: Abor
   await deps.locks.with(LOCK(deps.repoId), { what: `drop ${printable(record.branch)}'s database`, waitMs: 120_000 }, async () => {
     const others = (await deps.records.list()).filter((r) => r.name !== record.name && r.database?.shared?.project === shared.project);
     if (others.length > 0) {
-      const running = (await deps.engine.containers({ 'com.docker.compose.project': shared.project })).some((c) => c.state === 'running');
-      if (running) await dropEnvDatabase(deps, server, shared.database, signal);
+      await ensureSharedRunning(deps, server, signal);
+      await dropEnvDatabase(deps, server, shared.database, signal);
       return;
     }
     await removeResources(deps, shared.project, signal);

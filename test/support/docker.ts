@@ -49,12 +49,12 @@ export async function containerOf(project: string, service: string): Promise<str
 
 /**
  * Asserts that no container, volume, network or image carries the label any more. Database snapshots
- * (`dev.envs.snapshot`) outlive envs by design (`envs db rm-snapshot` removes them): left out unless asked.
+ * (`dev.envs.snapshot`, their data `dev.envs.snapshot-data`) outlive envs by design (`envs db rm-snapshot` removes them): left out unless asked.
  */
 export async function expectNothingLeft(label: string, options: { snapshots?: boolean } = {}): Promise<void> {
   const left = await labelled(label);
   if (!options.snapshots) {
-    const snapshots = new Set(await ids('volume', 'dev.envs.snapshot'));
+    const snapshots = new Set([...(await ids('volume', 'dev.envs.snapshot')), ...(await ids('volume', 'dev.envs.snapshot-data'))]);
     left.volumes = left.volumes.filter((v) => !snapshots.has(v));
   }
   expect(left).toEqual({ containers: [], volumes: [], networks: [], images: [] });
