@@ -201,7 +201,7 @@ export async function prepareClone(
       ? 'an overlay on it (copy-on-write)'
       : laid.method === 'reflink'
         ? 'a reflink copy (copy-on-write)'
-        : `a full copy of ${formatBytes(snapshot.bytes)} — the file system has no reflinks and overlay was not chosen`;
+        : `a full copy of ${formatBytes(snapshot.bytes)} (no reflinks on this file system, and overlay not chosen)`;
   onProgress?.({ step: 'database', message: `${db.service}: cloned snapshot ${snapshot.name} as ${how} in ${took} s` });
 }
 
@@ -290,6 +290,23 @@ async function dataVolume(deps: Deps, record: EnvRecord): Promise<string> {
     });
   }
   return volume.name;
+}
+
+/**
+ * An overlay clone reads its snapshot for its whole life: when the snapshot was removed (`rm-snapshot
+ * --force`), starting it would fail on a mount error; this says what happened and the way out instead.
+ */
+export async function checkCloneBase(deps: Deps, record: EnvRecord): Promise<void> {
+  const db = record.database;
+  if (db?.method !== 'overlay' || !db.snapshot) return;
+  if ((await snapshots(deps)).some((s) => s.name === db.snapshot)) return;
+  throw new EnvsError(
+    'SNAPSHOT_NOT_FOUND',
+    `${printable(record.branch)}'s database is a clone of snapshot ${printable(db.snapshot)}, which was removed: its data cannot be mounted.`,
+    {
+      hint: `Reset it onto another snapshot with \`envs db reset ${printable(record.branch)} --from <snapshot>\` (\`envs db snapshots\` lists them), or destroy the env.`,
+    },
+  );
 }
 
 /** Needs a database whose data envs manages. */

@@ -105,7 +105,8 @@ export async function resetEnvDatabase(
   await deps.engine.info();
   const from = options.from ? await findSnapshot(deps, options.from) : undefined;
   return deps.locks.with(envLock(deps.repoId, resolved.name), { what: `envs db reset ${resolved.branch}`, waitMs: 0 }, async () => {
-    const record = running(await reread(deps, resolved));
+    // A stopped env too: its clone may be what keeps it from starting (a removed snapshot).
+    const record = running(await reread(deps, resolved), ['running', 'stopped']);
     const config = await worktreeConfig(deps, record);
     const db = requireDatabase(record);
     await resetDatabase(deps, record, {
@@ -163,8 +164,8 @@ export async function removeSnapshotByName(
   });
 }
 
-function running(record: EnvRecord): EnvRecord {
-  if (record.status !== 'running') {
+function running(record: EnvRecord, allowed: EnvRecord['status'][] = ['running']): EnvRecord {
+  if (!allowed.includes(record.status)) {
     throw new EnvsError(
       'ENV_BUSY',
       `${printable(record.branch)}'s env is ${record.status}; its database can be copied or reset when it is running.`,

@@ -5,6 +5,7 @@ import { proxyPortFrom } from '../proxy/targets.ts';
 import { planApp } from './app.ts';
 import { startApp } from './app-run.ts';
 import { converge, type Progress } from './converge.ts';
+import { checkCloneBase } from './database.ts';
 import type { Deps } from './deps.ts';
 import { engineMismatch, envLock, reread } from './guards.ts';
 import { LABEL } from './labels.ts';
@@ -51,6 +52,7 @@ export async function upEnv(deps: Deps, arg: string, options: UpDownOptions = {}
         details: { recorded: composition(record), worktree: composition(source) },
       });
     }
+    await checkCloneBase(deps, record);
     const head = (await deps.git.worktrees()).find((w) => w.path === record.worktree)?.head ?? record.base.commit;
     const [rendered, app] = await Promise.all([renderWorktree(deps, record, source), planApp(deps, head, source.config)]);
     await converge(deps, record, rendered, {

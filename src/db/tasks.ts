@@ -52,13 +52,25 @@ export interface TaskContext {
 
 async function run(ctx: TaskContext, what: string, script: string, args: string[], places: Place[], timeoutMs: number): Promise<string> {
   const mounts = dedupe(places.map((p) => p.mount));
-  const result = await ctx.engine.runTask({
-    image: ctx.image,
-    cmd: ['sh', '-c', script, 'sh', ...args],
-    mounts,
-    labels: ctx.labels,
-    timeoutMs,
-  });
+  const binds = mounts.filter((m) => m.kind === 'bind').map((m) => m.source);
+  const result = await ctx.engine
+    .runTask({ image: ctx.image, cmd: ['sh', '-c', script, 'sh', ...args], mounts, labels: ctx.labels, timeoutMs })
+    .catch((error: unknown) => {
+      // The engine refusing the task (a store directory that does not exist, an image gone) is the user's to fix.
+      const status = (error as { statusCode?: number }).statusCode;
+      if (status === undefined) throw error;
+      throw new EnvsError('DB_FAILED', `Could not ${what}: the engine refused: ${(error as Error).message}.`, {
+        hint:
+          binds.length > 0
+            ? `database.store (${binds.join(', ')}) must be an existing directory on the engine's host.`
+            : 'See `docker info`.',
+      });
+    });
+  if (result.exitCode !== 0 && binds.length > 0 && /Not a directory|No such file|Permission denied|Read-only/.test(result.output)) {
+    throw new EnvsError('DB_FAILED', `Could not ${what}: ${result.output.trim().split('\n').slice(-1)[0]}.`, {
+      hint: `database.store (${binds.join(', ')}) must be a writable directory on the engine's host.`,
+    });
+  }
   if (result.exitCode !== 0) {
     throw new EnvsError(
       'DB_FAILED',
