@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { type Fleet, type FleetEnv, fleetCache, readFleet } from '../../core/fleet.ts';
 import { fleetDeps } from '../../wire.ts';
 import { ACTIONS, type Action, type Cli, cliOf, recentLogs, runAction } from './actions.ts';
 import { isDashboardHost, mayAct, tokenMatches } from './guard.ts';
 import { pageHtml } from './page.ts';
+import { sameUser } from './peer.ts';
 
 /**
  * The dashboard at `http://envs.localhost:<port>/`, handed its requests by the router:
@@ -41,10 +43,14 @@ const BODY_LIMIT = 4096;
 const SEGMENT = /^[A-Za-z0-9._-]{1,200}$/;
 
 /** The handler with its two outside effects given (unit tests pass fakes). */
-export function createDashboard(ctx: DashboardContext, io: { readFleet: () => Promise<Fleet>; cli: Cli }): Handler {
+export function createDashboard(
+  ctx: DashboardContext,
+  io: { readFleet: () => Promise<Fleet>; cli: Cli; sameUser?: (socket: Socket) => Promise<boolean> },
+): Handler {
   const fleet = fleetCache(io.readFleet, FLEET_TTL_MS);
   /** Actions running now, by `<repoId>/<name>`: the page shows them and refuses a second one. */
   const pending = new Map<string, Action>();
+  const ownUser = io.sameUser ?? sameUser();
 
   const find = async (repoId: string, name: string, fresh: boolean): Promise<FleetEnv | undefined> => {
     if (fresh) fleet.invalidate();
@@ -55,6 +61,8 @@ export function createDashboard(ctx: DashboardContext, io: { readFleet: () => Pr
     // The router routes by Host already; checked again so the dashboard never answers a rebound name.
     if (!isDashboardHost(req.headers.host, ctx.port))
       return send(res, 421, 'text/plain', 'This is the envs dashboard: ask for it by its name.\n');
+    // Another user of this machine reaches 127.0.0.1 too: the page (with its token) and the API are this user's.
+    if (!(await ownUser(req.socket))) return send(res, 403, 'text/plain', 'This envs dashboard belongs to another user of this machine.\n');
     const url = new URL(req.url ?? '/', 'http://envs.localhost');
     const path = url.pathname;
     const method = req.method ?? 'GET';
