@@ -152,6 +152,16 @@ export class CliComposeClient implements ComposeClient {
     await writeFileAtomic(file, await composeYaml(model), { tmpDir: this.scratchDir });
   }
 
+  async exec(run: ComposeRun & { service: string; argv: string[] }): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+    const result = await this.compose([...target(run), 'exec', '-T', run.service, ...run.argv], {
+      cwd: run.projectDir,
+      signal: run.signal,
+    });
+    cancelled(result);
+    missingCompose(result, this.env);
+    return { exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr };
+  }
+
   async setVolumeOptions(file: string, volume: string, options: Record<string, string>): Promise<void> {
     const text = await readFile(file, 'utf8');
     await writeFileAtomic(file, await withVolumeOptions(text, volume, options), { tmpDir: this.scratchDir });

@@ -147,9 +147,9 @@ export const ConfigSchema = z
           .describe('The Postgres service DATABASE_URL points at. Default: the one service whose image is Postgres.')
           .optional(),
         strategy: z
-          .enum(['volume-clone', 'migrate', 'none'])
+          .enum(['volume-clone', 'template', 'migrate', 'none'])
           .describe(
-            "How each env's database gets its data. volume-clone (default): a copy-on-write clone of the newest snapshot (the first create makes one); migrate: an empty database, then `migrate` and `seed`; none: an empty database.",
+            "How each env's database gets its data. volume-clone (default): its own server on a copy-on-write clone of the newest snapshot (the first create makes one); template: a database of its own on one Postgres shared by the envs (CREATE DATABASE … TEMPLATE the snapshot's), to save memory; migrate: an empty database, then `migrate` and `seed`; none: an empty database.",
           )
           .optional(),
         dataPath: z

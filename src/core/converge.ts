@@ -15,6 +15,7 @@ import { labelsFor } from './labels.ts';
 import { printable } from './naming.ts';
 import type { Binding, EnvRecord, Phase } from './record.ts';
 import { createRedactor } from './redact.ts';
+import { sharedDatabaseEnv } from './shared-db.ts';
 import type { RenderedSource } from './source.ts';
 import { diagnoseServices, isOneShotPolicy, waitForServices } from './wait.ts';
 
@@ -98,6 +99,8 @@ export async function converge(deps: Deps, record: EnvRecord, rendered: Rendered
     }
 
     await options.enter?.('compose-up');
+    // Nothing to run (strategy template took the only service, the database, to the shared server).
+    if (services.length === 0) break;
     progress('compose-up', `docker compose up (${services.join(', ') || 'no services'})`);
     const upping = deps.compose.up({
       project: record.project,
@@ -156,6 +159,18 @@ export async function converge(deps: Deps, record: EnvRecord, rendered: Rendered
     bindings: record.ports,
     ...(rendered.config.database?.service ? { databaseService: rendered.config.database.service } : {}),
   });
+  const shared = record.database?.shared;
+  if (shared) {
+    // Strategy template: the env's database is its own, on the shared server (core/shared-db.ts).
+    Object.assign(vars.env, sharedDatabaseEnv(shared));
+    vars.database = {
+      service: record.database?.service ?? 'db',
+      host: '127.0.0.1',
+      port: shared.port,
+      user: shared.user,
+      database: shared.database,
+    };
+  }
   if (vars.database) {
     progress('database', `waiting for Postgres (${vars.database.service}) to accept connections`);
     const { host, port, user, database } = vars.database;

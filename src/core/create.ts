@@ -6,12 +6,13 @@ import { logFile } from './app.ts';
 import { finishApp, startInstall, stopApp } from './app-run.ts';
 import { converge, type Progress } from './converge.ts';
 import { absentPaths, copyFromMain } from './copies.ts';
-import { databaseRecord, FORK_PREFIX, prepareClone, removeCloneFiles, seedDatabase, snapshotEnv } from './database.ts';
+import { databaseRecord, dropDatabase, FORK_PREFIX, prepareClone, seedDatabase, snapshotEnv } from './database.ts';
 import type { Deps } from './deps.ts';
 import { failpoint } from './failpoints.ts';
 import { envLock, withWorktreeLock } from './guards.ts';
 import { type CreateOptions, type EnvPlan, planCreate } from './plan.ts';
 import type { EnvRecord, Phase } from './record.ts';
+import { createFromTemplate, credentialsOf, ensureSharedServer, envDatabaseName, serverOf } from './shared-db.ts';
 import { removeResources } from './teardown.ts';
 import { type EnvView, viewOf } from './view.ts';
 
@@ -160,24 +161,59 @@ async function prepareEnvDatabase(deps: Deps, record: EnvRecord, plan: EnvPlan, 
   if (!dbPlan) return;
   record.database ??= databaseRecord(dbPlan);
   const db = record.database;
-  if (db.strategy !== 'volume-clone' || db.clone) return; // resumed: the clone is there
+  if ((db.strategy !== 'volume-clone' && db.strategy !== 'template') || db.clone || db.shared) return; // resumed: it is there
+  const events = {
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  };
   let snapshot = dbPlan.snapshot;
   if (dbPlan.fork) {
     const fork = dbPlan.fork;
+    const source = await deps.records.get(fork);
+    if (!source) throw new EnvsError('ENV_NOT_FOUND', `The env ${fork} given to --db-from is gone.`);
+    if (db.strategy === 'template' && source.database?.shared) {
+      // Both on the shared server: the source's database is the template (its sessions are ended for the copy).
+      const server = serverOf(deps, source.database.shared);
+      const name = envDatabaseName(record.name);
+      options.onProgress?.({ step: 'database', message: `CREATE DATABASE ${name} TEMPLATE ${source.database.shared.database}` });
+      await createFromTemplate(deps, server, name, source.database.shared.database, options.signal);
+      db.snapshot = source.database.snapshot ?? '';
+      db.shared = { ...source.database.shared, database: name };
+      return;
+    }
     snapshot = await deps.locks.with(envLock(deps.repoId, fork), { what: `envs create --db-from ${fork}`, waitMs: 30_000 }, async () => {
-      const source = await deps.records.get(fork);
-      if (!source) throw new EnvsError('ENV_NOT_FOUND', `The env ${fork} given to --db-from is gone.`);
       const head = (await deps.git.worktrees()).find((w) => w.path === source.worktree)?.head ?? source.base.commit;
       return snapshotEnv(deps, source, {
         name: defaultSnapshotName(`${FORK_PREFIX}${source.name}`, timestampSuffix(deps.now())),
         commit: head,
         settings: dbPlan.settings,
-        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-        ...(options.signal ? { signal: options.signal } : {}),
+        ...events,
       });
     });
   }
-  if (snapshot) await prepareClone(deps, record, snapshot, dbPlan.settings, options.onProgress);
+  if (!snapshot) return;
+  if (db.strategy === 'volume-clone') {
+    await prepareClone(deps, record, snapshot, dbPlan.settings, options.onProgress);
+    return;
+  }
+  const server = await ensureSharedServer(deps, {
+    snapshot,
+    credentials: credentialsOf(plan.source.model, db.service),
+    db,
+    settings: dbPlan.settings,
+    range: plan.settings.range,
+    ...events,
+  });
+  const name = envDatabaseName(record.name);
+  const started = performance.now();
+  await createFromTemplate(deps, server, name, server.golden, options.signal);
+  db.snapshot = snapshot.name;
+  const { file: _file, dir: _dir, ...shared } = server;
+  db.shared = { ...shared, database: name };
+  options.onProgress?.({
+    step: 'database',
+    message: `${db.service}: database ${name} made from template ${server.golden} on ${server.project} in ${((performance.now() - started) / 1000).toFixed(2)} s`,
+  });
 }
 
 /** Undoes what one create run made, and only that; the worktree goes only if it holds no work. */
@@ -188,7 +224,7 @@ async function rollback(
 ): Promise<void> {
   if (made.resources) await stopApp(deps, record);
   if (made.resources) await removeResources(deps, record.project);
-  if (made.resources) await removeCloneFiles(deps, record);
+  if (made.resources) await dropDatabase(deps, record);
   await Promise.all([deps.ports.release(record.project), deps.subnets.release(record.project)]);
   if (made.worktree) {
     await withWorktreeLock(deps, `git worktree remove for ${record.branch} (rollback)`, () =>

@@ -28,6 +28,8 @@ import type { Deps } from './deps.ts';
 import { LABEL, labelsFor } from './labels.ts';
 import { printable } from './naming.ts';
 import type { DatabaseRecord, EnvRecord } from './record.ts';
+import { upSettings } from './settings.ts';
+import { createFromTemplate, dropEnvDatabase, ensureSharedServer, releaseShared, serverOf, sharedDatabaseEnv } from './shared-db.ts';
 
 /** Where `database.store` keeps things, relative to the store. */
 const STORE_SNAPSHOTS = 'snapshots';
@@ -64,7 +66,7 @@ export async function planDatabase(
 ): Promise<DatabasePlan | undefined> {
   const target = findDatabase(model, config);
   if (!target) return undefined;
-  if (target.strategy !== 'volume-clone') {
+  if (target.strategy !== 'volume-clone' && target.strategy !== 'template') {
     const describe =
       target.strategy === 'migrate'
         ? `${target.service}: an empty database, then database.migrate and database.seed`
@@ -74,8 +76,12 @@ export async function planDatabase(
   const snapshot =
     options.from ?? pickSnapshot(await snapshots(deps), { service: target.service, image: target.image, commit: options.commit });
   if (snapshot) checkCompatible(snapshot, target.image);
+  const what =
+    target.strategy === 'template'
+      ? `a database of its own on the shared server of snapshot ${snapshot?.name} (CREATE DATABASE … TEMPLATE)`
+      : `a clone of snapshot ${snapshot?.name}`;
   const describe = snapshot
-    ? `${target.service}: a clone of snapshot ${snapshot.name} (${formatBytes(snapshot.bytes)}, taken at ${snapshot.commit.slice(0, 8)} on ${snapshot.image})`
+    ? `${target.service}: ${what} (${formatBytes(snapshot.bytes)}, taken at ${snapshot.commit.slice(0, 8)} on ${snapshot.image})`
     : `${target.service}: no snapshot yet — the database starts empty, is seeded, and becomes this repository's first snapshot`;
   return { target, snapshot, settings, describe };
 }
@@ -125,7 +131,7 @@ export function databaseRecord(plan: DatabasePlan): DatabaseRecord {
   };
 }
 
-function subpath(db: DatabaseRecord): string {
+export function subpath(db: Pick<DatabaseRecord, 'mountPath' | 'dataPath'>): string {
   const mount = (db.mountPath ?? db.dataPath).replace(/\/$/, '');
   return db.dataPath === mount ? '.' : db.dataPath.slice(mount.length + 1);
 }
@@ -149,47 +155,63 @@ export async function prepareClone(
   const db = record.database;
   if (!db) return;
   const started = performance.now();
-  const ctx = taskContext(deps, record, db.image);
-  const snapPlace = volumePlace(snapshot.volume, '/snapshot');
-  let clone: Place;
-  let cloneInfo: NonNullable<DatabaseRecord['clone']>;
-  if (settings.store) {
-    const relative = `${STORE_CLONES}/${record.project}`;
-    clone = storePlace(settings.store, relative, '/store');
-    cloneInfo = { store: settings.store, dir: `${settings.store}/${relative}` };
-  } else {
-    const volume = await deps.engine.createVolume({ name: `${record.project}-dbclone`, labels: labelsFor(record) });
-    clone = volumePlace(volume.name, '/clone');
-    cloneInfo = { volume: volume.name, dir: volume.dataDir };
-  }
-  // The snapshot mounted read-only: nothing a clone does may change it.
-  const method = await layOutClone(ctx, { ...snapPlace, mount: { ...snapPlace.mount, readOnly: settings.prefer === 'overlay' } }, clone, {
-    prefer: settings.prefer,
-    subpath: subpath(db),
-  });
-  db.snapshot = snapshot.name;
-  db.method = method;
-  db.clone = cloneInfo;
-  db.volumeOptions =
-    method === 'overlay'
-      ? {
-          type: 'overlay',
-          device: 'overlay',
-          o: `lowerdir=${snapshot.dataDir},upperdir=${cloneInfo.dir}/upper,workdir=${cloneInfo.dir}/work`,
-        }
-      : { type: 'none', o: 'bind', device: `${cloneInfo.dir}/data` };
+  const laid = await layClone(
+    deps,
+    { project: record.project, labels: labelsFor(record), image: db.image },
+    snapshot,
+    settings,
+    subpath(db),
+  );
+  Object.assign(db, { snapshot: snapshot.name, ...laid });
   const took = ((performance.now() - started) / 1000).toFixed(2);
   const how =
-    method === 'overlay'
+    laid.method === 'overlay'
       ? 'an overlay on it (copy-on-write)'
-      : method === 'reflink'
+      : laid.method === 'reflink'
         ? 'a reflink copy (copy-on-write)'
         : `a full copy of ${formatBytes(snapshot.bytes)} — the file system has no reflinks and overlay was not chosen`;
   onProgress?.({ step: 'database', message: `${db.service}: cloned snapshot ${snapshot.name} as ${how} in ${took} s` });
 }
 
+/** A clone of `snapshot` for one Compose project (an env's, or a shared server's): its files and its volume's driver_opts. */
+export async function layClone(
+  deps: Deps,
+  owner: { project: string; labels: Record<string, string>; image: string },
+  snapshot: Snapshot,
+  settings: DatabaseSettings,
+  dataSubpath: string,
+): Promise<{ method: CloneMethod; clone: NonNullable<DatabaseRecord['clone']>; volumeOptions: Record<string, string> }> {
+  const ctx: TaskContext = { engine: deps.engine, image: owner.image, labels: owner.labels };
+  let clone: Place;
+  let info: NonNullable<DatabaseRecord['clone']>;
+  let from: Place;
+  if (settings.store) {
+    const relative = `${STORE_CLONES}/${owner.project}`;
+    clone = storePlace(settings.store, relative, '/store');
+    info = { store: settings.store, dir: `${settings.store}/${relative}` };
+    // A snapshot in the same store is reached through the same mount: a reflink cannot cross mounts on older kernels.
+    from = snapshot.dataDir.startsWith(`${settings.store}/`)
+      ? storePlace(settings.store, snapshot.dataDir.slice(settings.store.length + 1), '/store')
+      : volumePlace(snapshot.volume, '/snapshot');
+  } else {
+    const volume = await deps.engine.createVolume({ name: `${owner.project}-dbclone`, labels: owner.labels });
+    clone = volumePlace(volume.name, '/clone');
+    info = { volume: volume.name, dir: volume.dataDir };
+    from = volumePlace(snapshot.volume, '/snapshot');
+  }
+  // The snapshot read-only where it has a mount of its own: nothing a clone does may change it.
+  if (from.mount.target === '/snapshot') from = { ...from, mount: { ...from.mount, readOnly: true } };
+  const method = await layOutClone(ctx, from, clone, { prefer: settings.prefer, subpath: dataSubpath });
+  const volumeOptions =
+    method === 'overlay'
+      ? { type: 'overlay', device: 'overlay', o: `lowerdir=${snapshot.dataDir},upperdir=${info.dir}/upper,workdir=${info.dir}/work` }
+      : { type: 'none', o: 'bind', device: `${info.dir}/data` };
+  return { method, clone: info, volumeOptions };
+}
+
 /** The compose model with the env's data volume as the record says: added where the image had none, cloned. */
 export function withDatabaseVolume(model: ComposeModel, db: DatabaseRecord | undefined): ComposeModel {
+  if (db?.shared) return withoutService(model, db.service);
   if (!db?.volume || (!db.addVolume && !db.volumeOptions)) return model;
   const volumes = { ...(model.volumes ?? {}) };
   const services = { ...model.services };
@@ -204,6 +226,23 @@ export function withDatabaseVolume(model: ComposeModel, db: DatabaseRecord | und
   }
   if (db.volumeOptions) volumes[db.volume] = { ...(volumes[db.volume] ?? {}), driver: 'local', driver_opts: db.volumeOptions };
   return { ...model, services, volumes };
+}
+
+/** Strategy template: the env runs no database server of its own; nothing waits for one. */
+function withoutService(model: ComposeModel, name: string): ComposeModel {
+  const services = Object.fromEntries(
+    Object.entries(model.services)
+      .filter(([key]) => key !== name)
+      .map(([key, service]) => {
+        const dependsOn = service.depends_on;
+        if (!dependsOn || typeof dependsOn !== 'object') return [key, service];
+        const kept = Array.isArray(dependsOn)
+          ? dependsOn.filter((d) => d !== name)
+          : Object.fromEntries(Object.entries(dependsOn as Record<string, unknown>).filter(([d]) => d !== name));
+        return [key, { ...service, depends_on: kept }];
+      }),
+  );
+  return { ...model, services };
 }
 
 /** The env's data volume on the engine (Compose's labels name its project and key). */
@@ -245,6 +284,15 @@ export async function snapshotEnv(
   options: { name: string; commit: string; settings: DatabaseSettings; onProgress?: Progress; signal?: AbortSignal },
 ): Promise<Snapshot> {
   const db = requireDatabase(record);
+  if (db.shared) {
+    throw new EnvsError(
+      'DB_NOT_FOUND',
+      `${printable(record.branch)}'s database is one of many on a shared server (strategy template): it has no server of its own to snapshot.`,
+      {
+        hint: 'Snapshot an env with a server of its own (strategy volume-clone), or fork this one with `envs create <branch> --db-from <env>`.',
+      },
+    );
+  }
   const progress = (message: string) => options.onProgress?.({ step: 'snapshot', message });
   return deps.locks.with(`db-snapshots-${deps.repoId}`, { what: `envs db snapshot ${options.name}`, waitMs: 120_000 }, async () => {
     if ((await snapshots(deps)).some((s) => s.name === options.name)) {
@@ -276,6 +324,8 @@ export async function snapshotEnv(
         service: db.service,
         image: db.image,
         pgVersion,
+        user: record.env.PGUSER ?? '',
+        database: record.env.PGDATABASE ?? '',
         commit: options.commit,
         from: record.name,
         createdAt,
@@ -357,7 +407,7 @@ export async function seedDatabase(
   if (!db) return;
   const fresh = !db.snapshot;
   await runDatabaseCommands(deps, record, databaseCommands(config, fresh), options);
-  if (db.strategy !== 'volume-clone' || !fresh || db.madeSnapshot) return;
+  if ((db.strategy !== 'volume-clone' && db.strategy !== 'template') || !fresh || db.madeSnapshot) return;
   const existing = await snapshots(deps);
   const base = defaultSnapshotName(record.base.ref.replace(/^origin\//, ''), record.base.commit.slice(0, 7));
   let name = base;
@@ -390,7 +440,7 @@ export async function removeCloneFiles(deps: Deps, record: EnvRecord): Promise<v
 export async function dropDatabase(deps: Deps, record: EnvRecord): Promise<void> {
   const db = record.database;
   if (!db) return;
-  await removeCloneFiles(deps, record);
+  await Promise.all([removeCloneFiles(deps, record), releaseShared(deps, record)]);
   const name = db.snapshot;
   if (!name?.startsWith(FORK_PREFIX)) return;
   const others = (await envsUsing(deps, name)).filter((r) => r.name !== record.name);
@@ -431,6 +481,7 @@ export async function resetDatabase(
   options: { from?: Snapshot; settings: DatabaseSettings; config: Config; logFile: string; onProgress?: Progress; signal?: AbortSignal },
 ): Promise<void> {
   const db = requireDatabase(record);
+  if (db.shared) return resetShared(deps, record, db, db.shared, options);
   const run = runOf(record, [db.service], options.signal);
   const snapshot =
     db.strategy === 'volume-clone'
@@ -465,6 +516,46 @@ export async function resetDatabase(
   await waitForDatabase(deps, record, options.signal);
   // A clone gets the branch's newer migrations; a database made from nothing is migrated and seeded.
   await runDatabaseCommands(deps, record, databaseCommands(options.config, !snapshot), options);
+}
+
+/**
+ * Strategy template: the env's database is dropped and made again from the golden one; `--from` another
+ * snapshot moves it to that snapshot's shared server (the old one goes when no env uses it any more).
+ */
+async function resetShared(
+  deps: Deps,
+  record: EnvRecord,
+  db: DatabaseRecord,
+  shared: NonNullable<DatabaseRecord['shared']>,
+  options: { from?: Snapshot; settings: DatabaseSettings; config: Config; logFile: string; onProgress?: Progress; signal?: AbortSignal },
+): Promise<void> {
+  if (options.from && options.from.name !== db.snapshot) {
+    checkCompatible(options.from, db.image);
+    const server = await ensureSharedServer(deps, {
+      snapshot: options.from,
+      credentials: { user: shared.user, password: shared.password, golden: shared.golden },
+      db,
+      settings: options.settings,
+      range: upSettings(deps.env, options.config).range,
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    await createFromTemplate(deps, server, shared.database, server.golden, options.signal);
+    await releaseShared(deps, record, options.signal);
+    const { file: _file, dir: _dir, ...moved } = server;
+    db.shared = { ...moved, database: shared.database };
+    db.snapshot = options.from.name;
+    Object.assign(record.env, sharedDatabaseEnv(db.shared));
+  } else {
+    const server = serverOf(deps, shared);
+    options.onProgress?.({
+      step: 'reset',
+      message: `DROP DATABASE ${shared.database}; CREATE DATABASE ${shared.database} TEMPLATE ${shared.golden}`,
+    });
+    await dropEnvDatabase(deps, server, shared.database, options.signal);
+    await createFromTemplate(deps, server, shared.database, shared.golden, options.signal);
+  }
+  await runDatabaseCommands(deps, record, databaseCommands(options.config, false), options);
 }
 
 function databaseCommands(config: Config, fresh: boolean) {

@@ -209,6 +209,8 @@ export interface ComposeClient {
   interpolate(options: InterpolateOptions): Promise<string[]>;
   /** Writes a model as a compose file (mode 0600), escaped so Compose reads back the same values. */
   write(file: string, model: ComposeModel): Promise<void>;
+  /** `exec -T <service> <argv…>` in a running service's container: its exit code and output. */
+  exec(run: ComposeRun & { service: string; argv: string[] }): Promise<{ exitCode: number; stdout: string; stderr: string }>;
   /** Replaces one volume's driver options in an env's compose file, leaving the rest of the file as it is. */
   setVolumeOptions(file: string, volume: string, options: Record<string, string>): Promise<void>;
   /** `up --detach` (no --wait, no --remove-orphans); a failure comes back with Compose's stderr (port conflicts, pools). */

@@ -194,7 +194,7 @@ async function planEnvDatabase(
   const source = await resolveEnv(deps, options.dbFrom);
   const db = requireDatabase(source);
   const plan = await planDatabase(deps, rendered.model, rendered.config, settings, { commit: options.commit });
-  if (plan?.target.strategy !== 'volume-clone') {
+  if (plan?.target.strategy !== 'volume-clone' && plan?.target.strategy !== 'template') {
     throw new EnvsError(
       'DB_NOT_FOUND',
       `--db-from needs a database envs clones in the new env; ${plan ? (plan.target.note ?? `its strategy is ${plan.target.strategy}`) : 'no Postgres service was found'}.`,

@@ -34,6 +34,8 @@ export interface PlanView {
   processes: { name: string; port?: number; command: string }[];
   /** Bind-mount sources in the worktree that will hold the env's data. */
   data_paths: string[];
+  /** The env's database and how its data is made (absent: no Postgres service found). */
+  database?: { service: string; strategy: string; image: string; snapshot?: string; fork?: string; plan: string };
   changes: Change[];
   warnings: string[];
   steps: string[];
@@ -101,6 +103,18 @@ export async function planEnv(deps: Deps, options: PlanOptions): Promise<PlanVie
     })),
     copies: plan.source.copies,
     data_paths: plan.dataPaths,
+    ...(plan.database
+      ? {
+          database: {
+            service: plan.database.target.service,
+            strategy: plan.database.target.strategy,
+            image: plan.database.target.image,
+            ...(plan.database.snapshot ? { snapshot: plan.database.snapshot.name } : {}),
+            ...(plan.database.fork ? { fork: plan.database.fork } : {}),
+            plan: plan.database.describe,
+          },
+        }
+      : {}),
     env_files: files.files.filter((f) => !f.unchanged).map((f) => f.path),
     rewrites: [...files.changes, ...rewrite.changes].map(describeChange),
     processes: plan.app.processes.map((p) => ({
@@ -115,6 +129,7 @@ export async function planEnv(deps: Deps, options: PlanOptions): Promise<PlanVie
       ...(plan.source.copies.length > 0 ? [`copy ${plan.source.copies.join(', ')} from the main checkout (gitignored; mode 0600)`] : []),
       `lease ${plan.requests.length} port(s) in ${plan.settings.range.from}-${plan.settings.range.to} and ${subnets.length} subnet(s) in ${formatCidr(plan.settings.subnets.range)}`,
       ...(images.pull.length > 0 ? [`pull ${images.pull.join(', ')}`] : []),
+      ...(plan.database ? [`database ${plan.database.describe}`] : []),
       `write ${composeFile}`,
       `docker compose -p ${plan.names.project} -f ${composeFile} --project-directory ${plan.source.projectDir} up --detach${images.build.length > 0 ? ` (builds ${images.build.join(', ')})` : ''}`,
       'wait until every service is up (one-shot services exited 0)' +

@@ -37,7 +37,7 @@ export interface Binding {
 
 export interface DatabaseRecord {
   service: string;
-  strategy: 'volume-clone' | 'migrate' | 'none';
+  strategy: 'volume-clone' | 'template' | 'migrate' | 'none';
   /** The image the server runs on (and, for a clone, the one its snapshot was taken on). */
   image: string;
   /** PGDATA in the container. */
@@ -53,6 +53,8 @@ export interface DatabaseRecord {
   clone?: { volume?: string; store?: string; dir: string };
   /** driver_opts of the data volume (the overlay, or a bind of the clone's data). */
   volumeOptions?: Record<string, string>;
+  /** Strategy template: the shared server and the env's own database on it (core/shared-db.ts). */
+  shared?: { project: string; port: number; database: string; user: string; password: string; golden: string; pgVersion: string };
   /** The snapshot create took from this env (the first env of a repository). */
   madeSnapshot?: string;
   /** Why the database is not cloned, when it could not be. */

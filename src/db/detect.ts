@@ -2,7 +2,7 @@ import type { ComposeModel } from '../compose/model.ts';
 import type { Config } from '../config/schema.ts';
 import { POSTGRES_IMAGE } from '../core/env-vars.ts';
 
-export type DbStrategy = 'volume-clone' | 'migrate' | 'none';
+export type DbStrategy = 'volume-clone' | 'template' | 'migrate' | 'none';
 
 /** The env's Postgres as the compose model has it, and how its data is made. */
 export interface DatabaseTarget {
@@ -47,6 +47,8 @@ export function findDatabase(model: ComposeModel, config: Config): DatabaseTarge
   const asked = config.database?.strategy;
   const base = { service, image, dataPath };
   if (asked === 'migrate' || asked === 'none') return { ...base, strategy: asked };
+  // template needs what volume-clone needs: the first env's data, snapshotted, is the shared server's.
+  const cloned = asked === 'template' ? 'template' : 'volume-clone';
 
   const mounts = (Array.isArray(definition.volumes) ? definition.volumes : []) as ServiceVolume[];
   const mount = mounts
@@ -54,7 +56,7 @@ export function findDatabase(model: ComposeModel, config: Config): DatabaseTarge
     .sort((a, b) => b.target.length - a.target.length)[0];
   if (!mount || (mount.type === 'volume' && !mount.source)) {
     // No mount (the image's anonymous volume) or an anonymous one: the env gets a named volume of its own.
-    return { ...base, strategy: 'volume-clone', volume: ADDED_VOLUME, mountPath: dataPath, addVolume: true };
+    return { ...base, strategy: cloned, volume: ADDED_VOLUME, mountPath: dataPath, addVolume: true };
   }
   if (mount.type !== 'volume') {
     return {
@@ -70,7 +72,7 @@ export function findDatabase(model: ComposeModel, config: Config): DatabaseTarge
   if (top && typeof top.driver === 'string' && top.driver !== 'local') {
     return { ...base, strategy: 'none', note: `${service}'s data volume uses the ${top.driver} driver: it cannot be cloned` };
   }
-  return { ...base, strategy: 'volume-clone', volume: mount.source as string, mountPath: mount.target };
+  return { ...base, strategy: cloned, volume: mount.source as string, mountPath: mount.target };
 }
 
 interface ServiceVolume {

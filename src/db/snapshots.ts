@@ -12,6 +12,9 @@ export interface Snapshot {
   /** The image the server ran on when the snapshot was taken, and its data's major version (PG_VERSION). */
   image: string;
   pgVersion: string;
+  /** The role and database the server was made with (the shared server of strategy template uses them). */
+  user: string;
+  database: string;
   /** The commit the database was made at, and from which env. */
   commit: string;
   from: string;
@@ -24,6 +27,8 @@ export const SNAPSHOT_LABEL = {
   service: 'dev.envs.snapshot.service',
   image: 'dev.envs.snapshot.image',
   pgVersion: 'dev.envs.snapshot.pg-version',
+  user: 'dev.envs.snapshot.user',
+  database: 'dev.envs.snapshot.database',
   commit: 'dev.envs.snapshot.commit',
   from: 'dev.envs.snapshot.from',
   createdAt: 'dev.envs.snapshot.created',
@@ -48,6 +53,8 @@ export function snapshotLabels(s: Omit<Snapshot, 'volume' | 'dataDir'>): Record<
     [SNAPSHOT_LABEL.service]: s.service,
     [SNAPSHOT_LABEL.image]: s.image,
     [SNAPSHOT_LABEL.pgVersion]: s.pgVersion,
+    [SNAPSHOT_LABEL.user]: s.user,
+    [SNAPSHOT_LABEL.database]: s.database,
     [SNAPSHOT_LABEL.commit]: s.commit,
     [SNAPSHOT_LABEL.from]: s.from,
     [SNAPSHOT_LABEL.createdAt]: s.createdAt,
@@ -68,6 +75,8 @@ export function snapshotOf(volume: VolumeInfo): Snapshot | undefined {
     service: l[SNAPSHOT_LABEL.service] ?? '',
     image: l[SNAPSHOT_LABEL.image] ?? '',
     pgVersion: l[SNAPSHOT_LABEL.pgVersion] ?? '',
+    user: l[SNAPSHOT_LABEL.user] ?? '',
+    database: l[SNAPSHOT_LABEL.database] ?? '',
     commit: l[SNAPSHOT_LABEL.commit] ?? '',
     from: l[SNAPSHOT_LABEL.from] ?? '',
     createdAt: l[SNAPSHOT_LABEL.createdAt] ?? '',

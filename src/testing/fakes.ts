@@ -143,6 +143,10 @@ export async function makeFakes(model: ComposeModel): Promise<Fakes> {
       return fakes.upResults.shift() ?? { ok: true };
     },
     stop: async () => void calls.push('compose stop'),
+    exec: async (run) => {
+      calls.push(`compose exec ${run.service} ${run.argv[0] ?? ''}`);
+      return { exitCode: 0, stdout: '', stderr: '' };
+    },
     setVolumeOptions: async (_file, volume) => void calls.push(`compose setVolumeOptions ${volume}`),
     removeServices: async (run) => void calls.push(`compose rm ${run.services.join(' ')}`),
     downVolumes: async (project) => void calls.push(`compose down ${project}`),
