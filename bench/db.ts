@@ -331,15 +331,17 @@ async function removeRepo(repo: Repo): Promise<void> {
   });
   let names: string[] = [];
   try {
-    names = (JSON.parse(snaps.stdout) as { name: string }[]).map((s) => s.name);
+    names = (JSON.parse(snaps.stdout) as { snapshots: { name: string }[] }).snapshots.map((s) => s.name);
   } catch {}
   for (const name of names) {
-    await execa('node', [BIN, 'db', 'rm-snapshot', name, '--force'], {
+    const removed = await execa('node', [BIN, 'db', 'rm-snapshot', name, '--force'], {
       cwd: repo.fx.repo,
       env: { ENVS_HOME: repo.fx.home },
       reject: false,
     });
+    if (removed.exitCode !== 0) process.stderr.write(`bench: envs db rm-snapshot ${name} failed: ${removed.stderr}\n`);
   }
+  // What envs left (nothing, when the above worked) goes by its labels.
   await sweep(repo.fx.label);
   await repo.fx.cleanup();
   repos.splice(repos.indexOf(repo), 1);
