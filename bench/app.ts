@@ -53,7 +53,8 @@ function handEdited(db: number, gateway: number): string {
 }
 
 const fx = await makeRepo(appFiles, 'benchapp');
-const env = { ...process.env, ENVS_HOME: fx.home, ENVS_POSTGRES_IMAGE: images.postgres, ENVS_TMUX_SOCKET: socket };
+// ENVS_PROXY=off: both sides poll the dev server's own port; the router's cost is bench/proxy.ts's.
+const env = { ...process.env, ENVS_HOME: fx.home, ENVS_POSTGRES_IMAGE: images.postgres, ENVS_TMUX_SOCKET: socket, ENVS_PROXY: 'off' };
 const raw: number[] = [];
 const ours: number[] = [];
 try {

@@ -56,7 +56,11 @@ export type ErrorCode =
   | 'PROCESS_FAILED'
   | 'EXEC_FAILED'
   | 'TMUX_MISSING'
-  | 'NO_SESSION';
+  | 'NO_SESSION'
+
+  // the preview router (src/proxy)
+  | 'PROXY_FAILED'
+  | 'NO_PREVIEW';
 
 export interface EnvsErrorOptions {
   hint?: string;

@@ -9,8 +9,9 @@ import { rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CliComposeClient } from './compose/cli.ts';
 import { corruptRecordError } from './core/corrupt.ts';
-import type { AppRunner, Deps, Engine, Locks, RecordStore } from './core/deps.ts';
+import type { AppRunner, Deps, Engine, Locks, RecordStore, RepoInfo } from './core/deps.ts';
 import type { StateDoctor, StateProblem } from './core/doctor.ts';
+import type { FleetDeps, FleetRepo } from './core/fleet.ts';
 import { LABEL } from './core/labels.ts';
 import { repoIdFor } from './core/naming.ts';
 import { type CorruptRecord, type EnvRecord, parseRecord, salvage } from './core/record.ts';
@@ -222,5 +223,60 @@ export function stateDoctor(home: string, engine: Pick<Engine, 'containers'>, no
       }
       return done;
     },
+  };
+}
+
+/**
+ * The fleet of one state directory (the dashboard): every repository under `<home>/repos`, each with the
+ * git, records, locks and process states `describe` reads, and one engine for all. A repository's checkout
+ * is found once (from its records) and remembered: the page asks every few seconds.
+ */
+export function fleetDeps(home: string, env: NodeJS.ProcessEnv): FleetDeps {
+  const paths = new StatePaths(home);
+  const engine = resolveEngine(env).then((endpoint) => new LazyEngine(endpoint.host, { env: { ...env, ...endpoint.env } }));
+  engine.catch(() => {}); // a bad DOCKER_HOST fails each engine call (status unknown), not the process
+  const opened = new Map<string, Promise<{ repo: RepoInfo; problem?: string }>>();
+  const openAt = (root: string) => {
+    let found = opened.get(root);
+    if (!found) {
+      found = openRepo(root, env).then(
+        (repo) => ({ repo }),
+        (error: unknown) => {
+          opened.delete(root); // moved back, or cloned again: try again next time
+          return {
+            repo: { root, commonDir: join(root, '.git') },
+            problem: `its repository ${root} cannot be read: ${error instanceof Error ? error.message : String(error)}`,
+          };
+        },
+      );
+      opened.set(root, found);
+    }
+    return found;
+  };
+  const locks = fileLocks(paths);
+  const app = lazyAppRunner();
+  return {
+    repos: async () =>
+      Promise.all(
+        (await repoEnvDirs(home)).map(async ({ repoId }): Promise<FleetRepo> => {
+          const store = recordStore(paths, repoId);
+          // Read once per fleet read: the fleet reads the same scan again.
+          const scanned = store.scan();
+          const records: RecordStore = { ...store, scan: () => scanned };
+          const root = (await scanned).records[0]?.repo ?? '';
+          const { repo, problem } = root ? await openAt(root) : { repo: { root: '', commonDir: '' }, problem: undefined };
+          return {
+            repoId,
+            root,
+            deps: { git: new CliGitClient(repo, env), records, locks, app, repoId, env },
+            ...(problem ? { problem } : {}),
+          };
+        }),
+      ),
+    engine: {
+      containers: async (labels) => (await engine).containers(labels),
+      inspect: async (ids) => (await engine).inspect(ids),
+    },
+    now: () => new Date(),
   };
 }

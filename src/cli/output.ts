@@ -60,9 +60,11 @@ export function envSummary(view: EnvView, headline?: string): string {
   const lines = [headline ?? `${MARK[view.status] ?? '?'} ${p(view.branch)} is ${p(view.status)}  (env ${p(view.name)})`];
   lines.push(`  worktree  ${p(view.worktree)}`);
   lines.push(`  project   ${p(view.project)}`);
+  const preview = Object.values(view.urls)[0];
+  if (preview) lines.push(`  url       ${p(preview)}`);
   if (view.ports.length > 0) {
     const rows = view.ports.map((port, i) => {
-      const url = view.urls[port.service];
+      const url = view.direct_urls[port.service];
       return [
         i === 0 ? '  ports   ' : '          ',
         p(port.service),

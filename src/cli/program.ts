@@ -12,7 +12,9 @@ import { defineExec } from './commands/exec.ts';
 import { defineInfo } from './commands/info.ts';
 import { defineList } from './commands/list.ts';
 import { defineLogs } from './commands/logs.ts';
+import { defineOpen } from './commands/open.ts';
 import { definePlan } from './commands/plan.ts';
+import { defineProxy } from './commands/proxy.ts';
 import { defineUpDown } from './commands/up-down.ts';
 import { errorJson, errorText, json, type Out, processOut } from './output.ts';
 import { type CommandContext, runAction } from './runner.ts';
@@ -68,6 +70,8 @@ export async function run(argv: string[], out: Out = processOut, env: NodeJS.Pro
   defineAttach(program, define);
   defineDb(program, define);
   defineDemo(program, define);
+  defineOpen(program, define);
+  defineProxy(program, define);
 
   try {
     await program.parseAsync(argv, { from: 'node' });

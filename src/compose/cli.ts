@@ -152,10 +152,13 @@ export class CliComposeClient implements ComposeClient {
     await writeFileAtomic(file, await composeYaml(model), { tmpDir: this.scratchDir });
   }
 
-  async exec(run: ComposeRun & { service: string; argv: string[] }): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  async exec(
+    run: ComposeRun & { service: string; argv: string[]; input?: string },
+  ): Promise<{ exitCode: number; stdout: string; stderr: string }> {
     const result = await this.compose([...target(run), 'exec', '-T', run.service, ...run.argv], {
       cwd: run.projectDir,
       signal: run.signal,
+      ...(run.input !== undefined ? { input: run.input } : {}),
     });
     cancelled(result);
     missingCompose(result, this.env);

@@ -181,6 +181,13 @@ export const ConfigSchema = z
       })
       .strict()
       .optional(),
+    preview: z
+      .string()
+      .min(1)
+      .describe(
+        'The service or host process (`processes:`) that http://<env>.localhost:<router port> serves. Default: the first host process with a port, else the first HTTP service.',
+      )
+      .optional(),
     up: z
       .object({
         waitTimeout: z.number().int().positive().max(3600).describe('Seconds `docker compose up --wait` may take. Default 300.').optional(),

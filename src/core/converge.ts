@@ -195,6 +195,15 @@ export async function converge(deps: Deps, record: EnvRecord, rendered: Rendered
   if (app.supabase) record.supabase = app.supabase;
   else delete record.supabase;
   record.processPorts = processPorts;
+  if (rendered.config.preview) {
+    record.preview = rendered.config.preview;
+    const published = record.ports.some((b) => b.service === record.preview && b.protocol === 'tcp');
+    if (!published && !processPorts?.[rendered.config.preview]) {
+      warnings.push(
+        `preview: ${rendered.config.preview} in envs.yaml is not a service with a published TCP port nor a host process with a port; the preview URL is detected instead.`,
+      );
+    }
+  } else delete record.preview;
   warnings.push(...app.warnings, ...turboAdvice(options.app, Object.keys(record.env)));
   record.services = services;
   record.serviceOrder = rendered.serviceOrder;

@@ -2,6 +2,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defaultSnapshotName, timestampSuffix } from '../db/snapshots.ts';
 import { EnvsError } from '../errors.ts';
+import { proxyPortFrom } from '../proxy/targets.ts';
 import { logFile } from './app.ts';
 import { finishApp, startInstall, stopApp } from './app-run.ts';
 import { converge, type Progress } from './converge.ts';
@@ -127,7 +128,7 @@ async function applyCreate(deps: Deps, plan: EnvPlan, options: CreateRunOptions)
     record.status = 'running';
     record.warnings = [...new Set([...plan.warnings, ...record.warnings])];
     await enter('ready');
-    return viewOf(record, { status: 'running', problems: [] });
+    return viewOf(record, { status: 'running', problems: [] }, { proxyPort: proxyPortFrom(deps.env) });
   } catch (error) {
     // An install still running must not write into what the rollback removes.
     installAbort.abort();

@@ -27,6 +27,7 @@ import type { Progress } from './converge.ts';
 import type { Deps } from './deps.ts';
 import { LABEL, labelsFor } from './labels.ts';
 import { printable } from './naming.ts';
+import { setRolePassword } from './psql.ts';
 import type { DatabaseRecord, EnvRecord } from './record.ts';
 import { upSettings } from './settings.ts';
 import { createFromTemplate, dropEnvDatabase, ensureSharedServer, releaseShared, serverOf, sharedDatabaseEnv } from './shared-db.ts';
@@ -377,6 +378,14 @@ function runOf(record: EnvRecord, services: string[], signal?: AbortSignal) {
   return { project: record.project, file: record.composeFile, projectDir: record.projectDir, services, ...(signal ? { signal } : {}) };
 }
 
+/** A clone's role has the password of the env the snapshot came from: it gets this env's (core/psql.ts). */
+async function alignPassword(deps: Deps, record: EnvRecord, signal?: AbortSignal): Promise<void> {
+  const db = record.database;
+  const password = record.env.PGPASSWORD;
+  if (!db || db.shared || !password || !record.env.PGUSER) return;
+  await setRolePassword(deps, { ...runOf(record, [], signal), service: db.service, user: record.env.PGUSER }, password);
+}
+
 /** Waits until the env's Postgres accepts connections again. */
 export async function waitForDatabase(deps: Deps, record: EnvRecord, signal?: AbortSignal): Promise<void> {
   const db = record.database;
@@ -406,6 +415,7 @@ export async function seedDatabase(
   const db = record.database;
   if (!db) return;
   const fresh = !db.snapshot;
+  if (!fresh) await alignPassword(deps, record, options.signal);
   await runDatabaseCommands(deps, record, databaseCommands(config, fresh), options);
   if ((db.strategy !== 'volume-clone' && db.strategy !== 'template') || !fresh || db.madeSnapshot) return;
   const existing = await snapshots(deps);
@@ -413,14 +423,20 @@ export async function seedDatabase(
   let name = base;
   for (let n = 2; existing.some((s) => s.name === name); n++) name = `${base}-${n}`;
   options.onProgress?.({ step: 'snapshot', message: `no snapshot of ${db.service} yet: taking ${name} from this env for the next ones` });
-  const snap = await snapshotEnv(deps, record, {
-    name,
-    commit: record.base.commit,
-    settings: options.settings,
-    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
-  });
-  db.madeSnapshot = snap.name;
+  try {
+    const snap = await snapshotEnv(deps, record, {
+      name,
+      commit: record.base.commit,
+      settings: options.settings,
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    db.madeSnapshot = snap.name;
+  } catch (error) {
+    // Envs created side by side in a new repository all seed themselves; the first to finish gives the snapshot.
+    if (!(EnvsError.is(error) && error.code === 'SNAPSHOT_EXISTS')) throw error;
+    options.onProgress?.({ step: 'snapshot', message: `${name} was taken meanwhile by another env; keeping that one` });
+  }
 }
 
 /** Files of the env's clone that live outside the engine's volumes (a store directory); volumes go with the env's labels. */
@@ -514,6 +530,7 @@ export async function resetDatabase(
   const up = await deps.compose.up({ ...run, timeoutSeconds: 120 });
   if (!up.ok) throw new EnvsError('COMPOSE_FAILED', `docker compose up ${db.service} failed:\n${lastLines(up.stderr, 5)}`);
   await waitForDatabase(deps, record, options.signal);
+  if (snapshot) await alignPassword(deps, record, options.signal);
   // A clone gets the branch's newer migrations; a database made from nothing is migrated and seeded.
   await runDatabaseCommands(deps, record, databaseCommands(options.config, !snapshot), options);
 }

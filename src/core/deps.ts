@@ -145,6 +145,8 @@ export interface GitClient {
   ignored(dir: string, paths: string[]): Promise<Set<string>>;
   /** The branches (short names) whose tips are reachable from `base`. */
   mergedInto(base: string): Promise<Set<string>>;
+  /** Committer time (ms since the epoch) of each commit that exists; one git call for all. */
+  commitTimes(shas: string[]): Promise<Map<string, number>>;
   /** Files of a worktree git status hides (skip-worktree, assume-unchanged) that differ from the index. */
   hiddenEdits(worktree: string): Promise<HiddenEdit[]>;
   /** Everything removing the worktree at `path` would lose that `status` alone does not show; reads only. */
@@ -209,8 +211,10 @@ export interface ComposeClient {
   interpolate(options: InterpolateOptions): Promise<string[]>;
   /** Writes a model as a compose file (mode 0600), escaped so Compose reads back the same values. */
   write(file: string, model: ComposeModel): Promise<void>;
-  /** `exec -T <service> <argv…>` in a running service's container: its exit code and output. */
-  exec(run: ComposeRun & { service: string; argv: string[] }): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  /** `exec -T <service> <argv…>` in a running service's container (`input` on its stdin): its exit code and output. */
+  exec(
+    run: ComposeRun & { service: string; argv: string[]; input?: string },
+  ): Promise<{ exitCode: number; stdout: string; stderr: string }>;
   /** Replaces one volume's driver options in an env's compose file, leaving the rest of the file as it is. */
   setVolumeOptions(file: string, volume: string, options: Record<string, string>): Promise<void>;
   /** `up --detach` (no --wait, no --remove-orphans); a failure comes back with Compose's stderr (port conflicts, pools). */

@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { EnvsError } from '../errors.ts';
+import { proxyPortFrom } from '../proxy/targets.ts';
 import { corruptRecordError, findCorrupt, projectOf } from './corrupt.ts';
 import type { ContainerSummary, Deps } from './deps.ts';
 import { DEFAULT_DISPOSABLE, envOwned, filesAtRisk } from './dirty.ts';
@@ -26,7 +27,7 @@ export async function listEnvs(deps: Deps): Promise<EnvView[]> {
   ]);
   const views = await Promise.all([
     ...records.map((record) => describe(deps, record, containers, worktrees, merged)),
-    ...corrupt.map(async (c) => corruptView(deps, c, containers)),
+    ...corrupt.map(async (c) => corruptView(deps, c, containers, deps.git.repo.root)),
   ]);
   return views.sort((a, b) => (a.name < b.name ? -1 : 1));
 }
@@ -40,7 +41,12 @@ export async function infoEnv(deps: Deps, arg: string, options: { showSecrets?: 
     if (!EnvsError.is(error) || (error.code !== 'STATE_CORRUPT' && error.code !== 'ENV_NOT_FOUND')) throw error;
     const corrupt = await findCorrupt(deps, arg, options.cwd ?? deps.cwd);
     if (!corrupt) throw error;
-    return corruptView(deps, corrupt, await containersIfReachable(deps, { [LABEL.env]: corrupt.name, [LABEL.repo]: deps.repoId }));
+    return corruptView(
+      deps,
+      corrupt,
+      await containersIfReachable(deps, { [LABEL.env]: corrupt.name, [LABEL.repo]: deps.repoId }),
+      deps.git.repo.root,
+    );
   }
   const [containers, worktrees, merged] = await Promise.all([
     containersIfReachable(deps, { 'com.docker.compose.project': record.project }),
@@ -54,19 +60,25 @@ export async function infoEnv(deps: Deps, arg: string, options: { showSecrets?: 
  * An env whose record cannot be read: its name (the file's), what the damaged file or the engine's labels
  * still say about it, and the file in `problems` with the fix.
  */
-function corruptView(deps: Deps, corrupt: CorruptRecord, containers: ContainerSummary[] | undefined): EnvView {
+export function corruptView(
+  deps: Pick<Deps, 'repoId' | 'records'>,
+  corrupt: CorruptRecord,
+  containers: ContainerSummary[] | undefined,
+  repoRoot: string = '',
+): EnvView {
   const project = projectOf(deps.repoId, corrupt);
   const labelled = containers?.find((c) => c.labels[LABEL.env] === corrupt.name || c.project === project);
   const error = corruptRecordError(deps, corrupt);
   return {
     name: corrupt.name,
     branch: corrupt.salvaged.branch ?? labelled?.labels[LABEL.branch] ?? '',
-    repo: deps.git.repo.root,
+    repo: repoRoot,
     worktree: corrupt.salvaged.worktree ?? '',
     project,
     status: 'corrupt',
     ports: [],
     urls: {},
+    direct_urls: {},
     env: {},
     services: [],
     problems: [`${error.message} ${error.hint ?? ''}`.trim()],
@@ -78,8 +90,12 @@ function corruptView(deps: Deps, corrupt: CorruptRecord, containers: ContainerSu
   };
 }
 
-async function describe(
-  deps: Deps,
+/** What describing one env reads: the repository's git, its records, the env locks and host processes. */
+export type DescribeDeps = Pick<Deps, 'git' | 'records' | 'locks' | 'app' | 'repoId' | 'env'>;
+
+/** One env's view from a record, the containers of one engine query and one `git worktree list`. */
+export async function describe(
+  deps: DescribeDeps,
   record: EnvRecord,
   containers: ContainerSummary[] | undefined,
   worktrees: { path: string; head?: string }[],
@@ -121,11 +137,11 @@ async function describe(
         pid: p.pid,
       })),
     },
-    { showSecrets },
+    { showSecrets, proxyPort: proxyPortFrom(deps.env) },
   );
 }
 
-async function isDirty(deps: Deps, record: EnvRecord): Promise<boolean | undefined> {
+async function isDirty(deps: DescribeDeps, record: EnvRecord): Promise<boolean | undefined> {
   try {
     const [status, hidden, ours] = await Promise.all([
       deps.git.status(record.worktree),

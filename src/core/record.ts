@@ -106,6 +106,8 @@ export interface EnvRecord {
   supabase?: { projectId: string; workdir: string; env: Record<string, string> };
   /** Leased host port of each host process (`processes:` in envs.yaml). */
   processPorts?: Record<string, number>;
+  /** `preview:` of envs.yaml: the service or process `<host>.localhost` serves (else detected, src/proxy/targets.ts). */
+  preview?: string;
   /** Variables the compose model was rendered with that must not change over the env's life (the embedded Postgres image). */
   renderEnv?: Record<string, string>;
   /** The env's database: what it is, how its data was made (db/detect.ts, core/database.ts). */
@@ -168,6 +170,7 @@ const REQUIRED: Record<string, Check> = {
 const OPTIONAL: Record<string, Check> = {
   template: isString,
   error: isString,
+  preview: isString,
   serviceOrder: listOf(isString),
   oneShots: listOf(isString),
   dataPaths: listOf(isString),

@@ -1,3 +1,4 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { ComposeModel } from '../compose/model.ts';
 import type { Snapshot } from '../db/snapshots.ts';
 import { EnvsError, lastLines } from '../errors.ts';
@@ -7,6 +8,7 @@ import { type DatabaseSettings, layClone, subpath } from './database.ts';
 import type { Deps } from './deps.ts';
 import { LABEL } from './labels.ts';
 import { printable } from './naming.ts';
+import { type PsqlTarget, psql, quoteIdent, quoteLiteral, setRolePassword } from './psql.ts';
 import type { DatabaseRecord, EnvRecord } from './record.ts';
 import { removeResources } from './teardown.ts';
 
@@ -55,14 +57,6 @@ export function envDatabaseName(envName: string): string {
   return `env_${envName.replace(/[^a-z0-9]+/g, '_')}`.slice(0, 63);
 }
 
-function quoteIdent(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
-}
-
-function quoteLiteral(text: string): string {
-  return `'${text.replaceAll("'", "''")}'`;
-}
-
 /** The shared server of a snapshot, started when it is not running (under the repository's lock). */
 export async function ensureSharedServer(
   deps: Deps,
@@ -94,14 +88,19 @@ export async function ensureSharedServer(
     if (!lease) throw new Error('no port lease for the shared database server');
     const server: SharedServer = { project, file, dir, port: lease.port, user, password, golden, pgVersion: snapshot.pgVersion };
     const running = (await deps.engine.containers({ 'com.docker.compose.project': project })).some((c) => c.state === 'running');
-    if (running) return server;
+    // The role's password is the one the server was started with (kept beside its compose file), not this env's.
+    const kept = await readFile(`${dir}/server.json`, 'utf8').then(
+      (text) => (JSON.parse(text) as { password?: string }).password,
+      () => undefined,
+    );
+    if (kept !== undefined) server.password = kept;
+    if (running && kept !== undefined) return server;
 
     options.onProgress?.({ step: 'database', message: `starting the shared database server ${project} on snapshot ${snapshot.name}` });
     const existing = await deps.engine.volumes({ [LABEL.project]: project });
     const laid = existing.some((v) => v.name === `${project}-dbclone`)
       ? undefined // a stopped server's clone: its data (the envs' databases) is kept
       : await layClone(deps, { project, labels, image: db.image }, snapshot, options.settings, subpath(db));
-    const { mkdir } = await import('node:fs/promises');
     await mkdir(dir, { recursive: true, mode: 0o700 });
     if (laid) {
       const model: ComposeModel = {
@@ -148,39 +147,19 @@ export async function ensureSharedServer(
   });
 }
 
-async function sql(deps: Deps, server: SharedServer, statements: string[], signal?: AbortSignal): Promise<string> {
-  // One -c per statement: CREATE/DROP DATABASE cannot run inside the implicit transaction of a multi-statement string.
-  const argv = [
-    'psql',
-    '-v',
-    'ON_ERROR_STOP=1',
-    '-X',
-    '-q',
-    '-At',
-    '-U',
-    server.user,
-    '-d',
-    'postgres',
-    ...statements.flatMap((s) => ['-c', s]),
-  ];
-  const result = await deps.compose.exec({
+function sql(deps: Deps, server: SharedServer, statements: string[], signal?: AbortSignal): Promise<string> {
+  return psql(deps, targetOf(server, signal), { statements });
+}
+
+function targetOf(server: SharedServer, signal?: AbortSignal): PsqlTarget {
+  return {
     project: server.project,
     file: server.file,
     projectDir: server.dir,
     service: SERVICE,
-    argv,
+    user: server.user,
     ...(signal ? { signal } : {}),
-  });
-  if (result.exitCode !== 0) {
-    throw new EnvsError(
-      'DB_FAILED',
-      `The shared database server ${server.project} refused: ${lastLines(result.stderr || result.stdout, 3)}`,
-      {
-        hint: `See its log with \`docker compose -p ${server.project} logs\`.`,
-      },
-    );
-  }
-  return result.stdout;
+  };
 }
 
 /**

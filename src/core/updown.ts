@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { EnvsError } from '../errors.ts';
+import { proxyPortFrom } from '../proxy/targets.ts';
 import { planApp } from './app.ts';
 import { startApp } from './app-run.ts';
 import { converge, type Progress } from './converge.ts';
@@ -67,7 +68,7 @@ export async function upEnv(deps: Deps, arg: string, options: UpDownOptions = {}
     record.status = 'running';
     record.updatedAt = deps.now().toISOString();
     await deps.records.put(record);
-    return viewOf(record, { status: 'running', problems: [] });
+    return viewOf(record, { status: 'running', problems: [] }, { proxyPort: proxyPortFrom(deps.env) });
   });
 }
 
@@ -87,7 +88,7 @@ export async function downEnv(deps: Deps, arg: string, options: UpDownOptions = 
     record.status = 'stopped';
     record.updatedAt = deps.now().toISOString();
     await deps.records.put(record);
-    return viewOf(record, { status: 'stopped', problems: [] });
+    return viewOf(record, { status: 'stopped', problems: [] }, { proxyPort: proxyPortFrom(deps.env) });
   });
 }
 

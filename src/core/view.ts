@@ -1,3 +1,4 @@
+import { DEFAULT_PROXY_PORT, routerUrls, schemeOf } from '../proxy/targets.ts';
 import type { Binding, EnvRecord, EnvStatus } from './record.ts';
 import { createRedactor } from './redact.ts';
 import type { ServiceState } from './status.ts';
@@ -19,7 +20,10 @@ export interface EnvView {
   project: string;
   status: EnvStatus;
   ports: Binding[];
+  /** Preview URLs through the router: the preview target at `http://<host>.localhost:<port>`, the others under it. */
   urls: Record<string, string>;
+  /** The same targets straight on their published ports (`http://127.0.0.1:<port>/`). */
+  direct_urls: Record<string, string>;
   /** The env's database: its service and image, and where its data came from. */
   database?: { service: string; strategy: string; image: string; snapshot?: string; method?: string; made_snapshot?: string };
   env: Record<string, string>;
@@ -41,36 +45,23 @@ export interface EnvView {
   updated_at: string;
 }
 
-// Not 9000: ClickHouse's native protocol and MinIO's API both live there; `app_protocol: http` says so when it is HTTP.
-const HTTP_PORTS = new Set([80, 3000, 3001, 4000, 4200, 4321, 5000, 5173, 8000, 8008, 8080, 8081, 8888]);
-const HTTPS_PORTS = new Set([443, 8443]);
-
 /**
  * Direct URLs for the published ports that conventionally speak HTTP, one per service (the first).
  * They use 127.0.0.1, where the ports are bound (`localhost` may try ::1 first).
  */
-/** Host processes with a port are dev servers: their URL comes first (it is what a person opens). */
-export function processUrls(ports: Record<string, number> | undefined): Record<string, string> {
-  return Object.fromEntries(Object.entries(ports ?? {}).map(([name, port]) => [name, `http://127.0.0.1:${port}/`]));
-}
-
 export function urlsFor(bindings: Binding[], appProtocols: Record<string, string> = {}): Record<string, string> {
   const urls: Record<string, string> = {};
   for (const binding of bindings) {
     if (urls[binding.service] || binding.protocol !== 'tcp') continue;
-    const declared = appProtocols[`${binding.service}/${binding.target}`];
-    const scheme = declared
-      ? /^https?$/.test(declared)
-        ? declared
-        : undefined
-      : HTTPS_PORTS.has(binding.target)
-        ? 'https'
-        : HTTP_PORTS.has(binding.target)
-          ? 'http'
-          : undefined;
+    const scheme = schemeOf(binding.target, appProtocols[`${binding.service}/${binding.target}`]);
     if (scheme) urls[binding.service] = `${scheme}://${binding.host_ip || '127.0.0.1'}:${binding.published}/`;
   }
   return urls;
+}
+
+/** Host processes with a port are dev servers: their URL comes first (it is what a person opens). */
+export function processUrls(ports: Record<string, number> | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(ports ?? {}).map(([name, port]) => [name, `http://127.0.0.1:${port}/`]));
 }
 
 export function viewOf(
@@ -84,7 +75,7 @@ export function viewOf(
     serviceStates?: ServiceState[];
     processes?: ProcessView[];
   },
-  options: { showSecrets?: boolean } = {},
+  options: { showSecrets?: boolean; proxyPort?: number | undefined } = {},
 ): EnvView {
   // The env's own secrets (its generated password) are masked wherever they appear, not only by name.
   const redactor = createRedactor({ show: Boolean(options.showSecrets), secretValues: Object.values(record.secrets) });
@@ -96,7 +87,8 @@ export function viewOf(
     project: record.project,
     status: live.status,
     ports: record.ports,
-    urls: { ...processUrls(record.processPorts), ...urlsFor(record.ports, record.appProtocols) },
+    urls: routerUrls(record, options.proxyPort ?? DEFAULT_PROXY_PORT),
+    direct_urls: { ...processUrls(record.processPorts), ...urlsFor(record.ports, record.appProtocols) },
     env: redactor.env(record.env),
     services: record.services,
     problems: live.problems.map((text) => redactor.text(text)),

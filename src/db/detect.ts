@@ -46,33 +46,45 @@ export function findDatabase(model: ComposeModel, config: Config): DatabaseTarge
   const dataPath = config.database?.dataPath ?? environment.PGDATA ?? defaultDataPath(image);
   const asked = config.database?.strategy;
   const base = { service, image, dataPath };
-  if (asked === 'migrate' || asked === 'none') return { ...base, strategy: asked };
-  // template needs what volume-clone needs: the first env's data, snapshotted, is the shared server's.
-  const cloned = asked === 'template' ? 'template' : 'volume-clone';
+  if (asked === 'none') return { ...base, strategy: asked };
+  // migrate needs the data volume too: `envs db reset` drops it and migrates and seeds an empty one; template
+  // needs what volume-clone needs: the first env's data, snapshotted, is the shared server's.
+  const strategy = asked === 'migrate' ? 'migrate' : asked === 'template' ? 'template' : 'volume-clone';
+  const why = strategy === 'migrate' ? 'it cannot be reset' : 'it cannot be cloned';
 
   const mounts = (Array.isArray(definition.volumes) ? definition.volumes : []) as ServiceVolume[];
   const mount = mounts
-    .filter((m) => typeof m.target === 'string' && (dataPath === m.target || dataPath.startsWith(`${m.target.replace(/\/$/, '')}/`)))
+    .filter((m) => typeof m.target === 'string' && (dataPath === bare(m.target) || dataPath.startsWith(`${bare(m.target)}/`)))
     .sort((a, b) => b.target.length - a.target.length)[0];
   if (!mount || (mount.type === 'volume' && !mount.source)) {
     // No mount (the image's anonymous volume) or an anonymous one: the env gets a named volume of its own.
-    return { ...base, strategy: cloned, volume: ADDED_VOLUME, mountPath: dataPath, addVolume: true };
+    return { ...base, strategy, volume: ADDED_VOLUME, mountPath: dataPath, addVolume: true };
   }
+  const none = strategy === 'migrate' ? 'migrate' : 'none';
   if (mount.type !== 'volume') {
     return {
       ...base,
-      strategy: 'none',
-      note: `${service}'s data is a ${mount.type} mount (${mount.source ?? mount.target}): it cannot be cloned`,
+      strategy: none,
+      note: `${service}'s data is a ${mount.type} mount (${mount.source ?? mount.target}): ${why}`,
     };
   }
   const top = model.volumes?.[mount.source as string];
   if (top?.external) {
-    return { ...base, strategy: 'none', note: `${service}'s data is the external volume ${mount.source}: it is shared, not cloned` };
+    return {
+      ...base,
+      strategy: none,
+      note: `${service}'s data is the external volume ${mount.source}: it is shared, ${strategy === 'migrate' ? 'not reset' : 'not cloned'}`,
+    };
   }
   if (top && typeof top.driver === 'string' && top.driver !== 'local') {
-    return { ...base, strategy: 'none', note: `${service}'s data volume uses the ${top.driver} driver: it cannot be cloned` };
+    return { ...base, strategy: none, note: `${service}'s data volume uses the ${top.driver} driver: ${why}` };
   }
-  return { ...base, strategy: cloned, volume: mount.source as string, mountPath: mount.target };
+  return { ...base, strategy, volume: mount.source as string, mountPath: mount.target };
+}
+
+/** A mount target as written (`/var/lib/postgresql/data/`) names the same directory as without its slash. */
+function bare(path: string): string {
+  return path.replace(/\/+$/, '') || '/';
 }
 
 interface ServiceVolume {
@@ -89,6 +101,8 @@ function defaultDataPath(image: string): string {
 
 /** The Postgres major version an image reference names (`postgres:17-alpine` → 17, `supabase/postgres:15.8.1` → 15). */
 export function imageMajor(image: string): number | undefined {
-  const tag = /:([0-9]+)(?:[.\-_a-z0-9]*)?(?:@|$)/i.exec(image.replace(/^[^/]*:\d+\//, ''));
+  // The digest goes first: `postgres@sha256:9c2f…` names no version, its hex is not a tag.
+  const reference = (image.split('@')[0] ?? '').replace(/^[^/]*:\d+\//, '');
+  const tag = /:([0-9]+)[.\-_a-z0-9]*$/i.exec(reference);
   return tag ? Number(tag[1]) : undefined;
 }

@@ -185,6 +185,19 @@ export class CliGitClient implements GitClient {
     return new Set(result.stdout.split('\n').filter(Boolean));
   }
 
+  async commitTimes(shas: string[]): Promise<Map<string, number>> {
+    const wanted = shas.filter((sha) => /^[0-9a-f]{40,64}$/.test(sha));
+    if (wanted.length === 0) return new Map();
+    // --ignore-missing: a commit gone since it was read (gc, a re-clone) is skipped, not an error for all.
+    const result = await this.run(['log', '--no-walk=unsorted', '--ignore-missing', '--format=%H %ct', ...wanted]);
+    const times = new Map<string, number>();
+    for (const line of result.stdout.split('\n')) {
+      const [sha, seconds] = line.split(' ');
+      if (sha && seconds) times.set(sha, Number(seconds) * 1000);
+    }
+    return times;
+  }
+
   async hiddenEdits(worktree: string): Promise<HiddenEdit[]> {
     return hiddenEdits(resolve(worktree), await readIndex(resolve(worktree), this.env), this.env);
   }

@@ -41,6 +41,8 @@ export interface Fakes {
   dir: string;
   /** What `inspectWorktree` adds for a path (hidden edits, lost commits, submodules…). */
   inspections: Map<string, Partial<WorktreeInspection>>;
+  /** Committer times (ms) `commitTimes` knows, by sha. */
+  commitTimes: Map<string, number>;
   /** Runs just before a named lock is taken: another process's change between resolving and locking. */
   beforeLock?: (name: string) => Promise<void>;
   /** Extra containers the engine lists (beside those of the written compose files). */
@@ -68,6 +70,7 @@ export async function makeFakes(model: ComposeModel): Promise<Fakes> {
     engineCalls: {},
     dir,
     inspections: new Map(),
+    commitTimes: new Map(),
     extraContainers: [],
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
@@ -104,6 +107,8 @@ export async function makeFakes(model: ComposeModel): Promise<Fakes> {
     listFiles: async () => ['compose.yaml'],
     ignored: async () => new Set<string>(),
     mergedInto: async () => new Set(['main']),
+    commitTimes: async (shas) =>
+      new Map(shas.filter((sha) => fakes.commitTimes.has(sha)).map((sha) => [sha, fakes.commitTimes.get(sha) ?? 0])),
     hiddenEdits: async (path) => fakes.inspections.get(path)?.hidden ?? [],
     inspectWorktree: async (path) => {
       const entry = worktrees.find((w) => w.path === path);

@@ -55,8 +55,8 @@ describe('the app, not just its containers (pnpm workspace)', () => {
       const info = (await envsOk(fx.repo, fx.home, ['info', view.branch, '--json', '--show-secrets'], env)).json;
       const dbPort = view.ports.find((p: any) => p.service === 'db').published;
       const gatewayPort = view.ports.find((p: any) => p.service === 'gateway').published;
-      const served = JSON.parse(await httpGet(portOf(view.urls.web)));
-      expect(served).toMatchObject({ port: portOf(view.urls.web), greeting: 'hello from shared' });
+      const served = JSON.parse(await httpGet(portOf(view.direct_urls.web)));
+      expect(served).toMatchObject({ port: portOf(view.direct_urls.web), greeting: 'hello from shared' });
       expect(portOf(served.database)).toBe(dbPort);
       expect(served.database).toBe(info.env.DATABASE_URL);
       expect(portOf(served.fileDatabase)).toBe(dbPort); // the worktree's .env says the env's own database
@@ -69,27 +69,27 @@ describe('the app, not just its containers (pnpm workspace)', () => {
         expect((await stat(join(view.worktree, path))).mode & 0o777).toBe(0o600);
       expect((await stat(join(view.worktree, 'node_modules'))).isDirectory()).toBe(true);
       expect(await execa('git', ['status', '--porcelain'], { cwd: view.worktree }).then((r) => r.stdout)).toBe('');
-      expect(info.processes).toEqual([expect.objectContaining({ name: 'web', state: 'running', port: portOf(view.urls.web) })]);
+      expect(info.processes).toEqual([expect.objectContaining({ name: 'web', state: 'running', port: portOf(view.direct_urls.web) })]);
     }
-    expect(portOf(a.urls.web)).not.toBe(portOf(b.urls.web));
+    expect(portOf(a.direct_urls.web)).not.toBe(portOf(b.direct_urls.web));
     expect(await readFile(join(fx.repo, '.env'), 'utf8')).toBe(before);
     expect(await fx.git('status', '--porcelain', '--ignored')).toBe(mainStatus);
   });
 
   it('down leaves no process alive; up brings them back on the same ports; destroy leaves none', async () => {
     const a = (await envsOk(fx.repo, fx.home, ['info', 'feat/a', '--json'], env)).json;
-    const port = portOf(a.urls.web);
+    const port = portOf(a.direct_urls.web);
     const pid = a.processes[0].pid;
     await envsOk(fx.repo, fx.home, ['down', 'feat/a'], env);
     expect(isAlive(pid)).toBe(false);
     expect(await canBind(port)).toBe(true);
     const up = (await envsOk(fx.repo, fx.home, ['up', 'feat/a', '--json'], env)).json;
-    expect(up.urls.web).toBe(a.urls.web);
+    expect(up.direct_urls.web).toBe(a.direct_urls.web);
     expect(JSON.parse(await httpGet(port)).port).toBe(port);
 
     const b = (await envsOk(fx.repo, fx.home, ['info', 'feat/b', '--json'], env)).json;
     for (const view of [up, b]) await envsOk(fx.repo, fx.home, ['destroy', view.branch], env);
-    for (const view of [a, b]) expect(await canBind(portOf(view.urls.web))).toBe(true);
+    for (const view of [a, b]) expect(await canBind(portOf(view.direct_urls.web))).toBe(true);
     expect(isAlive(b.processes[0].pid)).toBe(false);
     await expectNothingLeft(fx.label);
   });
@@ -115,7 +115,7 @@ describe('envs demo', () => {
     expect(result.stdout).toMatch(/two envs running side by side/);
     const views = (await envsOk(dir, fx.home, ['list', '--json'], env)).json;
     expect(views.map((v: any) => v.branch)).toEqual(['demo/one', 'demo/two']);
-    const answers = await Promise.all(views.map(async (v: any) => JSON.parse(await httpGet(portOf(v.urls.web)))));
+    const answers = await Promise.all(views.map(async (v: any) => JSON.parse(await httpGet(portOf(v.direct_urls.web)))));
     for (const [i, answer] of answers.entries()) {
       expect(answer.system_identifier).toMatch(/^\d+$/);
       expect(portOf(answer.database)).toBe(views[i].ports.find((p: any) => p.service === 'db').published);

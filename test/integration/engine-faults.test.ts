@@ -75,7 +75,7 @@ describe('an engine that accepts connections and never answers', () => {
       const child = execa('node', [BIN, ...args], {
         cwd: fx.repo,
         reject: false,
-        env: { ENVS_HOME: fx.home, ENVS_POSTGRES_IMAGE: images.postgres, ...hang },
+        env: { ENVS_HOME: fx.home, ENVS_POSTGRES_IMAGE: images.postgres, ENVS_PROXY: 'off', ...hang },
       });
       // Interrupt while it waits on the engine.
       for (let i = 0; i < 100 && connections === seen; i++) await new Promise((r) => setTimeout(r, 50));

@@ -142,7 +142,11 @@ describe('Ctrl-C during create', () => {
   );
 
   it('stops at once with exit 130, leaving a partial env that destroy removes', async () => {
-    const child = execa('node', [BIN, 'create', 'feat/interrupted'], { cwd: fx.repo, reject: false, env: { ENVS_HOME: fx.home } });
+    const child = execa('node', [BIN, 'create', 'feat/interrupted'], {
+      cwd: fx.repo,
+      reject: false,
+      env: { ENVS_HOME: fx.home, ENVS_PROXY: 'off' },
+    });
     // Wait until the container exists (compose is waiting for health), then interrupt.
     for (let i = 0; i < 100 && (await labelled(fx.label)).containers.length === 0; i++) await new Promise((r) => setTimeout(r, 200));
     const interrupted = Date.now();

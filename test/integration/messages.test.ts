@@ -52,7 +52,10 @@ services:
     expect(() => JSON.parse(created.stdout)).not.toThrow(); // Compose's "version is obsolete" warning stays out
     const env = created.json;
     expect(Object.keys(env.urls)).toEqual(['web', 'docs']);
-    expect(Object.values(env.urls).join(' ')).not.toMatch(/:(9000)\//);
+    expect(env.urls.web).toBe(`http://${env.name}.localhost:1355`);
+    expect(env.urls.docs).toBe(`http://docs.${env.name}.localhost:1355`);
+    expect(Object.keys(env.direct_urls)).toEqual(['web', 'docs']);
+    expect(Object.values(env.direct_urls).join(' ')).not.toMatch(/:(9000)\//);
     expect(env.ports.map((p: any) => p.service)).toEqual(['web', 'analytics', 'analytics', 'docs']);
     const list = await envsOk(fx.repo, fx.home, ['list']);
     expect(list.stdout).toContain(env.urls.web);

@@ -133,7 +133,11 @@ describe('env locks are per repository', () => {
   it('a create in one repository does not block the same branch’s env in another', async () => {
     const home = slow.home;
     await envsOk(fast.repo, home, ['create', 'feat/same']);
-    const creating = execa('node', [BIN, 'create', 'feat/same'], { cwd: slow.repo, reject: false, env: { ENVS_HOME: home } });
+    const creating = execa('node', [BIN, 'create', 'feat/same'], {
+      cwd: slow.repo,
+      reject: false,
+      env: { ENVS_HOME: home, ENVS_PROXY: 'off' },
+    });
     try {
       for (let i = 0; i < 150 && (await labelled(slow.label)).containers.length === 0; i++) await new Promise((r) => setTimeout(r, 200));
       expect((await labelled(slow.label)).containers.length).toBeGreaterThan(0); // it is waiting in compose up, holding its lock

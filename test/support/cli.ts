@@ -17,7 +17,8 @@ export async function envs(cwd: string, home: string, args: string[], env: Recor
   const result = await execa('node', [BIN, ...args], {
     cwd,
     reject: false,
-    env: { ENVS_HOME: home, ENVS_POSTGRES_IMAGE: images.postgres, ...env },
+    // No preview router unless a test asks for one (test/integration/proxy.test.ts): tests must not spawn daemons.
+    env: { ENVS_HOME: home, ENVS_POSTGRES_IMAGE: images.postgres, ENVS_PROXY: 'off', ...env },
   });
   let json: unknown;
   try {

@@ -14,7 +14,7 @@ export function defineCreate(program: Command, define: Define): void {
     .action(
       define<[string, { from?: string; dbFrom?: string; keepOnFailure?: boolean; json?: boolean }]>(async (ctx, branch, options) => {
         const opening = ctx.open({ pingEarly: true }); // git and the engine ping start at once; the command's code loads meanwhile
-        const { createEnv } = await import('../../core/create.ts');
+        const [{ createEnv }, { afterStart }] = await Promise.all([import('../../core/create.ts'), import('../../proxy/auto.ts')]);
         const deps = await opening;
         const view = await createEnv(deps, {
           branch,
@@ -24,6 +24,7 @@ export function defineCreate(program: Command, define: Define): void {
           signal: ctx.signal,
           onProgress: ctx.progress,
         });
+        await afterStart({ env: ctx.env, cwd: ctx.cwd, signal: ctx.signal, progress: ctx.progress }, view);
         ctx.result(view, envCreated);
       }),
     );

@@ -1,18 +1,13 @@
 import type { Command } from 'commander';
 import type { SnapshotView } from '../../core/db-commands.ts';
+import { formatBytes } from '../../db/snapshots.ts';
 import type { Define } from '../program.ts';
 
 const ENV_ARG = 'branch, env name or worktree path';
 
-function size(bytes: number): string {
-  if (bytes >= 1024 ** 3) return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
-  if (bytes >= 1024 ** 2) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
-  return `${Math.round(bytes / 1024)} KiB`;
-}
-
 function snapshotLine(s: SnapshotView): string {
   const used = s.used_by.length > 0 ? `  used by ${s.used_by.join(', ')}` : '';
-  return `${s.name}  ${s.service} on ${s.image} (PostgreSQL ${s.pg_version || '?'})  ${size(s.bytes)}  at ${s.commit.slice(0, 8)} from ${s.from}  ${s.created_at}${used}\n`;
+  return `${s.name}  ${s.service} on ${s.image} (PostgreSQL ${s.pg_version || '?'})  ${formatBytes(s.bytes)}  at ${s.commit.slice(0, 8)} from ${s.from}  ${s.created_at}${used}\n`;
 }
 
 export function defineDb(program: Command, define: Define): void {
@@ -32,7 +27,7 @@ export function defineDb(program: Command, define: Define): void {
           onProgress: ctx.progress,
           ...(options.name !== undefined ? { name: options.name } : {}),
         });
-        ctx.result(snapshot, (s) => `snapshot ${s.name}: ${size(s.bytes)} of ${s.service} (PostgreSQL ${s.pg_version})\n`);
+        ctx.result(snapshot, (s) => `snapshot ${s.name}: ${formatBytes(s.bytes)} of ${s.service} (PostgreSQL ${s.pg_version})\n`);
       }),
     );
   db.command('snapshots')

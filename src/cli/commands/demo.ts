@@ -11,8 +11,10 @@ export function defineDemo(program: Command, define: Define): void {
     .option('--json', 'print the two envs as JSON')
     .action(
       define<[string, { json?: boolean }]>(async (ctx, dir) => {
-        const { runDemo } = await import('../../demo/run.ts');
+        const [{ runDemo }, { afterStart }] = await Promise.all([import('../../demo/run.ts'), import('../../proxy/auto.ts')]);
         const result = await runDemo({ dir, cwd: ctx.cwd, env: ctx.env, signal: ctx.signal, onProgress: ctx.progress });
+        // The URLs printed are the router's: it runs, and each answers, before they are shown.
+        for (const env of result.envs) await afterStart({ env: ctx.env, cwd: ctx.cwd, signal: ctx.signal, progress: ctx.progress }, env);
         ctx.result(result, demoSummary);
       }),
     );

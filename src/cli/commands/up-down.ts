@@ -17,7 +17,7 @@ export function defineUpDown(program: Command, define: Define): void {
     .action(
       define<[string, { reconfigure?: boolean; json?: boolean }]>(async (ctx, env, options) => {
         const opening = ctx.open({ pingEarly: true }); // git and the engine ping start at once; the command's code loads meanwhile
-        const { upEnv } = await import('../../core/updown.ts');
+        const [{ upEnv }, { afterStart }] = await Promise.all([import('../../core/updown.ts'), import('../../proxy/auto.ts')]);
         const deps = await opening;
         const view = await upEnv(deps, env, {
           cwd: ctx.cwd,
@@ -25,6 +25,7 @@ export function defineUpDown(program: Command, define: Define): void {
           onProgress: ctx.progress,
           reconfigure: Boolean(options.reconfigure),
         });
+        await afterStart({ env: ctx.env, cwd: ctx.cwd, signal: ctx.signal, progress: ctx.progress }, view);
         ctx.result(view, (v) => envSummary(v));
       }),
     );
