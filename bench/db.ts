@@ -11,8 +11,9 @@
  *   template                      as above with database.strategy template, when the built CLI accepts it; one
  *                                 more clone is kept running meanwhile, so the shared server is up (its start
  *                                 is paid once, by the first clone)
- *   migrate                       the whole `envs create <new branch>` with strategy migrate: an empty database,
- *                                 then the seed (pgbench -i, run from the database's image on the host network)
+ *   migrate                       `envs create <new branch>` and `envs db reset` with strategy migrate: an empty
+ *                                 database, then the seed again (pgbench -i, from the database's image on the host
+ *                                 network)
  *   floor: dump/restore           a fresh Postgres started and answering, then pg_dump -Fc | pg_restore of the
  *                                 same data from a running server into it
  *   floor: full copy              docker stop of the server + cp -a of its volume into a new one + a server
@@ -276,12 +277,12 @@ async function accepts(strategy: Strategy): Promise<{ ok: boolean; why: string }
 const repos: Repo[] = [];
 const WARM = 'bench/warm';
 
-/** A repository of the bench; with a snapshot strategy, its first env (which seeds and makes the snapshot) too. */
+/** A repository of the bench and its first env (it seeds; with volume-clone and template it makes the snapshot). */
 async function makeEnvsRepo(strategy: Strategy, scale: number, name: string, store?: string): Promise<Repo> {
   const fx = await makeRepo(repoFiles(strategy, scale, store), name);
   const repo: Repo = { fx, strategy, seedEnv: 'bench/seed', firstCreate: 0, ...(store ? { store } : {}) };
   repos.push(repo);
-  if (strategy !== 'migrate') repo.firstCreate = await timed(() => envsCli(repo, ['create', repo.seedEnv]));
+  repo.firstCreate = await timed(() => envsCli(repo, ['create', repo.seedEnv]));
   // The shared server runs while any clone of the snapshot does and goes with the last: one clone kept alive
   // times what an env costs once the server is up (the usual case), not the server's start each time.
   if (strategy === 'template') await envsCli(repo, ['create', WARM]);
@@ -449,11 +450,13 @@ try {
     const onXfs = xfs ? await makeEnvsRepo('volume-clone', scale, `benchdb-xfs-${mib}`, join(xfs.mount, 'store')) : undefined;
     const tmpl = template.ok ? await makeEnvsRepo('template', scale, `benchdb-template-${mib}`) : undefined;
     const migrate = await makeEnvsRepo('migrate', scale, `benchdb-migrate-${mib}`);
-    for (const repo of [ext4, onXfs, tmpl]) {
-      if (repo)
+    for (const repo of [ext4, onXfs, tmpl, migrate]) {
+      if (repo) {
+        const what = repo.strategy === 'migrate' ? 'seed' : 'seed + snapshot';
         notes.push(
-          `${size}: first create of the ${repo.strategy}${repo.store ? ' (XFS store)' : ''} repository (seed + snapshot): ${repo.firstCreate.toFixed(1)} s`,
+          `${size}: first create of the ${repo.strategy}${repo.store ? ' (XFS store)' : ''} repository (${what}): ${repo.firstCreate.toFixed(1)} s`,
         );
+      }
     }
 
     const rows = {
@@ -464,6 +467,7 @@ try {
       tmplCreate: { size, what: 'envs create (template)', times: [] as number[], method: '' },
       tmplReset: { size, what: 'envs db reset (template)', times: [] as number[], method: '' },
       migrate: { size, what: 'envs create (migrate: pgbench -i)', times: [] as number[], method: 'migrate' },
+      migrateReset: { size, what: 'envs db reset (migrate: pgbench -i)', times: [] as number[], method: 'migrate' },
       dump: { size, what: 'floor: pg_dump -Fc | pg_restore', times: [] as number[], method: '' },
       copy: { size, what: 'floor: stop + cp -a + start', times: [] as number[], method: 'full copy' },
       start: { size, what: 'floor: start of a stopped server', times: [] as number[], method: 'no copy' },
@@ -485,6 +489,7 @@ try {
           const env = `bench/clone-${i}`;
           rows.migrate.times.push(await timed(() => envsCli(migrate, ['create', env])));
           await envsCli(migrate, ['destroy', env]);
+          rows.migrateReset.times.push(await timed(() => envsCli(migrate, ['db', 'reset', migrate.seedEnv])));
         },
       ],
       [
