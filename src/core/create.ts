@@ -59,8 +59,13 @@ async function applyCreate(deps: Deps, plan: EnvPlan, options: CreateRunOptions)
   const installAbort = new AbortController();
   let installing: Promise<unknown> | undefined;
 
+  let preparing: Promise<void> | undefined;
   try {
     await enter('worktree');
+    // The database's clone needs no worktree: it is laid out while git adds one (rollback removes it too).
+    made.resources = true;
+    preparing = prepareEnvDatabase(deps, record, plan, options);
+    preparing.catch(() => {}); // awaited below; a failure of the worktree comes first
     if (worktree !== 'reuse') {
       progress('worktree', `git worktree add ${plan.worktree} (${describeCheckout(plan)})`);
       await withWorktreeLock(deps, `git worktree add for ${plan.branch}`, async () => {
@@ -86,9 +91,8 @@ async function applyCreate(deps: Deps, plan: EnvPlan, options: CreateRunOptions)
     record.copiedFiles = await copyFromMain(deps.git.repo.root, plan.worktree, plan.source.copies, record.copiedFiles ?? []);
     record.dataPaths = await absentPaths(plan.worktree, plan.dataPaths, record.dataPaths ?? []);
 
-    made.resources = true;
     await enter('database');
-    await prepareEnvDatabase(deps, record, plan, options);
+    await preparing;
     // Dependencies need only the worktree: they install while the containers come up.
     const installSignal = options.signal ? AbortSignal.any([options.signal, installAbort.signal]) : installAbort.signal;
     const started = startInstall(deps, record, plan.source.config, {
@@ -132,7 +136,7 @@ async function applyCreate(deps: Deps, plan: EnvPlan, options: CreateRunOptions)
   } catch (error) {
     // An install still running must not write into what the rollback removes.
     installAbort.abort();
-    await installing?.catch(() => {});
+    await Promise.all([installing?.catch(() => {}), preparing?.catch(() => {})]);
     if (options.keepOnFailure || plan.resume) {
       record.status = 'failed';
       record.error = EnvsError.is(error) ? error.message : String(error);

@@ -53,12 +53,11 @@ describe('create', () => {
     fakes.calls.length = 0;
     const view = await createEnv(fakes.deps, { branch: 'feat/y' });
     expect(view.database).toMatchObject({ snapshot: 'main-c0ffee', method: 'overlay' });
-    expect(fakes.calls.slice(0, 4)).toEqual([
-      'worktree add feat/y',
-      expect.stringMatching(/^engine createVolume envs-repo-1234-feat-y-.*-dbclone$/),
-      'engine runTask',
-      'app install',
-    ]);
+    // Laid out while git adds the worktree, before compose up.
+    const at = (call: string | RegExp) => fakes.calls.findIndex((c) => (typeof call === 'string' ? c === call : call.test(c)));
+    expect(at(/^engine createVolume envs-repo-1234-feat-y-.*-dbclone$/)).toBeGreaterThanOrEqual(0);
+    expect(at('engine runTask')).toBeLessThan(at('compose up'));
+    expect(at('worktree add feat/y')).toBeLessThan(at('compose up'));
     expect(fakes.calls).not.toContain('compose stop');
   });
 

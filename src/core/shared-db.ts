@@ -141,8 +141,11 @@ export async function ensureSharedServer(
       });
     }
     // The golden database is a template nobody connects to: CREATE DATABASE … TEMPLATE needs it without sessions.
-    if (laid)
+    if (laid) {
       await sql(deps, server, [`ALTER DATABASE ${quoteIdent(golden)} WITH ALLOW_CONNECTIONS false IS_TEMPLATE true`], options.signal);
+      await setRolePassword(deps, targetOf(server, options.signal), server.password);
+      await writeFile(`${dir}/server.json`, `${JSON.stringify({ password: server.password })}\n`, { mode: 0o600 });
+    }
     return server;
   });
 }

@@ -4,6 +4,7 @@ import {
   formatBytes,
   isSnapshotName,
   newest,
+  passwordDigest,
   pickSnapshot,
   type Snapshot,
   snapshotLabels,
@@ -23,6 +24,7 @@ function snap(name: string, more: Partial<Snapshot> = {}): Snapshot {
     pgVersion: '17',
     user: 'app',
     database: 'app',
+    passwordDigest: '',
     commit: 'c0ffee',
     from: 'main-env',
     createdAt: '2026-12-01T10:00:00.000Z',
@@ -109,5 +111,15 @@ describe('formatBytes', () => {
     [3 * 1024 ** 3, '3.00 GiB'],
   ])('%s → %s', (bytes, text) => {
     expect(formatBytes(bytes)).toBe(text);
+  });
+});
+
+describe('passwordDigest', () => {
+  it('tells the same password apart from another, salted by the snapshot, without showing it', () => {
+    const digest = passwordDigest('main-1a2b3c4', 'secret');
+    expect(digest).toBe(passwordDigest('main-1a2b3c4', 'secret'));
+    expect(digest).not.toBe(passwordDigest('main-1a2b3c4', 'secret2'));
+    expect(digest).not.toBe(passwordDigest('main-9f9f9f9', 'secret'));
+    expect(digest).not.toContain('secret');
   });
 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { VolumeInfo } from '../core/deps.ts';
 import { LABEL } from '../core/labels.ts';
 
@@ -15,6 +16,8 @@ export interface Snapshot {
   /** The role and database the server was made with (the shared server of strategy template uses them). */
   user: string;
   database: string;
+  /** A digest of the role's password in the snapshot (passwordDigest): a clone whose env has the same one keeps it. */
+  passwordDigest: string;
   /** The commit the database was made at, and from which env. */
   commit: string;
   from: string;
@@ -29,6 +32,7 @@ export const SNAPSHOT_LABEL = {
   pgVersion: 'dev.envs.snapshot.pg-version',
   user: 'dev.envs.snapshot.user',
   database: 'dev.envs.snapshot.database',
+  passwordDigest: 'dev.envs.snapshot.password-digest',
   commit: 'dev.envs.snapshot.commit',
   from: 'dev.envs.snapshot.from',
   createdAt: 'dev.envs.snapshot.created',
@@ -55,6 +59,7 @@ export function snapshotLabels(s: Omit<Snapshot, 'volume' | 'dataDir'>): Record<
     [SNAPSHOT_LABEL.pgVersion]: s.pgVersion,
     [SNAPSHOT_LABEL.user]: s.user,
     [SNAPSHOT_LABEL.database]: s.database,
+    [SNAPSHOT_LABEL.passwordDigest]: s.passwordDigest,
     [SNAPSHOT_LABEL.commit]: s.commit,
     [SNAPSHOT_LABEL.from]: s.from,
     [SNAPSHOT_LABEL.createdAt]: s.createdAt,
@@ -77,6 +82,7 @@ export function snapshotOf(volume: VolumeInfo): Snapshot | undefined {
     pgVersion: l[SNAPSHOT_LABEL.pgVersion] ?? '',
     user: l[SNAPSHOT_LABEL.user] ?? '',
     database: l[SNAPSHOT_LABEL.database] ?? '',
+    passwordDigest: l[SNAPSHOT_LABEL.passwordDigest] ?? '',
     commit: l[SNAPSHOT_LABEL.commit] ?? '',
     from: l[SNAPSHOT_LABEL.from] ?? '',
     createdAt: l[SNAPSHOT_LABEL.createdAt] ?? '',
@@ -115,4 +121,9 @@ export function formatBytes(bytes: number): string {
   if (bytes >= 1024 ** 3) return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
   if (bytes >= 1024 ** 2) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
   return `${Math.max(1, Math.round(bytes / 1024))} KiB`;
+}
+
+/** A salted digest (the snapshot's name) of a role's password: labels are readable by anyone on the engine. */
+export function passwordDigest(snapshot: string, password: string): string {
+  return createHash('sha256').update(`${snapshot}\0${password}`).digest('hex');
 }

@@ -47,8 +47,8 @@ export const DEMO_DOTENV = 'DATABASE_URL=postgres://postgres@127.0.0.1:5432/demo
 
 /**
  * A dev server with no dependencies: answers each request with the database it reaches — its address and
- * its cluster's system identifier, which differs for every Postgres that ran initdb, so two envs show two
- * databases. Speaks just enough of the Postgres protocol (trust auth, one simple query).
+ * when its server started, which differs for every env's own Postgres (a clone of a snapshot shares the
+ * cluster's system identifier, not its server), so two envs show two databases. Speaks just enough of the Postgres protocol (trust auth, one simple query).
  */
 const SERVER = `import { createServer } from 'node:http';
 import { connect } from 'node:net';
@@ -102,9 +102,9 @@ createServer(async (request, response) => {
   const shown = new URL(url);
   if (shown.password) shown.password = '***';
   try {
-    const id = await query('select system_identifier::text from pg_control_system()');
+    const started = await query('select pg_postmaster_start_time()::text');
     response.writeHead(200, { 'content-type': 'application/json' });
-    response.end(\`\${JSON.stringify({ env: process.env.ENVS_NAME ?? 'main checkout', port, database: shown.href, system_identifier: id })}\\n\`);
+    response.end(\`\${JSON.stringify({ env: process.env.ENVS_NAME ?? 'main checkout', port, database: shown.href, server_started: started })}\\n\`);
   } catch (error) {
     response.writeHead(503, { 'content-type': 'application/json' });
     response.end(\`\${JSON.stringify({ env: process.env.ENVS_NAME ?? 'main checkout', port, database: shown.href, error: String(error.message) })}\\n\`);

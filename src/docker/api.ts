@@ -11,7 +11,11 @@ export class EngineApiError extends Error {
 }
 
 export interface ApiRequest {
-  method?: 'GET' | 'DELETE';
+  method?: 'GET' | 'DELETE' | 'POST';
+  /** A JSON body (POST). */
+  body?: unknown;
+  /** The answer's bytes as they are (container logs), not parsed as JSON. */
+  raw?: boolean;
   path: string;
   query?: Record<string, string | number | boolean | undefined>;
   signal: AbortSignal;
@@ -42,7 +46,7 @@ export function apiRequest<T>(socketPath: string, request: ApiRequest): Promise<
     socketPath,
     path,
     method: request.method ?? 'GET',
-    headers: { Host: 'docker' },
+    headers: { Host: 'docker', ...(request.body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
     servername: 'docker',
     signal: request.signal,
   };
@@ -52,10 +56,12 @@ export function apiRequest<T>(socketPath: string, request: ApiRequest): Promise<
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('error', reject);
       res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
+        const bytes = Buffer.concat(chunks);
+        const text = bytes.toString('utf8');
         const status = res.statusCode ?? 0;
         if (status < 200 || status >= 300)
           return reject(new EngineApiError(status, engineMessage(text) ?? `HTTP ${status} from the engine`));
+        if (request.raw) return resolve(bytes as T);
         if (status === 204 || text === '') return resolve(undefined as T);
         try {
           resolve(JSON.parse(text) as T);
@@ -66,7 +72,7 @@ export function apiRequest<T>(socketPath: string, request: ApiRequest): Promise<
     });
     req.on('error', reject);
     if (request.onSocket) req.on('socket', request.onSocket);
-    req.end();
+    req.end(request.body !== undefined ? JSON.stringify(request.body) : undefined);
   });
 }
 

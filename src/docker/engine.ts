@@ -15,6 +15,7 @@ import {
   notFoundAsUndefined,
   volumeInfo,
 } from './map.ts';
+import { demux, taskContainer } from './task.ts';
 
 /**
  * dockerode behind core's Engine (loaded lazily by lazy.ts, which adds the timeouts, cancellation and
@@ -144,18 +145,7 @@ export class DockerodeEngine {
   }
 
   async runTask(task: TaskSpec, signal: AbortSignal): Promise<{ exitCode: number; output: string }> {
-    const container = await this.docker.createContainer({
-      Image: task.image,
-      Entrypoint: task.cmd.slice(0, 1),
-      Cmd: task.cmd.slice(1),
-      User: '0',
-      Labels: task.labels,
-      HostConfig: {
-        NetworkMode: 'none',
-        Mounts: task.mounts.map((m) => ({ Type: m.kind, Source: m.source, Target: m.target, ReadOnly: Boolean(m.readOnly) })),
-      },
-      abortSignal: signal,
-    });
+    const container = await this.docker.createContainer({ ...taskContainer(task), abortSignal: signal } as Docker.ContainerCreateOptions);
     try {
       await container.start({ abortSignal: signal });
       const result = (await container.wait({ abortSignal: signal })) as { StatusCode?: number };
@@ -165,16 +155,4 @@ export class DockerodeEngine {
       await container.remove({ force: true }).catch(() => {});
     }
   }
-}
-
-/** Docker multiplexes a non-TTY container's stdout and stderr into frames: 8-byte header, then the payload. */
-export function demux(buffer: Buffer): string {
-  const parts: Buffer[] = [];
-  let offset = 0;
-  while (offset + 8 <= buffer.length) {
-    const size = buffer.readUInt32BE(offset + 4);
-    parts.push(buffer.subarray(offset + 8, offset + 8 + size));
-    offset += 8 + size;
-  }
-  return Buffer.concat(parts).toString('utf8');
 }

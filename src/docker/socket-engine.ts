@@ -15,6 +15,7 @@ import {
   notFoundAsUndefined,
   volumeInfo,
 } from './map.ts';
+import { demux, taskContainer } from './task.ts';
 
 /**
  * The engine on its unix socket (the usual case), through the Engine API's JSON directly: the calls every
@@ -109,16 +110,32 @@ export class SocketEngine {
     return (list.Volumes ?? []).map(volumeInfo);
   }
 
-  // Writes (a JSON body) and tasks (a container's life) go through dockerode: rare, and slow anyway.
   async createVolume(
     spec: { name: string; labels: Record<string, string>; driver?: string; options?: Record<string, string> },
     signal: AbortSignal,
   ): Promise<VolumeInfo> {
-    return (await this.dockerode()).createVolume(spec, signal);
+    const body = { Name: spec.name, Driver: spec.driver ?? 'local', DriverOpts: spec.options ?? {}, Labels: spec.labels };
+    return volumeInfo(await apiRequest<ApiVolume>(this.socketPath, { method: 'POST', path: '/volumes/create', body, signal }));
   }
 
+  /** A task container's whole life on the API itself (a clone's layout sits on create's path: no dockerode load). */
   async runTask(task: TaskSpec, signal: AbortSignal): Promise<{ exitCode: number; output: string }> {
-    return (await this.dockerode()).runTask(task, signal);
+    const post = <T>(path: string, body?: unknown) =>
+      apiRequest<T>(this.socketPath, { method: 'POST', path, signal, ...(body !== undefined ? { body } : {}) });
+    const { Id: id } = await post<{ Id: string }>('/containers/create', taskContainer(task));
+    try {
+      await post(`/containers/${segment(id)}/start`);
+      const result = await post<{ StatusCode?: number }>(`/containers/${segment(id)}/wait`);
+      const logs = await apiRequest<Buffer>(this.socketPath, {
+        path: `/containers/${segment(id)}/logs`,
+        query: { stdout: 1, stderr: 1 },
+        raw: true,
+        signal,
+      });
+      return { exitCode: result.StatusCode ?? -1, output: demux(logs) };
+    } finally {
+      await this.delete(`/containers/${segment(id)}`, AbortSignal.timeout(10_000), { force: 1, v: 1 }).catch(() => {});
+    }
   }
 }
 

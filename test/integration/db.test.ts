@@ -307,10 +307,6 @@ describe('volume-clone (the default): one repository, its first snapshot shared 
     await db.ok('destroy', 'feat/g');
   });
 
-  // ── strategy: template (a shared Postgres per repository, CREATE DATABASE … TEMPLATE) ──
-  // The lead adds these cases here: the first scenario above (rows in both, writes apart, reset, destroy) with
-  // `database.strategy: template`, in a describe of its own with its own repository.
-
   it('leaves nothing once its snapshots are removed with rm-snapshot', async () => {
     const db = cli(fx);
     for (const s of await db.snapshots()) await db.ok('db', 'rm-snapshot', s.name);
@@ -354,5 +350,66 @@ describe('strategy migrate: an empty database per env, then migrate and seed', (
     await db.ok('destroy', 'feat/b');
     expect(await db.snapshots()).toEqual([]);
     await expectNothingLeft(fx.label);
+  });
+});
+
+describe('strategy template: envs share one Postgres, each with a database of its own made from the snapshot', () => {
+  const fx = useRepo(shopFiles(`database:\n  strategy: template\n${commands}`), 'shoptpl');
+
+  /** Running containers of the repository that are Postgres servers (envs's own and the shared one). */
+  const servers = async () => (await labelled(fx.label)).containers.length;
+
+  it('clones by CREATE DATABASE … TEMPLATE: rows in both, writes apart, reset, --db-from, destroy drops only its database', async () => {
+    const db = cli(fx);
+    // The first env seeds itself on a server of its own and becomes the snapshot.
+    const a = await db.ok('create', 'feat/a');
+    expect(a.stderr).toMatch(/no snapshot of db yet: taking main-[0-9a-f]{7}/);
+    const b = await db.ok('create', 'feat/b');
+    expect(b.stderr).toMatch(/starting the shared database server envs-shoptpl-[0-9a-f]{4}-shared-[0-9a-z]+ on snapshot main-/);
+    expect(b.stderr).toMatch(/database env_feat_b_[0-9a-f]{6} made from template app/);
+    const c = await db.ok('create', 'feat/c');
+    expect(c.stderr).not.toMatch(/starting the shared database server/);
+    const infoB = await db.info('feat/b');
+    expect(infoB.database).toMatchObject({ strategy: 'template', snapshot: expect.stringMatching(/^main-/) });
+    // One server for A (its own) and one shared by B and C: not one each.
+    expect(await servers()).toBe(2);
+    const urlB = await db.url('feat/b');
+    const urlC = await db.url('feat/c');
+    expect(new URL(urlB).port).toBe(new URL(urlC).port);
+    expect(new URL(urlB).pathname).not.toBe(new URL(urlC).pathname);
+
+    expect(await db.items('feat/b')).toBe(100_000);
+    expect(await db.items('feat/c')).toBe(100_000);
+    expect(await db.notes('feat/c')).toEqual(['seeded']);
+    await db.note('feat/b', 'written in b');
+    await db.note('feat/c', 'written in c');
+    expect(await db.notes('feat/b')).toEqual(['seeded', 'written in b']);
+    expect(await db.notes('feat/c')).toEqual(['seeded', 'written in c']);
+
+    const reset = await db.ok('db', 'reset', 'feat/b');
+    expect(reset.stderr).toMatch(/DROP DATABASE env_feat_b_[0-9a-f]{6}; CREATE DATABASE env_feat_b_[0-9a-f]{6} TEMPLATE app/);
+    expect(await db.notes('feat/b')).toEqual(['seeded']);
+    expect(await db.notes('feat/c')).toEqual(['seeded', 'written in c']);
+
+    // A fork on the shared server: C's database is the template, as it is now.
+    await db.ok('create', 'feat/d', '--db-from', 'feat/c');
+    expect(await db.notes('feat/d')).toEqual(['seeded', 'written in c']);
+    await db.note('feat/d', 'written in d');
+    expect(await db.notes('feat/c')).toEqual(['seeded', 'written in c']);
+
+    const databases = async () =>
+      (await sql(urlC, "select datname from pg_database where datname like 'env\\_%' order by 1")).map((r) => r.datname as string);
+    expect(await databases()).toHaveLength(3);
+    await db.ok('destroy', 'feat/b');
+    expect(await databases()).toHaveLength(2);
+    expect(await db.notes('feat/c')).toEqual(['seeded', 'written in c']);
+
+    // The shared server goes with the last env that uses it; A's own server and the snapshot stay.
+    await db.ok('destroy', 'feat/c');
+    await db.ok('destroy', 'feat/d');
+    expect(await servers()).toBe(1);
+    await db.ok('destroy', 'feat/a');
+    for (const s of await db.snapshots()) await db.ok('db', 'rm-snapshot', s.name);
+    await expectNothingLeft(fx.label, { snapshots: true });
   });
 });

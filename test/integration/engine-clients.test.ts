@@ -94,6 +94,40 @@ describe('the socket client and dockerode', () => {
     expect([...(await socket.imagesPresent(refs, signal()))].sort()).toEqual([images.busybox, `${project}-img`].sort());
   });
 
+  it('both make volumes, list them with where their data is, and run task containers alike (then remove them)', async () => {
+    for (const [name, engine] of [
+      ['socket', socket],
+      ['dockerode', dockerode],
+    ] as const) {
+      const volume = await engine.createVolume({ name: `${project}-${name}-vol`, labels }, signal());
+      expect(volume).toMatchObject({ name: `${project}-${name}-vol`, labels, driver: 'local' });
+      expect(volume.dataDir).toMatch(new RegExp(`/volumes/${project}-${name}-vol/_data$`));
+      const bind = await engine.createVolume(
+        { name: `${project}-${name}-bind`, labels, options: { type: 'none', o: 'bind', device: '/tmp' } },
+        signal(),
+      );
+      expect(bind.dataDir).toBe('/tmp');
+      const task = await engine.runTask(
+        {
+          image: images.busybox,
+          cmd: ['sh', '-c', 'echo out; echo err >&2; id -u; touch /v/made; exit 4'],
+          mounts: [{ kind: 'volume', source: volume.name, target: '/v' }],
+          labels,
+          timeoutMs: 20_000,
+        },
+        signal(),
+      );
+      expect(task).toEqual({ exitCode: 4, output: expect.stringMatching(/out\n(err\n)?0\n|err\nout\n0\n/) });
+      expect(task.output).toContain('err');
+    }
+    const listed = async (engine: SocketEngine | DockerodeEngine) =>
+      (await engine.volumes(labels, signal())).map((v) => [v.name, v.dataDir]).sort();
+    expect(await listed(socket)).toEqual(await listed(dockerode));
+    expect((await socket.volumes({ ...labels, 'dev.envs.no-such-label': '' }, signal())).length).toBe(0);
+    // Task containers are gone; the volumes go with the sweep below.
+    expect((await socket.labeled(labels, signal())).containers.sort()).toEqual([ids.running, ids.exited].sort());
+  });
+
   it('the socket client removes all of it (a resource already gone is no error), and nothing is left', async () => {
     const found = await socket.labeled(labels, signal());
     await socket.remove({ ...found, containers: [...found.containers, 'f'.repeat(64)] }, signal());

@@ -1,0 +1,28 @@
+import type { TaskSpec } from '../core/deps.ts';
+
+/** The container of a task (Engine API's create body): root, no network, the mounts, the program as entrypoint. */
+export function taskContainer(task: TaskSpec) {
+  return {
+    Image: task.image,
+    Entrypoint: task.cmd.slice(0, 1),
+    Cmd: task.cmd.slice(1),
+    User: '0',
+    Labels: task.labels,
+    HostConfig: {
+      NetworkMode: 'none',
+      Mounts: task.mounts.map((m) => ({ Type: m.kind, Source: m.source, Target: m.target, ReadOnly: Boolean(m.readOnly) })),
+    },
+  };
+}
+
+/** Docker multiplexes a non-TTY container's stdout and stderr into frames: 8-byte header, then the payload. */
+export function demux(buffer: Buffer): string {
+  const parts: Buffer[] = [];
+  let offset = 0;
+  while (offset + 8 <= buffer.length) {
+    const size = buffer.readUInt32BE(offset + 4);
+    parts.push(buffer.subarray(offset + 8, offset + 8 + size));
+    offset += 8 + size;
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
