@@ -21,13 +21,23 @@ function gitEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return { ...env, LC_ALL: 'C', GIT_TERMINAL_PROMPT: '0', GIT_OPTIONAL_LOCKS: '0' };
 }
 
+const HALF_MADE_ENTRY = /failed to read .*worktrees\/[^/\s]+\/(commondir|gitdir)/;
+
 /** Runs git with an argument array. A non-zero exit outside `okCodes` becomes GIT_FAILED in git's own words. */
 export async function runGit(args: string[], options: GitRunOptions): Promise<GitResult> {
-  const result = await run('git', args, {
-    cwd: options.cwd,
-    env: gitEnv(options.env),
-    ...(options.input !== undefined ? { input: options.input } : {}),
-  });
+  const once = () =>
+    run('git', args, {
+      cwd: options.cwd,
+      env: gitEnv(options.env),
+      ...(options.input !== undefined ? { input: options.input } : {}),
+    });
+  let result = await once();
+  // `git worktree add` writes its entry's files one after another: a `worktree` command of another envs process
+  // reading the entries at that moment fails on a file not there yet. The entry is whole a moment later.
+  for (let attempt = 1; args[0] === 'worktree' && result.exitCode !== 0 && HALF_MADE_ENTRY.test(result.stderr) && attempt <= 6; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 25 * attempt));
+    result = await once();
+  }
   if (result.exitCode === undefined) throw cannotRun(result.spawnError);
   if (result.exitCode !== 0 && !(options.okCodes ?? []).includes(result.exitCode)) throw gitFailure(args, result.stderr);
   return { stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode };
