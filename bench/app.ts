@@ -96,7 +96,7 @@ try {
       const branch = `bench/app-${i}`;
       const start = performance.now();
       const created = JSON.parse(await sh('node', [BIN, 'create', branch, '--json'], fx.repo, env));
-      await answers(Number(new URL(created.urls.web).port));
+      await answers(Number(new URL(created.direct_urls.web).port));
       ours.push((performance.now() - start) / 1000);
       await sh('node', [BIN, 'destroy', branch], fx.repo, env);
     };
