@@ -121,12 +121,18 @@ describe('envs demo', () => {
       expect(portOf(answer.database)).toBe(views[i].ports.find((p: any) => p.service === 'db').published);
     }
     expect(answers[0].server_started).not.toBe(answers[1].server_started);
-    for (const line of result.stdout.split('\n').filter((l) => l.includes(' destroy '))) {
-      const args = line.trim().split(/\s+/).slice(1);
+    const removals = result.stdout.split('\n').filter((l) => / destroy | db rm-snapshot /.test(l));
+    expect(removals.filter((l) => l.includes('rm-snapshot'))).toHaveLength(1);
+    for (const line of removals) {
+      const args = line
+        .trim()
+        .split(/\s+/)
+        .slice(1, line.includes('rm-snapshot') ? 6 : undefined);
       await envsOk(fx.root, fx.home, args, env);
     }
     expect(existsSync(join(dir, '.env'))).toBe(true);
-    await expectNothingLeft(`dev.envs.repo=${repoIdFor('demo', await realpath(join(dir, '.git')))}`);
+    // What the demo says to run removes everything, its database snapshot included.
+    await expectNothingLeft(`dev.envs.repo=${repoIdFor('demo', await realpath(join(dir, '.git')))}`, { snapshots: true });
   });
 });
 

@@ -32,6 +32,12 @@ function demoSummary(result: DemoResult): string {
     "Open both URLs: each dev server answers from its own database. Each worktree's .env points at its own port.",
     `See them with \`envs -C ${p(result.dir)} list\`; remove them with`,
     ...result.envs.map((env) => `  envs -C ${p(result.dir)} destroy ${p(env.branch)}`),
+    // The first env's database became the repository's snapshot (the second is a clone of it): it outlives both.
+    ...result.envs.flatMap((env) =>
+      env.database?.made_snapshot
+        ? [`  envs -C ${p(result.dir)} db rm-snapshot ${p(env.database.made_snapshot)}   (then its database snapshot)`]
+        : [],
+    ),
   );
   return `${lines.join('\n')}\n`;
 }
