@@ -87,7 +87,7 @@ export async function ensureSharedServer(
     });
     if (!lease) throw new Error('no port lease for the shared database server');
     const server: SharedServer = { project, file, dir, port: lease.port, user, password, golden, pgVersion: snapshot.pgVersion };
-    const running = (await deps.engine.containers({ 'com.docker.compose.project': project })).some((c) => c.state === 'running');
+    const running = await isRunning(deps, project);
     // The role's password is the one the server was started with (kept beside its compose file), not this env's.
     const kept = await readFile(`${dir}/server.json`, 'utf8').then(
       (text) => (JSON.parse(text) as { password?: string }).password,
@@ -200,10 +200,13 @@ export function serverOf(deps: Deps, shared: NonNullable<DatabaseRecord['shared'
   return { ...shared, file: `${dir}/compose.yaml`, dir };
 }
 
+async function isRunning(deps: Deps, project: string): Promise<boolean> {
+  return (await deps.engine.containers({ 'com.docker.compose.project': project })).some((c) => c.state === 'running');
+}
+
 /** Starts the shared server again when something stopped it (a reboot, `docker stop`), and waits for it. */
 export async function ensureSharedRunning(deps: Deps, server: SharedServer, signal?: AbortSignal, onProgress?: Progress): Promise<void> {
-  const running = (await deps.engine.containers({ 'com.docker.compose.project': server.project })).some((c) => c.state === 'running');
-  if (running) return;
+  if (await isRunning(deps, server.project)) return;
   onProgress?.({ step: 'database', message: `starting the shared database server ${server.project} again` });
   const up = await deps.compose.up({
     project: server.project,

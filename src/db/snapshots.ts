@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import type { VolumeInfo } from '../core/deps.ts';
 import { LABEL } from '../core/labels.ts';
 
+export { formatBytes } from './bytes.ts';
+
 /** A database snapshot: a volume of envs's own whose labels say what it holds. */
 export interface Snapshot {
   name: string;
@@ -115,12 +117,6 @@ export function defaultSnapshotName(prefix: string, suffix: string): string {
 
 export function timestampSuffix(now: Date): string {
   return now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-}
-
-export function formatBytes(bytes: number): string {
-  if (bytes >= 1024 ** 3) return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
-  if (bytes >= 1024 ** 2) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
-  return `${Math.max(1, Math.round(bytes / 1024))} KiB`;
 }
 
 /** A salted digest (the snapshot's name) of a role's password: labels are readable by anyone on the engine. */

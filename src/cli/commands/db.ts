@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { SnapshotView } from '../../core/db-commands.ts';
-import { formatBytes } from '../../db/snapshots.ts';
+import { formatBytes } from '../../db/bytes.ts';
 import type { Define } from '../program.ts';
 
 const ENV_ARG = 'branch, env name or worktree path';
