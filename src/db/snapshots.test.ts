@@ -121,5 +121,8 @@ describe('passwordDigest', () => {
     expect(digest).not.toBe(passwordDigest('main-1a2b3c4', 'secret2'));
     expect(digest).not.toBe(passwordDigest('main-9f9f9f9', 'secret'));
     expect(digest).not.toContain('secret');
+    // A password made of hex digits could show through a hex digest as it is; it does not.
+    expect(passwordDigest('main-1a2b3c4', 'c0ffee42')).not.toContain('c0ffee42');
+    expect(digest).toMatch(/^[0-9a-z]+$/);
   });
 });
