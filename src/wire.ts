@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
  * or process.env.
  */
 import { rm, stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CliComposeClient } from './compose/cli.ts';
 import { corruptRecordError } from './core/corrupt.ts';
@@ -76,6 +77,7 @@ export async function openEnvs(options: OpenOptions = {}): Promise<Deps> {
     records: recordStore(paths, repoId),
     locks: fileLocks(paths),
     repoId,
+    home: { path: paths.home, host: hostname() },
     env,
     cwd,
     now: () => new Date(),
