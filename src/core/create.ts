@@ -119,14 +119,15 @@ async function applyCreate(deps: Deps, plan: EnvPlan, options: CreateRunOptions)
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       enter,
       beforeBootstrap: async () => {
-        if (!plan.database) return;
-        await enter('seed');
-        await seedDatabase(deps, record, plan.source.config, {
-          settings: plan.database.settings,
-          logFile: logFile(deps, record, 'database'),
-          ...(options.signal ? { signal: options.signal } : {}),
-          ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-        });
+        if (plan.database) {
+          await enter('seed');
+          await seedDatabase(deps, record, plan.source.config, {
+            settings: plan.database.settings,
+            logFile: logFile(deps, record, 'database'),
+            ...(options.signal ? { signal: options.signal } : {}),
+            ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+          });
+        }
         failpoint(deps.env, 'after-seed');
       },
     });
