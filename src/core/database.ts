@@ -351,7 +351,12 @@ export async function snapshotEnv(
     }
     const volume = await dataVolume(deps, record);
     await removeUnpublished(deps);
-    const dataLabels = { [LABEL.managed]: 'true', [LABEL.repo]: deps.repoId, [SNAPSHOT_DATA_LABEL]: options.name, ...homeLabels(deps.home) };
+    const dataLabels = {
+      [LABEL.managed]: 'true',
+      [LABEL.repo]: deps.repoId,
+      [SNAPSHOT_DATA_LABEL]: options.name,
+      ...homeLabels(deps.home),
+    };
     const run = runOf(record, [db.service], options.signal);
     progress(`stopping ${db.service} for a consistent copy`);
     await deps.compose.stop(run);

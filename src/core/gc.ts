@@ -126,7 +126,12 @@ export async function runGc(deps: GcDeps, options: GcOptions = {}): Promise<GcRe
   for (const repo of repos) {
     for (const corrupt of repo.corrupt) {
       keep(
-        { kind: 'env', name: corrupt.name, ...(corrupt.salvaged.project ? { project: corrupt.salvaged.project } : {}), reason: `its record ${corrupt.file} cannot be read` },
+        {
+          kind: 'env',
+          name: corrupt.name,
+          ...(corrupt.salvaged.project ? { project: corrupt.salvaged.project } : {}),
+          reason: `its record ${corrupt.file} cannot be read`,
+        },
         'without its record envs cannot tell which worktree and resources are its own; `envs doctor` says how to fix it',
       );
     }
@@ -144,7 +149,12 @@ export async function runGc(deps: GcDeps, options: GcOptions = {}): Promise<GcRe
   for (const repo of repos) await envDirsOf(deps, repo, { act, keep });
   for (const repo of repos) await worktreeEntries(repo, { act, keep });
   for (const path of await deps.staleTemp(dryRun)) {
-    items.push({ kind: 'temp', name: path, reason: 'left in $ENVS_HOME/tmp by an envs process that is gone', action: dryRun ? 'would remove' : 'removed' });
+    items.push({
+      kind: 'temp',
+      name: path,
+      reason: 'left in $ENVS_HOME/tmp by an envs process that is gone',
+      action: dryRun ? 'would remove' : 'removed',
+    });
   }
 
   return {
@@ -169,7 +179,11 @@ interface Acts {
 function refuseOtherEngine(repos: GcRepo[], engine: EngineInfo, env: NodeJS.ProcessEnv): void {
   const other = repos.flatMap((r) => r.records).find((r) => r.engine.id && r.engine.id !== engine.id);
   if (!other) return;
-  const chosen = env.DOCKER_HOST ? 'chosen by DOCKER_HOST' : env.DOCKER_CONTEXT ? `chosen by DOCKER_CONTEXT=${env.DOCKER_CONTEXT}` : 'the active docker context';
+  const chosen = env.DOCKER_HOST
+    ? 'chosen by DOCKER_HOST'
+    : env.DOCKER_CONTEXT
+      ? `chosen by DOCKER_CONTEXT=${env.DOCKER_CONTEXT}`
+      : 'the active docker context';
   throw new EnvsError(
     'ENGINE_MISMATCH',
     `This state directory's envs live on another Docker engine (${other.engine.endpoint}) than the one envs reaches now (${engine.endpoint}, ${chosen}): gc removed nothing.`,
@@ -234,7 +248,9 @@ async function knownProjects(deps: GcDeps): Promise<Set<string>> {
  */
 async function engineOrphans(deps: GcDeps, inventory: LabeledItem[], known: Set<string>, { act, keep }: Acts): Promise<Set<string>> {
   const published = new Set(
-    inventory.filter((i) => i.kind === 'volume' && i.labels[SNAPSHOT_LABEL.name]).map((i) => `${i.labels[LABEL.repo]}/${i.labels[SNAPSHOT_LABEL.name]}`),
+    inventory
+      .filter((i) => i.kind === 'volume' && i.labels[SNAPSHOT_LABEL.name])
+      .map((i) => `${i.labels[LABEL.repo]}/${i.labels[SNAPSHOT_LABEL.name]}`),
   );
   const projects = new Map<string, LabeledItem[]>();
   for (const item of inventory) {
@@ -253,7 +269,8 @@ async function engineOrphans(deps: GcDeps, inventory: LabeledItem[], known: Set<
     const owner = await ownerOf(deps, members);
     const describe = (i: LabeledItem) => ({ kind: i.kind, name: i.name, project });
     if (!owner.ours) {
-      for (const member of members) keep({ ...describe(member), reason: `no env record in this state directory names ${project}` }, owner.why);
+      for (const member of members)
+        keep({ ...describe(member), reason: `no env record in this state directory names ${project}` }, owner.why);
       continue;
     }
     const repo = members.find((m) => m.labels[LABEL.repo])?.labels[LABEL.repo] ?? '';
@@ -305,7 +322,11 @@ async function ownerOf(deps: GcDeps, members: LabeledItem[]): Promise<{ ours: bo
 
 /** The data volume of a snapshot copy cut short (its snapshot was never published): removed under the snapshot lock. */
 async function unpublishedData(deps: GcDeps, item: LabeledItem, { act, keep }: Acts): Promise<void> {
-  const base = { kind: item.kind, name: item.name, reason: `data of snapshot ${item.labels[SNAPSHOT_DATA]}, which was never published (its copy was cut short)` };
+  const base = {
+    kind: item.kind,
+    name: item.name,
+    reason: `data of snapshot ${item.labels[SNAPSHOT_DATA]}, which was never published (its copy was cut short)`,
+  };
   const owner = await ownerOf(deps, [item]);
   if (!owner.ours) {
     keep(base, owner.why);
@@ -325,7 +346,8 @@ async function staleLeases(deps: GcDeps, removedWithResources: Set<string>, { ac
   const known = await knownProjects(deps);
   const owners = new Map<string, { repo: string; env: string }>();
   for (const lease of [...ports, ...subnets]) {
-    if (!known.has(lease.project) && !removedWithResources.has(lease.project)) owners.set(lease.project, { repo: lease.repo, env: lease.env });
+    if (!known.has(lease.project) && !removedWithResources.has(lease.project))
+      owners.set(lease.project, { repo: lease.repo, env: lease.env });
   }
   for (const [project, owner] of owners) {
     const lock = owner.env.startsWith(SHARED_DIR) ? `db-shared-${owner.repo}` : envLock(owner.repo, owner.env);
@@ -339,11 +361,14 @@ async function staleLeases(deps: GcDeps, removedWithResources: Set<string>, { ac
     };
     const reason = 'no env record in this state directory names its project';
     if (await deps.locks.isHeld(lock)) {
-      for (const l of ports.filter((l) => l.project === project)) keep({ kind: 'port-lease', name: `${l.port}/${l.protocol}`, project, reason }, 'its env is being created');
+      for (const l of ports.filter((l) => l.project === project))
+        keep({ kind: 'port-lease', name: `${l.port}/${l.protocol}`, project, reason }, 'its env is being created');
       continue;
     }
-    for (const l of ports.filter((l) => l.project === project)) await act({ kind: 'port-lease', name: `${l.port}/${l.protocol} (${l.key})`, project, reason }, release);
-    for (const l of subnets.filter((l) => l.project === project)) await act({ kind: 'subnet-lease', name: `${l.cidr} (${l.key})`, project, reason }, release);
+    for (const l of ports.filter((l) => l.project === project))
+      await act({ kind: 'port-lease', name: `${l.port}/${l.protocol} (${l.key})`, project, reason }, release);
+    for (const l of subnets.filter((l) => l.project === project))
+      await act({ kind: 'subnet-lease', name: `${l.cidr} (${l.key})`, project, reason }, release);
   }
 }
 
@@ -365,12 +390,15 @@ async function envDirsOf(deps: GcDeps, repo: GcRepo, { act }: Acts): Promise<voi
       {
         kind: 'env-dir',
         name,
-        reason: shared ? `state of the shared database server ${shared}, which no env uses and which is gone` : 'env state (process pid files, logs) without an env record',
+        reason: shared
+          ? `state of the shared database server ${shared}, which no env uses and which is gone`
+          : 'env state (process pid files, logs) without an env record',
       },
       () =>
         deps.locks.with(lock, { what: `envs gc of ${name}`, waitMs: 0 }, async () => {
           const now = await deps.repos();
-          if (now.some((r) => r.repoId === repo.repoId && r.records.some((e) => e.name === name))) throw new EnvsError('ENV_BUSY', 'its env has a record now');
+          if (now.some((r) => r.repoId === repo.repoId && r.records.some((e) => e.name === name)))
+            throw new EnvsError('ENV_BUSY', 'its env has a record now');
           await deps.removeEnvDir(repo.repoId, name);
         }),
     );

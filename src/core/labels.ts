@@ -24,10 +24,7 @@ export function homeLabels(home: HomeMark): Record<string, string> {
   return { [LABEL.home]: home.path, [LABEL.host]: home.host };
 }
 
-export function labelsFor(
-  env: { repoId: string; name: string; project: string; branch: string },
-  home: HomeMark,
-): Record<string, string> {
+export function labelsFor(env: { repoId: string; name: string; project: string; branch: string }, home: HomeMark): Record<string, string> {
   return {
     [LABEL.managed]: 'true',
     [LABEL.repo]: env.repoId,

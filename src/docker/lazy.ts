@@ -1,5 +1,14 @@
 import type { Socket } from 'node:net';
-import type { ContainerDetail, ContainerSummary, Engine, EngineInfo, LabeledItem, LabeledResources, TaskSpec, VolumeInfo } from '../core/deps.ts';
+import type {
+  ContainerDetail,
+  ContainerSummary,
+  Engine,
+  EngineInfo,
+  LabeledItem,
+  LabeledResources,
+  TaskSpec,
+  VolumeInfo,
+} from '../core/deps.ts';
 import { EnvsError } from '../errors.ts';
 import { debugTrace, since, type Trace } from '../process/trace.ts';
 import { socketPathOf } from './endpoint.ts';

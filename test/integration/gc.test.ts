@@ -6,8 +6,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { FAILPOINTS } from '../../src/core/failpoints.ts';
 import { envs, envsOk } from '../support/cli.ts';
 import { expectNothingLeft, labelled } from '../support/docker.ts';
-import { snapshot } from '../support/snapshot.ts';
 import { type Fixture, useRepo, webFiles } from '../support/repo.ts';
+import { snapshot } from '../support/snapshot.ts';
 
 const CREATE_POINTS = FAILPOINTS.filter((p) => !p.startsWith('destroy-'));
 const DESTROY_POINTS = FAILPOINTS.filter((p) => p.startsWith('destroy-'));
@@ -87,7 +87,12 @@ describe('gc of an env whose worktree was deleted by hand', () => {
     const dry = await envsOk(fx.repo, fx.home, ['gc', '--dry-run', '--json']);
     expect(dry.json.dry_run).toBe(true);
     expect(dry.json.items).toContainEqual(
-      expect.objectContaining({ kind: 'env', name: env.name, action: 'would remove', reason: expect.stringMatching(/worktree .* was deleted/) }),
+      expect.objectContaining({
+        kind: 'env',
+        name: env.name,
+        action: 'would remove',
+        reason: expect.stringMatching(/worktree .* was deleted/),
+      }),
     );
     expect(dry.json.items).toContainEqual(expect.objectContaining({ kind: 'worktree-entry', name: env.worktree, action: 'would remove' }));
     expect(dry.json.items.some((i: { name: string }) => i.name === other.name)).toBe(false);
@@ -177,7 +182,10 @@ describe('gc deletes nothing without positive evidence about the engine', () => 
     try {
       const other = await envs(fx.repo, fx.home, ['gc', '--json'], { DOCKER_HOST: `unix://${socket}` });
       expect(other.exitCode).toBe(1);
-      expect(other.json.error).toMatchObject({ code: 'ENGINE_MISMATCH', message: expect.stringMatching(/another Docker engine.*gc removed nothing/) });
+      expect(other.json.error).toMatchObject({
+        code: 'ENGINE_MISMATCH',
+        message: expect.stringMatching(/another Docker engine.*gc removed nothing/),
+      });
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }

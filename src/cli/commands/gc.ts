@@ -7,7 +7,7 @@ export function defineGc(program: Command, define: Define): void {
   program
     .command('gc')
     .description(
-      "Remove what crashes and deleted worktrees or state directories left behind: interrupted envs, labelled resources, leases and files no env record owns (positive evidence only).",
+      'Remove what crashes and deleted worktrees or state directories left behind: interrupted envs, labelled resources, leases and files no env record owns (positive evidence only).',
     )
     .option('--dry-run', 'say what would be removed, removing nothing')
     .option('--json', 'print every item as JSON')
