@@ -196,3 +196,26 @@ describe('gc deletes nothing without positive evidence about the engine', () => 
     await expectAllGone(fx);
   });
 });
+
+describe('gc of resources of this state directory that no record names', () => {
+  const fx = useRepo(webFiles(), 'gcnorecord');
+
+  it('a record deleted by hand: its containers, network, leases and env state go by the home label', async () => {
+    const env = (await envsOk(fx.repo, fx.home, ['create', 'feat/unrecorded', '--json'])).json;
+    const repoId = fx.label.split('=')[1] ?? '';
+    await rm(join(fx.home, 'repos', repoId, 'envs', `${env.name}.json`));
+    const gc = await envsOk(fx.repo, fx.home, ['gc', '--json']);
+    const mine = gc.json.items.filter((i: Item) => i.project === env.project);
+    expect(mine.map((i: Item) => i.kind)).toEqual(expect.arrayContaining(['container', 'network']));
+    for (const item of mine)
+      expect(item).toMatchObject({ action: 'removed', reason: expect.stringMatching(/no env record in this state directory/) });
+    expect(gc.json.items).toContainEqual(expect.objectContaining({ kind: 'env-dir', name: env.name, action: 'removed' }));
+    await expectNothingLeft(fx.label);
+    expect(await leases(fx.home)).toEqual({ ports: [], subnets: [] });
+    expect(existsSync(join(fx.home, 'repos', repoId, 'envs', env.name))).toBe(false);
+    // Its worktree is the user's to remove: without a record gc cannot tell whether it holds work.
+    expect(existsSync(env.worktree)).toBe(true);
+    await fx.git('worktree', 'remove', '--force', env.worktree);
+    await fx.git('branch', '-D', 'feat/unrecorded');
+  });
+});
