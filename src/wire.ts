@@ -5,13 +5,15 @@ import { existsSync } from 'node:fs';
  * are the only source of the working directory and the environment: nothing below reads process.cwd()
  * or process.env.
  */
-import { rm, stat } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CliComposeClient } from './compose/cli.ts';
 import { corruptRecordError } from './core/corrupt.ts';
 import type { AppRunner, Deps, Engine, Locks, RecordStore, RepoInfo } from './core/deps.ts';
 import type { StateDoctor, StateProblem } from './core/doctor.ts';
 import type { FleetDeps, FleetRepo } from './core/fleet.ts';
+import type { GcDeps, GcRepo } from './core/gc.ts';
 import { LABEL } from './core/labels.ts';
 import { repoIdFor } from './core/naming.ts';
 import { type CorruptRecord, type EnvRecord, parseRecord, salvage } from './core/record.ts';
@@ -41,6 +43,8 @@ export interface OpenOptions {
   signal?: AbortSignal;
   /** The command's first engine call is the ping: send it as soon as the engine's address is known. */
   pingEarly?: boolean;
+  /** Leave $ENVS_HOME/tmp alone (gc --dry-run: it reports what it would remove there). */
+  keepTemp?: boolean;
 }
 
 export async function openEnvs(options: OpenOptions = {}): Promise<Deps> {
@@ -61,7 +65,7 @@ export async function openEnvs(options: OpenOptions = {}): Promise<Deps> {
     engineReady,
     usableHome(paths.home),
     // What killed runs left in $ENVS_HOME/tmp (their secrets included) goes now: one readdir when empty.
-    clearStaleTemp(paths.tmp),
+    options.keepTemp ? undefined : clearStaleTemp(paths.tmp),
   ]);
   const repoId = repoIdFor(basename(repo.root), repo.commonDir);
   return {
@@ -76,6 +80,7 @@ export async function openEnvs(options: OpenOptions = {}): Promise<Deps> {
     records: recordStore(paths, repoId),
     locks: fileLocks(paths),
     repoId,
+    home: { path: paths.home, host: hostname() },
     env,
     cwd,
     now: () => new Date(),
@@ -278,5 +283,75 @@ export function fleetDeps(home: string, env: NodeJS.ProcessEnv): FleetDeps {
       inspect: async (ids) => (await engine).inspect(ids),
     },
     now: () => new Date(),
+  };
+}
+
+/**
+ * `envs gc`'s view of one state directory: every repository with records in it (and the one `cwd` is in, for
+ * its worktree entries), one engine and Compose for all, the machine-wide registries and locks.
+ */
+export async function gcDeps(options: { env: NodeJS.ProcessEnv; cwd: string; signal?: AbortSignal; dryRun?: boolean }): Promise<GcDeps> {
+  const { env, cwd } = options;
+  const paths = new StatePaths(envsHome(env, cwd));
+  await usableHome(paths.home);
+  const endpoint = await resolveEngine(env);
+  const engine = new LazyEngine(endpoint.host, { env: { ...env, ...endpoint.env }, ...(options.signal ? { signal: options.signal } : {}) });
+  engine.askEarly();
+  const here = await openRepo(cwd, env).catch(() => undefined);
+  const opened = new Map<string, Promise<Deps>>();
+  const open = (root: string) => {
+    let found = opened.get(root);
+    if (!found) {
+      found = openEnvs({ cwd: root, env, keepTemp: true, ...(options.signal ? { signal: options.signal } : {}) });
+      opened.set(root, found);
+    }
+    return found;
+  };
+  const repos = async (): Promise<GcRepo[]> => {
+    const dirs = await repoEnvDirs(paths.home);
+    const found = await Promise.all(
+      dirs.map(async ({ repoId, envsDir }): Promise<GcRepo> => {
+        const store = recordStore(paths, repoId);
+        const { records, corrupt } = await store.scan();
+        const entries = await readdir(envsDir, { withFileTypes: true }).catch(() => []);
+        const root = records[0]?.repo ?? '';
+        return {
+          repoId,
+          root,
+          records,
+          corrupt,
+          envDirs: entries.filter((e) => e.isDirectory()).map((e) => e.name),
+          open: () => (root ? open(root) : Promise.reject(new Error(`no record of ${repoId} names its checkout`))),
+        };
+      }),
+    );
+    if (here) {
+      const repoId = repoIdFor(basename(here.root), here.commonDir);
+      if (!found.some((r) => r.repoId === repoId)) {
+        found.push({ repoId, root: here.root, records: [], corrupt: [], envDirs: [], open: () => open(here.root) });
+      }
+    }
+    return found;
+  };
+  return {
+    home: { path: paths.home, host: hostname() },
+    engine,
+    compose: new CliComposeClient(composeEnvironment(env, endpoint), paths.tmp),
+    ports: new PortRegistry(paths.registry, paths.lock('ports'), new LoopbackProbe(), paths.tmp),
+    subnets: new SubnetRegistry(paths.subnets, paths.lock('subnets'), (project) => occupiedSubnets(engine, project), paths.tmp),
+    locks: fileLocks(paths),
+    repos,
+    exists: (path) =>
+      stat(path).then(
+        () => true,
+        (error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? false : undefined),
+      ),
+    staleTemp: (dryRun) => clearStaleTemp(paths.tmp, { dryRun }),
+    removeEnvDir: async (repoId, name) => {
+      const dir = paths.envFiles(repoId, name);
+      await lazyAppRunner().stop({ stateDir: dir });
+      await rm(dir, { recursive: true, force: true });
+    },
+    env,
   };
 }

@@ -9,6 +9,7 @@ import { defineDestroy } from './commands/destroy.ts';
 import { defineDoctor } from './commands/doctor.ts';
 import { defineEnv } from './commands/env.ts';
 import { defineExec } from './commands/exec.ts';
+import { defineGc } from './commands/gc.ts';
 import { defineInfo } from './commands/info.ts';
 import { defineList } from './commands/list.ts';
 import { defineLogs } from './commands/logs.ts';
@@ -72,6 +73,7 @@ export async function run(argv: string[], out: Out = processOut, env: NodeJS.Pro
   defineDemo(program, define);
   defineOpen(program, define);
   defineProxy(program, define);
+  defineGc(program, define);
 
   try {
     await program.parseAsync(argv, { from: 'node' });

@@ -50,7 +50,7 @@ export async function converge(deps: Deps, record: EnvRecord, rendered: Rendered
   const requests = [...composeRequests.map(({ key, protocol }) => ({ key, protocol })), ...supabaseRequests(options.app)];
   const stateDir = deps.records.envDir(record.name);
   const networks = subnetNeeds(rendered.model, options.subnets.size).map(({ key, prefix }) => ({ key, prefix }));
-  const labels = labelsFor(record);
+  const labels = labelsFor(record, deps.home);
   const secrets = Object.values(record.secrets);
   const redactor = createRedactor({ secretValues: secrets });
   const deadline = Date.now() + options.waitTimeout * 1000;

@@ -93,6 +93,7 @@ async function applyCreate(deps: Deps, plan: EnvPlan, options: CreateRunOptions)
 
     await enter('database');
     await preparing;
+    failpoint(deps.env, 'after-database');
     // Dependencies need only the worktree: they install while the containers come up.
     const installSignal = options.signal ? AbortSignal.any([options.signal, installAbort.signal]) : installAbort.signal;
     const started = startInstall(deps, record, plan.source.config, {
@@ -118,16 +119,20 @@ async function applyCreate(deps: Deps, plan: EnvPlan, options: CreateRunOptions)
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       enter,
       beforeBootstrap: async () => {
-        if (!plan.database) return;
-        await enter('seed');
-        await seedDatabase(deps, record, plan.source.config, {
-          settings: plan.database.settings,
-          logFile: logFile(deps, record, 'database'),
-          ...(options.signal ? { signal: options.signal } : {}),
-          ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-        });
+        if (plan.database) {
+          await enter('seed');
+          await seedDatabase(deps, record, plan.source.config, {
+            settings: plan.database.settings,
+            logFile: logFile(deps, record, 'database'),
+            ...(options.signal ? { signal: options.signal } : {}),
+            ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+          });
+        }
+        failpoint(deps.env, 'after-seed');
       },
     });
+    // Bootstrap commands have run and the host processes answer; only the record's `ready` is left.
+    failpoint(deps.env, 'after-processes');
 
     record.status = 'running';
     record.warnings = [...new Set([...plan.warnings, ...record.warnings])];

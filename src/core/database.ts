@@ -26,7 +26,7 @@ import {
 import { EnvsError, lastLines } from '../errors.ts';
 import type { Progress } from './converge.ts';
 import type { Deps } from './deps.ts';
-import { LABEL, labelsFor } from './labels.ts';
+import { homeLabels, LABEL, labelsFor } from './labels.ts';
 import { printable } from './naming.ts';
 import { setRolePassword } from './psql.ts';
 import type { DatabaseRecord, EnvRecord } from './record.ts';
@@ -167,7 +167,7 @@ export function subpath(db: Pick<DatabaseRecord, 'mountPath' | 'dataPath'>): str
 }
 
 function taskContext(deps: Deps, record: EnvRecord, image: string): TaskContext {
-  return { engine: deps.engine, image, labels: labelsFor(record) };
+  return { engine: deps.engine, image, labels: labelsFor(record, deps.home) };
 }
 
 /**
@@ -189,7 +189,7 @@ export async function prepareClone(
   const started = performance.now();
   const laid = await layClone(
     deps,
-    { project: id ? `${record.project}-${id}` : record.project, labels: labelsFor(record), image: db.image },
+    { project: id ? `${record.project}-${id}` : record.project, labels: labelsFor(record, deps.home), image: db.image },
     snapshot,
     settings,
     subpath(db),
@@ -351,7 +351,12 @@ export async function snapshotEnv(
     }
     const volume = await dataVolume(deps, record);
     await removeUnpublished(deps);
-    const dataLabels = { [LABEL.managed]: 'true', [LABEL.repo]: deps.repoId, [SNAPSHOT_DATA_LABEL]: options.name };
+    const dataLabels = {
+      [LABEL.managed]: 'true',
+      [LABEL.repo]: deps.repoId,
+      [SNAPSHOT_DATA_LABEL]: options.name,
+      ...homeLabels(deps.home),
+    };
     const run = runOf(record, [db.service], options.signal);
     progress(`stopping ${db.service} for a consistent copy`);
     await deps.compose.stop(run);

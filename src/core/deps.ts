@@ -12,6 +12,7 @@ import type { ComposeModel } from '../compose/model.ts';
 import type { Lease, LeaseKind, LeaseRequest, PortRange } from '../ports/allocate.ts';
 import type { SubnetLease } from '../subnets/allocate.ts';
 import type { SubnetReserveOptions } from '../subnets/registry.ts';
+import type { HomeMark } from './labels.ts';
 import type { CorruptRecord, EnvRecord } from './record.ts';
 
 // ---------------------------------------------------------------- git
@@ -273,6 +274,16 @@ export interface ContainerDetail {
   restartPolicy: string;
 }
 
+/** One resource on the engine with its labels (what `envs gc` sorts by owner). */
+export interface LabeledItem {
+  kind: 'container' | 'volume' | 'network' | 'image';
+  /** What removal takes: a container's, network's or image's id, a volume's name. */
+  id: string;
+  /** For people: the container's or network's name, the volume's name, the image's first tag (or its short id). */
+  name: string;
+  labels: Record<string, string>;
+}
+
 export interface LabeledResources {
   containers: string[];
   volumes: string[];
@@ -311,6 +322,8 @@ export interface Engine {
   containers(labels: Record<string, string>): Promise<ContainerSummary[]>;
   /** Everything carrying the given labels. */
   labeled(labels: Record<string, string>): Promise<LabeledResources>;
+  /** Everything carrying the given labels, each with its own labels. */
+  inventory(labels: Record<string, string>): Promise<LabeledItem[]>;
   /** Removes what `labeled` found (containers forcibly, images by id, dangling ones included). */
   remove(resources: LabeledResources): Promise<void>;
   /** One inspect per container. */
@@ -442,6 +455,8 @@ export interface Deps {
   locks: Locks;
   /** This repository's identity on the machine (see naming.repoIdFor). */
   repoId: string;
+  /** The state directory and host, labelled on everything envs makes (core/labels.ts: what `envs gc` may remove). */
+  home: HomeMark;
   /** The environment envs runs with (config knobs such as ENVS_PORT_RANGE, ENVS_FAILPOINT); never process.env below here. */
   env: NodeJS.ProcessEnv;
   /** The directory relative paths are resolved against (an `<env>` given as a path); never process.cwd() below here. */

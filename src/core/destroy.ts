@@ -81,19 +81,23 @@ export async function destroyEnv(deps: Deps, arg: string, options: DestroyOption
     await deps.records.put(current);
 
     await deps.app.stop({ stateDir: deps.records.envDir(current.name), ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
+    failpoint(deps.env, 'destroy-after-processes');
     progress('containers', `docker compose -p ${current.project} down --volumes`);
     await Promise.all([composeDown(deps, current.project, options.signal), sweepSupabase(deps, current.supabase?.projectId)]);
     failpoint(deps.env, 'destroy-after-down');
 
     // The containers are gone (positive evidence): what is left on the engine, the ports and the worktree
     // go independently of each other.
-    const [, , , , worktree] = await Promise.all([
-      sweep(deps, current.project),
-      dropDatabase(deps, current),
+    const [, , , worktree] = await Promise.all([
+      Promise.all([sweep(deps, current.project), dropDatabase(deps, current)]).then(() => failpoint(deps.env, 'destroy-after-volumes')),
       deps.ports.release(current.project),
       deps.subnets.release(current.project),
-      removeWorktree(deps, current, inspection, Boolean(options.force), progress),
+      removeWorktree(deps, current, inspection, Boolean(options.force), progress).then((removed) => {
+        failpoint(deps.env, 'destroy-after-worktree');
+        return removed;
+      }),
     ]);
+    failpoint(deps.env, 'destroy-before-record');
     await deps.records.remove(current.name);
     return {
       name: current.name,

@@ -4,7 +4,23 @@ import { EnvsError } from '../errors.ts';
  * Named places in the lifecycle where tests make a run die (`ENVS_FAILPOINT=after-ports`, SIGKILL: no
  * cleanup runs) or fail (`ENVS_FAILPOINT=after-ports:error`, an ordinary error: rollback runs).
  */
-export type Failpoint = 'after-worktree' | 'after-ports' | 'after-compose-file' | 'after-compose-up' | 'destroy-after-down';
+export const FAILPOINTS = [
+  // create, in the order it passes them
+  'after-worktree',
+  'after-database',
+  'after-ports',
+  'after-compose-file',
+  'after-compose-up',
+  'after-seed',
+  'after-processes',
+  // destroy
+  'destroy-after-processes',
+  'destroy-after-down',
+  'destroy-after-volumes',
+  'destroy-after-worktree',
+  'destroy-before-record',
+] as const;
+export type Failpoint = (typeof FAILPOINTS)[number];
 
 export function failpoint(env: NodeJS.ProcessEnv, name: Failpoint): void {
   const wanted = env.ENVS_FAILPOINT;

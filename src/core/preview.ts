@@ -61,7 +61,7 @@ export async function planEnv(deps: Deps, options: PlanOptions): Promise<PlanVie
   const images = await imagePlan(deps, plan.source.model);
   const rewrite = rewriteServiceEnvironments(map, plan.source.model.services);
   const byKey = new Map(leases.map((l) => [l.key, l.port]));
-  const labels = labelsFor({ repoId: deps.repoId, name: plan.names.name, project: plan.names.project, branch: plan.branch });
+  const labels = labelsFor({ repoId: deps.repoId, name: plan.names.name, project: plan.names.project, branch: plan.branch }, deps.home);
   const transformed = transformModel({
     model: plan.source.model,
     project: plan.names.project,

@@ -6,7 +6,7 @@ import { fnv1a, type PortRange } from '../ports/allocate.ts';
 import type { Progress } from './converge.ts';
 import { type DatabaseSettings, layClone, subpath } from './database.ts';
 import type { Deps } from './deps.ts';
-import { LABEL } from './labels.ts';
+import { homeLabels, LABEL } from './labels.ts';
 import { printable } from './naming.ts';
 import { type PsqlTarget, psql, quoteIdent, quoteLiteral, setRolePassword } from './psql.ts';
 import type { DatabaseRecord, EnvRecord } from './record.ts';
@@ -78,7 +78,7 @@ export async function ensureSharedServer(
   const user = snapshot.user || options.credentials.user;
   const golden = snapshot.database || options.credentials.golden;
   const { password } = options.credentials;
-  const labels = { [LABEL.managed]: 'true', [LABEL.repo]: deps.repoId, [LABEL.project]: project };
+  const labels = { [LABEL.managed]: 'true', [LABEL.repo]: deps.repoId, [LABEL.project]: project, ...homeLabels(deps.home) };
   return deps.locks.with(LOCK(deps.repoId), { what: `start the shared database server ${project}`, waitMs: 120_000 }, async () => {
     const [lease] = await deps.ports.reserve({
       owner: { project, repo: deps.repoId, env: `.shared-${project}` },

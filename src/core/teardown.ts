@@ -18,7 +18,7 @@ export async function removeResources(deps: Deps, project: string, signal?: Abor
  * `docker compose -p <project> down -v`: works from labels, without the compose file,
  * so also when the worktree is gone.
  */
-export async function composeDown(deps: Deps, project: string, signal?: AbortSignal): Promise<void> {
+export async function composeDown(deps: Pick<Deps, 'compose' | 'engine'>, project: string, signal?: AbortSignal): Promise<void> {
   const downing = deps.compose.downVolumes(project, STOP_TIMEOUT_SECONDS, signal);
   deps.engine.prepare(); // the sweep after this needs the engine client: load it while Compose works
   await downing;
@@ -29,7 +29,7 @@ export async function composeDown(deps: Deps, project: string, signal?: AbortSig
  * removed by the project's labels. A removal that succeeds (or finds the resource gone) is the evidence;
  * anything that cannot be removed throws, and the env stays `destroying` for the next run.
  */
-export async function sweep(deps: Deps, project: string): Promise<void> {
+export async function sweep(deps: Pick<Deps, 'engine'>, project: string): Promise<void> {
   const left = await leftovers(deps, project);
   if (count(left) === 0) return;
   try {
@@ -43,7 +43,7 @@ export async function sweep(deps: Deps, project: string): Promise<void> {
   }
 }
 
-async function leftovers(deps: Deps, project: string): Promise<LabeledResources> {
+async function leftovers(deps: Pick<Deps, 'engine'>, project: string): Promise<LabeledResources> {
   const [ours, compose] = await Promise.all([
     deps.engine.labeled({ [LABEL.project]: project }),
     deps.engine.labeled({ 'com.docker.compose.project': project }),

@@ -1,5 +1,5 @@
 import Docker from 'dockerode';
-import type { ContainerDetail, ContainerSummary, EngineInfo, LabeledResources, TaskSpec, VolumeInfo } from '../core/deps.ts';
+import type { ContainerDetail, ContainerSummary, EngineInfo, LabeledItem, LabeledResources, TaskSpec, VolumeInfo } from '../core/deps.ts';
 import { dockerodeOptions } from './endpoint.ts';
 import {
   type ApiContainer,
@@ -9,6 +9,7 @@ import {
   containerDetail,
   containerSummary,
   ignoreMissing,
+  labeledItems,
   labeledResources,
   labelFilters,
   networkSubnets,
@@ -52,6 +53,17 @@ export class DockerodeEngine {
       this.docker.listImages({ filters, abortSignal: signal }),
     ]);
     return labeledResources({ containers, volumes: volumes.Volumes ?? [], networks, images });
+  }
+
+  async inventory(labels: Record<string, string>, signal: AbortSignal): Promise<LabeledItem[]> {
+    const filters = { label: labelFilters(labels) };
+    const [containers, volumes, networks, images] = await Promise.all([
+      this.docker.listContainers({ all: true, filters, abortSignal: signal }),
+      this.docker.listVolumes({ filters, abortSignal: signal }),
+      this.docker.listNetworks({ filters, abortSignal: signal }),
+      this.docker.listImages({ filters, abortSignal: signal }),
+    ]);
+    return labeledItems({ containers, volumes: volumes.Volumes ?? [], networks, images });
   }
 
   async remove(resources: LabeledResources, signal: AbortSignal): Promise<void> {

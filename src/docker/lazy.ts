@@ -1,5 +1,14 @@
 import type { Socket } from 'node:net';
-import type { ContainerDetail, ContainerSummary, Engine, EngineInfo, LabeledResources, TaskSpec, VolumeInfo } from '../core/deps.ts';
+import type {
+  ContainerDetail,
+  ContainerSummary,
+  Engine,
+  EngineInfo,
+  LabeledItem,
+  LabeledResources,
+  TaskSpec,
+  VolumeInfo,
+} from '../core/deps.ts';
 import { EnvsError } from '../errors.ts';
 import { debugTrace, since, type Trace } from '../process/trace.ts';
 import { socketPathOf } from './endpoint.ts';
@@ -29,6 +38,7 @@ type Backend = Pick<
   DockerodeEngine,
   | 'containers'
   | 'labeled'
+  | 'inventory'
   | 'remove'
   | 'inspect'
   | 'logs'
@@ -132,6 +142,12 @@ export class LazyEngine implements Engine {
   labeled(labels: Record<string, string>): Promise<LabeledResources> {
     return this.call('labeled', showLabels(labels), this.timeouts.read, 'all', async (signal) =>
       (await this.engine()).labeled(labels, signal),
+    );
+  }
+
+  inventory(labels: Record<string, string>): Promise<LabeledItem[]> {
+    return this.call('inventory', showLabels(labels), this.timeouts.read, 'all', async (signal) =>
+      (await this.engine()).inventory(labels, signal),
     );
   }
 

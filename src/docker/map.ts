@@ -1,4 +1,4 @@
-import type { ContainerDetail, ContainerSummary, LabeledResources, PublishedPort, VolumeInfo } from '../core/deps.ts';
+import type { ContainerDetail, ContainerSummary, LabeledItem, LabeledResources, PublishedPort, VolumeInfo } from '../core/deps.ts';
 
 /**
  * The Engine API's JSON, turned into core's shapes. One place for both clients: the socket client
@@ -8,6 +8,7 @@ import type { ContainerDetail, ContainerSummary, LabeledResources, PublishedPort
 /** The fields envs reads of `GET /containers/json`. */
 export interface ApiContainer {
   Id: string;
+  Names?: string[];
   Labels: Record<string, string>;
   State: string;
   Status: string;
@@ -25,6 +26,7 @@ export interface ApiContainerDetail {
 
 export interface ApiNetwork {
   Id: string;
+  Name?: string;
   Labels?: Record<string, string> | null;
   IPAM?: { Config?: { Subnet?: string }[] | null };
 }
@@ -63,6 +65,34 @@ export function containerDetail(d: ApiContainerDetail): ContainerDetail {
     startedAt: d.State?.StartedAt ?? '',
     restartPolicy: d.HostConfig?.RestartPolicy?.Name || 'no',
   };
+}
+
+type Labelled = { Labels?: Record<string, string> | null };
+
+/** The four lists of the Engine API as items with their labels (see Engine.inventory). */
+export function labeledItems(lists: {
+  containers: ({ Id: string; Names?: string[] } & Labelled)[];
+  volumes: ({ Name: string } & Labelled)[];
+  networks: ({ Id: string; Name?: string } & Labelled)[];
+  images: ({ Id: string; RepoTags?: string[] | null } & Labelled)[];
+}): LabeledItem[] {
+  const labels = (r: Labelled) => r.Labels ?? {};
+  return [
+    ...lists.containers.map((c) => ({
+      kind: 'container' as const,
+      id: c.Id,
+      name: (c.Names?.[0] ?? c.Id.slice(0, 12)).replace(/^\//, ''),
+      labels: labels(c),
+    })),
+    ...lists.volumes.map((v) => ({ kind: 'volume' as const, id: v.Name, name: v.Name, labels: labels(v) })),
+    ...lists.networks.map((n) => ({ kind: 'network' as const, id: n.Id, name: n.Name ?? n.Id.slice(0, 12), labels: labels(n) })),
+    ...lists.images.map((i) => ({
+      kind: 'image' as const,
+      id: i.Id,
+      name: i.RepoTags?.find((t) => t !== '<none>:<none>') ?? i.Id.replace(/^sha256:/, '').slice(0, 12),
+      labels: labels(i),
+    })),
+  ];
 }
 
 export function labeledResources(lists: {

@@ -1,4 +1,4 @@
-import type { ContainerDetail, ContainerSummary, EngineInfo, LabeledResources, TaskSpec, VolumeInfo } from '../core/deps.ts';
+import type { ContainerDetail, ContainerSummary, EngineInfo, LabeledItem, LabeledResources, TaskSpec, VolumeInfo } from '../core/deps.ts';
 import { apiRequest, segment } from './api.ts';
 import type { DockerodeEngine } from './engine.ts';
 import {
@@ -9,6 +9,7 @@ import {
   containerDetail,
   containerSummary,
   ignoreMissing,
+  labeledItems,
   labeledResources,
   labelFilters,
   networkSubnets,
@@ -64,6 +65,17 @@ export class SocketEngine {
       this.get<{ Id: string }[]>('/images/json', signal, { filters }),
     ]);
     return labeledResources({ containers, volumes: volumes.Volumes ?? [], networks, images });
+  }
+
+  async inventory(labels: Record<string, string>, signal: AbortSignal): Promise<LabeledItem[]> {
+    const filters = filtersOf(labels);
+    const [containers, volumes, networks, images] = await Promise.all([
+      this.get<ApiContainer[]>('/containers/json', signal, { all: 1, filters }),
+      this.get<{ Volumes: ApiVolume[] | null }>('/volumes', signal, { filters }),
+      this.get<ApiNetwork[]>('/networks', signal, { filters }),
+      this.get<{ Id: string; Labels?: Record<string, string> | null; RepoTags?: string[] | null }[]>('/images/json', signal, { filters }),
+    ]);
+    return labeledItems({ containers, volumes: volumes.Volumes ?? [], networks, images });
   }
 
   async remove(resources: LabeledResources, signal: AbortSignal): Promise<void> {

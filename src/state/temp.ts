@@ -43,7 +43,7 @@ export async function ensureTempDir(dir: string): Promise<string> {
  * dead, or from another host and older than a day. Names envs did not make are left alone. One readdir
  * when the directory is empty (the usual case), so every command can afford it.
  */
-export async function clearStaleTemp(dir: string): Promise<string[]> {
+export async function clearStaleTemp(dir: string, options: { dryRun?: boolean } = {}): Promise<string[]> {
   let names: string[];
   try {
     names = await readdir(dir);
@@ -64,6 +64,10 @@ export async function clearStaleTemp(dir: string): Promise<string[]> {
               () => false,
             );
       if (!stale) return;
+      if (options.dryRun) {
+        removed.push(path);
+        return;
+      }
       await rm(path, { recursive: true, force: true }).catch(() => {});
       removed.push(path);
     }),

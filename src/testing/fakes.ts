@@ -199,6 +199,7 @@ export async function makeFakes(model: ComposeModel): Promise<Fakes> {
     },
     prepare: () => {},
     labeled: async () => ({ containers: [], volumes: [], networks: [], images: [] }),
+    inventory: async () => [],
     remove: async (resources) => {
       calls.push(`engine remove${resources.containers.length > 0 ? ` ${resources.containers.join(' ')}` : ''}`);
       fakes.extraContainers = fakes.extraContainers.filter((c) => !resources.containers.includes(c.id));
@@ -306,6 +307,7 @@ export async function makeFakes(model: ComposeModel): Promise<Fakes> {
     records: store,
     locks,
     repoId: 'repo-1234',
+    home: { path: dir, host: 'test-host' },
     env: {},
     cwd: join(dir, 'repo'),
     now: () => new Date('2026-11-21T00:00:00Z'),
