@@ -29,9 +29,12 @@ export async function mergeStatus(
 ): Promise<Map<string, BranchMerge>> {
   const git = (args: string[], okCodes?: number[], input?: string) =>
     runGit(args, { cwd: root, env, ...(okCodes ? { okCodes } : {}), ...(input !== undefined ? { input } : {}) });
-  const baseRefs = await git(['rev-parse', '--verify', '--quiet', '--end-of-options', `${base}^{commit}`, `${base}^{tree}`], [1, 128]);
-  const [baseCommit, baseTree] = baseRefs.stdout.split('\n');
-  if (baseRefs.exitCode !== 0 || base.startsWith('-') || !baseCommit || !baseTree) {
+  // Not --verify (it takes one name): a range or other rev syntax gives more or other lines than two ids. A leading
+  // `-` is refused before (rev-parse without --verify would echo --end-of-options).
+  const baseRefs = base.startsWith('-') ? undefined : await git(['rev-parse', `${base}^{commit}`, `${base}^{tree}`], [128]);
+  const ids = baseRefs?.exitCode === 0 ? baseRefs.stdout.split('\n').filter(Boolean) : [];
+  const [baseCommit, baseTree] = ids;
+  if (ids.length !== 2 || !ids.every((id) => /^[0-9a-f]{40,64}$/.test(id)) || !baseCommit || !baseTree) {
     throw new EnvsError('UNKNOWN_REF', `"${base}" is not a commit of this repository.`, {
       hint: 'Name the branch merges go into with --base <ref> (a branch, a remote branch such as origin/main, or a commit).',
     });
