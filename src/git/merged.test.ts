@@ -67,9 +67,9 @@ describe('mergeStatus', () => {
   });
 
   it("rebase: every commit's patch-id is in main", async () => {
-    await commit({ 'other.txt': 'o' }, 'main moved on');
     await branch('rb', [{ 'a.txt': 'one\nTWO\nthree\n' }, { 'd.txt': 'd' }]);
-    await git('reset', '-q', '--hard', 'HEAD~1'); // main without "main moved on": rb is not a descendant
+    // Main moves first, so the picked commits get other parents (and other ids, within the same second too).
+    await commit({ 'other.txt': 'o' }, 'main moved on');
     await git('cherry-pick', 'main..rb');
     await commit({ 'a.txt': 'one\n2\nthree\n' }, 'and changed the line again');
     expect((await status([{ branch: 'rb' }])).get('rb')).toMatchObject({ by: 'rebase' });
