@@ -12,6 +12,7 @@ import type { DestroyResult } from '../core/destroy.ts';
 import type { Check } from '../core/doctor.ts';
 import { printable as p, printableJson, printableLines } from '../core/naming.ts';
 import type { PlanView } from '../core/preview.ts';
+import type { PruneResult } from '../core/prune.ts';
 import { createRedactor, redactText } from '../core/redact.ts';
 import type { EnvView } from '../core/view.ts';
 import { EnvsError } from '../errors.ts';
@@ -92,7 +93,12 @@ export function envList(views: EnvView[]): string {
   if (views.length === 0) return 'No envs in this repository. Make one with `envs create <branch>`.\n';
   const rows = [['NAME', 'BRANCH', 'STATUS', 'PORTS', 'URL', 'FLAGS', 'WORKTREE']];
   for (const v of views) {
-    const flags = [v.dirty ? 'dirty' : '', v.merged ? 'merged' : '', v.worktree_exists === false ? 'no-worktree' : '']
+    const flags = [
+      v.dirty ? 'dirty' : '',
+      v.merged ? `merged(${v.merged_by ?? '?'})` : '',
+      v.idle ? 'idle' : '',
+      v.worktree_exists === false ? 'no-worktree' : '',
+    ]
       .filter(Boolean)
       .join(',');
     rows.push([
@@ -125,7 +131,7 @@ export function envInfo(view: EnvView): string {
   }
   if (view.image) lines.push(`  image     ${p(view.image)}`);
   if (view.dirty !== undefined) lines.push(`  dirty     ${view.dirty ? 'yes' : 'no'}`);
-  if (view.merged !== undefined) lines.push(`  merged    ${view.merged ? 'yes' : 'no'}`);
+  if (view.merged !== undefined) lines.push(`  merged    ${view.merged ? `yes (${view.merged_by ?? '?'})` : 'no'}`);
   lines.push('  variables');
   for (const [k, v] of Object.entries(view.env)) lines.push(`    ${p(k)}=${p(v)}`);
   return `${lines.join('\n')}\n`;
@@ -197,4 +203,20 @@ export function errorJson(error: unknown): { error: { code: string; message: str
       hint: 'This is a bug in envs; please report it.',
     },
   };
+}
+
+/** `envs prune --merged`: one line per env, its decision and why. */
+export function pruneSummary(result: PruneResult): string {
+  const lines: string[] = [];
+  const verb = result.dry_run ? 'would prune' : 'pruned';
+  for (const e of result.pruned) {
+    const branch = e.branch_deleted === true ? '; branch deleted' : e.branch_note ? `; branch ${p(e.branch)} ${p(e.branch_note)}` : '';
+    lines.push(`✓ ${verb}  ${p(e.branch)} (env ${p(e.name)}): ${p(e.reason)}${branch}`);
+  }
+  for (const e of result.kept) lines.push(`· kept    ${p(e.branch)} (env ${p(e.name)}): ${p(e.reason)}`);
+  for (const e of result.failed) lines.push(`✗ failed  ${p(e.branch)} (env ${p(e.name)}): ${block(redactText(e.error?.message ?? ''))}`);
+  if (lines.length === 0) return `No envs in this repository.\n`;
+  const counts = `${result.pruned.length} ${verb}, ${result.kept.length} kept${result.failed.length > 0 ? `, ${result.failed.length} failed` : ''} (base ${p(result.base)})`;
+  lines.push('', result.dry_run ? `${counts} — dry run, nothing was changed.` : counts);
+  return `${lines.join('\n')}\n`;
 }

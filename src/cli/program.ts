@@ -16,6 +16,7 @@ import { defineLogs } from './commands/logs.ts';
 import { defineOpen } from './commands/open.ts';
 import { definePlan } from './commands/plan.ts';
 import { defineProxy } from './commands/proxy.ts';
+import { definePrune } from './commands/prune.ts';
 import { defineUpDown } from './commands/up-down.ts';
 import { errorJson, errorText, json, type Out, processOut } from './output.ts';
 import { type CommandContext, runAction } from './runner.ts';
@@ -74,6 +75,7 @@ export async function run(argv: string[], out: Out = processOut, env: NodeJS.Pro
   defineOpen(program, define);
   defineProxy(program, define);
   defineGc(program, define);
+  definePrune(program, define);
 
   try {
     await program.parseAsync(argv, { from: 'node' });

@@ -117,6 +117,27 @@ export interface AddWorktree {
   track?: boolean;
 }
 
+/** A branch to judge against a base; `since`: the commit its env was made at (a branch still there is `unchanged`). */
+export interface MergeQuery {
+  branch: string;
+  since?: string;
+}
+
+/** How a base holds a branch's work (src/git/merged.ts): positive evidence, or the commits it lacks. */
+export interface BranchMerge {
+  branch: string;
+  /** The branch's tip; absent: there is no such branch. */
+  tip?: string;
+  /** Still at `since`: nothing was committed, so nothing was merged. */
+  unchanged: boolean;
+  /** ancestor: fast-forward or merge commit; rebase: every commit's patch-id in base; squash: base has the whole change. */
+  by?: 'ancestor' | 'rebase' | 'squash';
+  /** The branch had an upstream that no longer exists (`[gone]` after a fetch --prune). */
+  upstreamGone: boolean;
+  /** Not merged: the branch's commits whose change base lacks (`git cherry` +). */
+  missing: CommitInfo[];
+}
+
 export interface GitClient {
   readonly repo: RepoInfo;
   /** `git check-ref-format --branch`: the normalised name, or undefined when git refuses it. */
@@ -144,8 +165,8 @@ export interface GitClient {
   listFiles(commit: string): Promise<string[]>;
   /** Which of `paths` (relative to `dir`, a checkout of this repository) git ignores. */
   ignored(dir: string, paths: string[]): Promise<Set<string>>;
-  /** The branches (short names) whose tips are reachable from `base`. */
-  mergedInto(base: string): Promise<Set<string>>;
+  /** Merge evidence of each branch against `base` (UNKNOWN_REF when base is no commit); batched, reads only. */
+  mergeStatus(base: string, queries: MergeQuery[]): Promise<Map<string, BranchMerge>>;
   /** Committer time (ms since the epoch) of each commit that exists; one git call for all. */
   commitTimes(shas: string[]): Promise<Map<string, number>>;
   /** Files of a worktree git status hides (skip-worktree, assume-unchanged) that differ from the index. */

@@ -4,7 +4,7 @@ import { EnvsError } from '../errors.ts';
 import type { Progress } from './converge.ts';
 import { removeDataPaths } from './data-removal.ts';
 import { dropDatabase } from './database.ts';
-import type { Deps, KeptRef, WorktreeInspection } from './deps.ts';
+import type { Deps, EngineInfo, KeptRef, WorktreeInspection } from './deps.ts';
 import { DEFAULT_DISPOSABLE, type DirtyFile, envOwned, type WorkAtRisk, workAtRisk } from './dirty.ts';
 import { failpoint } from './failpoints.ts';
 import { engineMismatch, envLock, reread, withWorktreeLock } from './guards.ts';
@@ -59,17 +59,7 @@ export async function destroyEnv(deps: Deps, arg: string, options: DestroyOption
   const { record, inspection, risk } = settled(found);
   const engine = settled(answered);
   settled(runnable); // a Compose that cannot run would leave the env half destroyed
-  if (record.engine.id && engine.id !== record.engine.id) throw engineMismatch(record, engine, deps.env);
-  if (inspection.locked !== undefined && !inspection.locked.startsWith('envs')) {
-    throw new EnvsError(
-      'WORKTREE_LOCKED',
-      `The worktree ${record.worktree} is locked${inspection.locked ? ` ("${inspection.locked}")` : ''}.`,
-      {
-        hint: `Someone locked it on purpose. Unlock it with \`git worktree unlock ${record.worktree}\` if it may go, then run destroy again.`,
-      },
-    );
-  }
-  if (!options.force) refuseLoss(record, risk, false);
+  refuseUnsafe(deps, record, engine, inspection, risk, Boolean(options.force));
 
   return deps.locks.with(envLock(deps.repoId, record.name), { what: `envs destroy ${record.branch}`, waitMs: 0 }, async () => {
     const progress = (step: string, message: string) => options.onProgress?.({ step, message });
@@ -112,6 +102,49 @@ export async function destroyEnv(deps: Deps, arg: string, options: DestroyOption
       released_ports: leases.map((l) => l.port),
     };
   });
+}
+
+/**
+ * What `destroy` without --force would refuse for an env now (another engine, a locked worktree, work that
+ * would be lost, another envs command holding the env), as the error it would throw; undefined: it may go.
+ * Reads only: `prune --merged` asks this of each merged env before destroying any.
+ */
+export async function destroyRefusal(deps: Deps, record: EnvRecord, engine: EngineInfo): Promise<EnvsError | undefined> {
+  try {
+    const [{ inspection, risk }, busy] = await Promise.all([look(deps, record), deps.locks.isHeld(envLock(deps.repoId, record.name))]);
+    refuseUnsafe(deps, record, engine, inspection, risk, false);
+    if (busy) {
+      return new EnvsError('ENV_BUSY', `Another envs command is working on ${printable(record.branch)}.`, {
+        hint: 'Wait for it to finish, then run the command again.',
+      });
+    }
+    return undefined;
+  } catch (error) {
+    if (EnvsError.is(error)) return error;
+    throw error;
+  }
+}
+
+/** The refusals made before anything is touched: the env's own engine, no lock of someone else's, no work lost. */
+function refuseUnsafe(
+  deps: Deps,
+  record: EnvRecord,
+  engine: EngineInfo,
+  inspection: WorktreeInspection,
+  risk: WorkAtRisk,
+  force: boolean,
+): void {
+  if (record.engine.id && engine.id !== record.engine.id) throw engineMismatch(record, engine, deps.env);
+  if (inspection.locked !== undefined && !inspection.locked.startsWith('envs')) {
+    throw new EnvsError(
+      'WORKTREE_LOCKED',
+      `The worktree ${record.worktree} is locked${inspection.locked ? ` ("${inspection.locked}")` : ''}.`,
+      {
+        hint: `Someone locked it on purpose. Unlock it with \`git worktree unlock ${record.worktree}\` if it may go, then run destroy again.`,
+      },
+    );
+  }
+  if (!force) refuseLoss(record, risk, false);
 }
 
 /** What the env's worktree path holds and what removing it would lose. */

@@ -1,6 +1,6 @@
 import type { ContainerSummary, Engine, WorktreeEntry } from './deps.ts';
 import { LABEL } from './labels.ts';
-import { corruptView, type DescribeDeps, describe } from './list.ts';
+import { corruptView, type DescribeDeps, describe, mergeLookup } from './list.ts';
 import { type EnvView, viewOf } from './view.ts';
 
 /**
@@ -52,14 +52,11 @@ export async function readFleet(deps: FleetDeps, options: { concurrency?: number
   const now = deps.now();
   const perRepo = await Promise.all(
     repos.map(async (repo) => {
-      const [{ records, corrupt }, worktrees, merged] = await Promise.all([
+      const [{ records, corrupt }, worktrees] = await Promise.all([
         repo.deps.records.scan(),
         repo.deps.git.worktrees().catch((): WorktreeEntry[] => []),
-        repo.deps.git
-          .defaultBranch()
-          .then((base) => repo.deps.git.mergedInto(base))
-          .catch(() => undefined),
       ]);
+      const merged = await mergeLookup(repo.deps, records);
       const mine = containers?.filter((c) => c.labels[LABEL.repo] === repo.repoId);
       const heads = worktrees.flatMap((w) => (w.head && records.some((r) => r.worktree === w.path) ? [w.head] : []));
       const commitTimes = await repo.deps.git.commitTimes(heads).catch(() => new Map<string, number>());

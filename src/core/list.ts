@@ -2,10 +2,12 @@ import { stat } from 'node:fs/promises';
 import { EnvsError } from '../errors.ts';
 import { proxyPortFrom } from '../proxy/targets.ts';
 import { corruptRecordError, findCorrupt, projectOf } from './corrupt.ts';
-import type { ContainerSummary, Deps } from './deps.ts';
+import type { BranchMerge, ContainerSummary, Deps, WorktreeEntry } from './deps.ts';
 import { DEFAULT_DISPOSABLE, envOwned, filesAtRisk } from './dirty.ts';
 import { envLock } from './guards.ts';
+import { DEFAULT_IDLE_DAYS, isIdle, lastActivity } from './idle.ts';
 import { LABEL } from './labels.ts';
+import { mergeDecision } from './merge-decision.ts';
 import type { CorruptRecord, EnvRecord } from './record.ts';
 import { resolveEnv } from './resolve.ts';
 import { deriveStatus, serviceStates } from './status.ts';
@@ -17,19 +19,70 @@ import { type EnvView, viewOf } from './view.ts';
  * does not answer (in time), statuses are `unknown` and each env says why. A record file that cannot be
  * read shows its env as `corrupt`; the others are listed as usual.
  */
-export async function listEnvs(deps: Deps): Promise<EnvView[]> {
+export interface ListOptions {
+  /** The branch `merged` is judged against (default: the repository's default branch). */
+  base?: string;
+  /** Days without activity that make an env idle (default 7). */
+  idleDays?: number;
+  /** Only the envs flagged merged / idle. */
+  merged?: boolean;
+  idle?: boolean;
+}
+
+export async function listEnvs(deps: Deps, options: ListOptions = {}): Promise<EnvView[]> {
   const { records, corrupt } = await deps.records.scan();
   if (records.length === 0 && corrupt.length === 0) return [];
   const [containers, worktrees, merged] = await Promise.all([
     containersIfReachable(deps, { [LABEL.repo]: deps.repoId }),
     deps.git.worktrees(),
-    mergedBranches(deps),
+    mergeLookup(deps, records, options.base),
   ]);
   const views = await Promise.all([
     ...records.map((record) => describe(deps, record, containers, worktrees, merged)),
     ...corrupt.map(async (c) => corruptView(deps, c, containers, deps.git.repo.root)),
   ]);
-  return views.sort((a, b) => (a.name < b.name ? -1 : 1));
+  await markIdle(deps, records, views, containers, worktrees, merged, options.idleDays ?? DEFAULT_IDLE_DAYS);
+  return views
+    .filter((v) => (!options.merged || v.merged === true) && (!options.idle || v.idle === true))
+    .sort((a, b) => (a.name < b.name ? -1 : 1));
+}
+
+/**
+ * `idle` and `last_activity` of each env: the latest of its branch tip's commit time, its record's last
+ * write and its containers' starts. One git call for all commit times; containers are inspected only for
+ * envs that look idle without them (a start is the one thing the engine's list does not say).
+ */
+async function markIdle(
+  deps: Deps,
+  records: EnvRecord[],
+  views: EnvView[],
+  containers: ContainerSummary[] | undefined,
+  worktrees: WorktreeEntry[],
+  merged: MergeLookup | undefined,
+  days: number,
+): Promise<void> {
+  const tipOf = (r: EnvRecord) => merged?.merges.get(r.branch)?.tip ?? worktrees.find((w) => w.path === r.worktree)?.head;
+  const tips = records.flatMap((r) => tipOf(r) ?? []);
+  const times = await deps.git.commitTimes([...new Set(tips)]).catch(() => new Map<string, number>());
+  const now = deps.now().getTime();
+  await Promise.all(
+    records.map(async (record) => {
+      const view = views.find((v) => v.name === record.name);
+      if (!view) return;
+      // The engine did not answer: its containers may be in use; no claim either way.
+      if (containers === undefined) return;
+      const tip = tipOf(record);
+      let last = lastActivity([tip ? times.get(tip) : undefined, Date.parse(record.updatedAt)]);
+      const mine = (containers ?? []).filter((c) => c.project === record.project);
+      if (isIdle(last, now, days) && mine.length > 0) {
+        const details = await deps.engine.inspect(mine.map((c) => c.id)).catch(() => undefined);
+        if (!details) return;
+        last = lastActivity([last, ...details.map((d) => Date.parse(d.startedAt))]);
+      }
+      view.idle = isIdle(last, now, days);
+      if (last !== undefined) view.last_activity = new Date(last).toISOString();
+    }),
+  );
 }
 
 /** `envs info`: one env in full (a corrupt one as far as it can be told). */
@@ -51,7 +104,7 @@ export async function infoEnv(deps: Deps, arg: string, options: { showSecrets?: 
   const [containers, worktrees, merged] = await Promise.all([
     containersIfReachable(deps, { 'com.docker.compose.project': record.project }),
     deps.git.worktrees(),
-    mergedBranches(deps),
+    mergeLookup(deps, [record]),
   ]);
   return describe(deps, record, containers, worktrees, merged, options.showSecrets);
 }
@@ -99,7 +152,7 @@ export async function describe(
   record: EnvRecord,
   containers: ContainerSummary[] | undefined,
   worktrees: { path: string; head?: string }[],
-  merged: Set<string> | undefined,
+  merged: MergeLookup | undefined,
   showSecrets = false,
 ): Promise<EnvView> {
   const entry = worktrees.find((w) => w.path === record.worktree);
@@ -119,14 +172,15 @@ export async function describe(
     processes,
   });
   const dirty = entry && worktreeExists ? await isDirty(deps, record) : undefined;
-  // Merged: the tip moved since the env was made and the default branch now contains it.
-  const isMerged = merged && entry?.head ? merged.has(record.branch) && entry.head !== record.base.commit : undefined;
+  // Merged: positive evidence that the base holds the branch's work (never for a branch that has not moved).
+  const decision = merged ? mergeDecision(record, merged.merges.get(record.branch), merged.base) : undefined;
   return viewOf(
     record,
     {
       ...live,
       ...(dirty !== undefined ? { dirty } : {}),
-      ...(isMerged !== undefined ? { merged: isMerged } : {}),
+      ...(decision ? { merged: decision.merged } : {}),
+      ...(decision?.merged ? { mergedBy: decision.code as NonNullable<EnvView['merged_by']> } : {}),
       worktreeExists,
       serviceStates: serviceStates(record, mine),
       processes: processes.map((p) => ({
@@ -154,10 +208,30 @@ async function isDirty(deps: DescribeDeps, record: EnvRecord): Promise<boolean |
   }
 }
 
-async function mergedBranches(deps: Deps): Promise<Set<string> | undefined> {
+/** The base `merged` is judged against and the merge evidence of every env's branch. */
+export interface MergeLookup {
+  base: string;
+  merges: ReadonlyMap<string, BranchMerge>;
+}
+
+/** Merge evidence for the envs' branches (one batched git pass); undefined when git cannot say (no base). */
+export async function mergeLookup(
+  deps: Pick<Deps, 'git'>,
+  records: Pick<EnvRecord, 'branch' | 'base'>[],
+  base?: string,
+): Promise<MergeLookup | undefined> {
   try {
-    return await deps.git.mergedInto(await deps.git.defaultBranch());
-  } catch {
+    const ref = base ?? (await deps.git.defaultBranch());
+    return {
+      base: ref,
+      merges: await deps.git.mergeStatus(
+        ref,
+        records.map((r) => ({ branch: r.branch, since: r.base.commit })),
+      ),
+    };
+  } catch (error) {
+    // An explicit --base that is no commit is the user's to fix; a repository without a default branch is not.
+    if (base !== undefined) throw error;
     return undefined;
   }
 }

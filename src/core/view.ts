@@ -32,6 +32,11 @@ export interface EnvView {
   warnings: string[];
   dirty?: boolean;
   merged?: boolean;
+  /** How the base holds the branch's work, when `merged` (see merge-decision.ts). */
+  merged_by?: 'ancestor' | 'rebase' | 'squash';
+  /** No commit, container start or envs change for N days (`list`; see idle.ts). */
+  idle?: boolean;
+  last_activity?: string;
   worktree_exists?: boolean;
   /** Each service's real state (list/info): running, done (a one-shot that exited 0), exited, restarting… */
   service_states?: ServiceState[];
@@ -71,6 +76,7 @@ export function viewOf(
     problems: string[];
     dirty?: boolean;
     merged?: boolean;
+    mergedBy?: EnvView['merged_by'];
     worktreeExists?: boolean;
     serviceStates?: ServiceState[];
     processes?: ProcessView[];
@@ -95,6 +101,7 @@ export function viewOf(
     warnings: record.warnings.map((text) => redactor.text(text)),
     ...(live.dirty !== undefined ? { dirty: live.dirty } : {}),
     ...(live.merged !== undefined ? { merged: live.merged } : {}),
+    ...(live.mergedBy ? { merged_by: live.mergedBy } : {}),
     ...(live.worktreeExists !== undefined ? { worktree_exists: live.worktreeExists } : {}),
     ...(live.serviceStates ? { service_states: live.serviceStates } : {}),
     ...(live.processes && live.processes.length > 0 ? { processes: live.processes } : {}),

@@ -3,10 +3,12 @@ import { realpath } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import type {
   AddWorktree,
+  BranchMerge,
   GitClient,
   HiddenEdit,
   KeepTip,
   KeptRef,
+  MergeQuery,
   RepoInfo,
   StatusEntry,
   TreeRead,
@@ -16,6 +18,7 @@ import type {
 import { EnvsError } from '../errors.ts';
 import { hiddenEdits, readIndex } from './hidden.ts';
 import { forgetWorktree, inspectWorktree, keepCommits } from './inspect.ts';
+import { mergeStatus } from './merged.ts';
 import { parseCatFileBatch, parseStatus, parseWorktreeList } from './porcelain.ts';
 import { runGit, runGitBuffer } from './run.ts';
 
@@ -180,9 +183,8 @@ export class CliGitClient implements GitClient {
     return new Set(result.stdout.split('\0').filter(Boolean));
   }
 
-  async mergedInto(base: string): Promise<Set<string>> {
-    const result = await this.run(['for-each-ref', '--format=%(refname:short)', '--merged', base, 'refs/heads/']);
-    return new Set(result.stdout.split('\n').filter(Boolean));
+  mergeStatus(base: string, queries: MergeQuery[]): Promise<Map<string, BranchMerge>> {
+    return mergeStatus(this.repo.root, this.env, base, queries);
   }
 
   async commitTimes(shas: string[]): Promise<Map<string, number>> {

@@ -9,6 +9,7 @@ import { parse } from 'yaml';
 import type { ComposeModel } from '../compose/model.ts';
 import { corruptRecordError } from '../core/corrupt.ts';
 import type {
+  BranchMerge,
   ComposeClient,
   ContainerSummary,
   Deps,
@@ -43,6 +44,8 @@ export interface Fakes {
   inspections: Map<string, Partial<WorktreeInspection>>;
   /** Committer times (ms) `commitTimes` knows, by sha. */
   commitTimes: Map<string, number>;
+  /** What `mergeStatus` says of a branch (default: not merged, nothing missing). */
+  merges: Map<string, Partial<BranchMerge>>;
   /** Runs just before a named lock is taken: another process's change between resolving and locking. */
   beforeLock?: (name: string) => Promise<void>;
   /** Extra containers the engine lists (beside those of the written compose files). */
@@ -71,6 +74,7 @@ export async function makeFakes(model: ComposeModel): Promise<Fakes> {
     dir,
     inspections: new Map(),
     commitTimes: new Map(),
+    merges: new Map(),
     extraContainers: [],
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
@@ -106,7 +110,13 @@ export async function makeFakes(model: ComposeModel): Promise<Fakes> {
       new Map(paths.filter((p) => p === 'compose.yaml').map((p) => [p, { kind: 'blob' as const, content: Buffer.from('services: {}') }])),
     listFiles: async () => ['compose.yaml'],
     ignored: async () => new Set<string>(),
-    mergedInto: async () => new Set(['main']),
+    mergeStatus: async (_base, queries) =>
+      new Map(
+        queries.map(({ branch }) => [
+          branch,
+          { branch, tip: branches.get(branch), unchanged: false, upstreamGone: false, missing: [], ...fakes.merges.get(branch) },
+        ]),
+      ),
     commitTimes: async (shas) =>
       new Map(shas.filter((sha) => fakes.commitTimes.has(sha)).map((sha) => [sha, fakes.commitTimes.get(sha) ?? 0])),
     hiddenEdits: async (path) => fakes.inspections.get(path)?.hidden ?? [],
