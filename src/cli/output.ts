@@ -92,7 +92,12 @@ export function envList(views: EnvView[]): string {
   if (views.length === 0) return 'No envs in this repository. Make one with `envs create <branch>`.\n';
   const rows = [['NAME', 'BRANCH', 'STATUS', 'PORTS', 'URL', 'FLAGS', 'WORKTREE']];
   for (const v of views) {
-    const flags = [v.dirty ? 'dirty' : '', v.merged ? 'merged' : '', v.worktree_exists === false ? 'no-worktree' : '']
+    const flags = [
+      v.dirty ? 'dirty' : '',
+      v.merged ? 'merged' : '',
+      v.worktree_exists === false ? 'no-worktree' : '',
+      v.agents?.some((a) => a.running) ? 'agent' : '',
+    ]
       .filter(Boolean)
       .join(',');
     rows.push([
@@ -122,6 +127,13 @@ export function envInfo(view: EnvView): string {
       (pr) => `${p(pr.name)} ${pr.state}${pr.exit_code !== undefined ? ` (${pr.exit_code})` : ''}${pr.port ? ` on ${pr.port}` : ''}`,
     );
     lines.push(`  processes ${shown.join(', ')}`);
+  }
+  if (view.agents?.length) {
+    const shown = view.agents.map(
+      (a) =>
+        `${p(a.window)} ${a.running ? 'running' : `exited${a.exit_code !== undefined ? ` (${a.exit_code})` : ''}`}: ${p(a.command)} since ${p(a.started_at)}`,
+    );
+    lines.push(`  agents    ${shown.join(', ')}`);
   }
   if (view.image) lines.push(`  image     ${p(view.image)}`);
   if (view.dirty !== undefined) lines.push(`  dirty     ${view.dirty ? 'yes' : 'no'}`);
