@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, realpath, rm, symlink } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, realpath, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -153,7 +153,13 @@ describe('envs agent', () => {
       { window: 'agent', running: true, command: agent.command, started_at: agent.started_at, pid: agent.pid },
     ]);
     expect(listed.agents[0].command).toContain("'two words'");
-    expect((await envsOk(fx.repo, fx.home, ['list'], env())).stdout).toMatch(/\bagent\b/);
+    // The FLAGS column (the branch and paths hold "agent" too, never between blanks).
+    expect((await envsOk(fx.repo, fx.home, ['list'], env())).stdout).toMatch(/\sagent\s/);
+    // The file that carried the caller's environment into the pane removed itself once read.
+    const kept = await readdir(fx.home, { recursive: true, withFileTypes: true });
+    for (const entry of kept.filter((e) => e.isFile())) {
+      expect(await readFile(join(entry.parentPath, entry.name), 'utf8').catch(() => '')).not.toContain('export AGENT_OUT=');
+    }
   });
 
   it('refuses a second agent (pointing at attach), starts one beside it with --new', async () => {
