@@ -38,9 +38,9 @@ const files = {
   'agent.sh': AGENT,
 };
 
-/** The test's own tmux server (a socket name, as tmux -L): never the user's. */
-const socket = `envs-it-agent-${process.pid}`;
-const tmux = (...args: string[]) => execa('tmux', ['-L', socket, ...args], { reject: false });
+/** The test's own tmux server (a socket path, as tmux -S, removed after): never the user's. */
+const socket = join(tmpdir(), `envs-it-agent-${process.pid}.sock`);
+const tmux = (...args: string[]) => execa('tmux', ['-S', socket, ...args], { reject: false });
 
 function isAlive(pid: number): boolean {
   try {
@@ -88,6 +88,7 @@ describe('envs agent', () => {
   });
   afterAll(async () => {
     await tmux('kill-server');
+    await rm(socket, { force: true });
   });
 
   it('refuses without tmux, and without a command, in one line each, changing nothing', async () => {
