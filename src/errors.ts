@@ -60,7 +60,12 @@ export type ErrorCode =
 
   // the preview router (src/proxy)
   | 'PROXY_FAILED'
-  | 'NO_PREVIEW';
+  | 'NO_PREVIEW'
+
+  // agents launched in their env (envs agent)
+  | 'AGENT_NOT_CONFIGURED'
+  | 'AGENT_RUNNING'
+  | 'AGENT_FAILED';
 
 export interface EnvsErrorOptions {
   hint?: string;

@@ -94,6 +94,7 @@ export async function openEnvs(options: OpenOptions = {}): Promise<Deps> {
 function lazyAppRunner(): AppRunner {
   const envFiles = () => import('./bootstrap/env-files.ts');
   const processes = () => import('./bootstrap/processes.ts');
+  const agent = () => import('./bootstrap/agent.ts');
   return {
     writeEnvFiles: async (input) => (await envFiles()).applyEnvFiles(input),
     previewEnvFiles: async (input) => (await envFiles()).previewEnvFiles(input),
@@ -104,6 +105,11 @@ function lazyAppRunner(): AppRunner {
     stop: async (options) =>
       existsSync(join(options.stateDir, 'processes.json')) ? (await processes()).stopProcesses(options) : undefined,
     states: async (stateDir) => (existsSync(join(stateDir, 'processes.json')) ? (await processes()).processStates(stateDir) : []),
+    // Likewise agent.json: most envs never had an agent, and list asks for every env.
+    agentsAvailable: async (baseEnv) => (await agent()).agentsAvailable(baseEnv),
+    startAgent: async (options) => (await agent()).startAgent(options),
+    agents: async (stateDir) => (existsSync(join(stateDir, 'agent.json')) ? (await agent()).agentStates(stateDir) : []),
+    stopAgents: async (options) => (existsSync(join(options.stateDir, 'agent.json')) ? (await agent()).stopAgents(options) : undefined),
   };
 }
 

@@ -1,10 +1,12 @@
 import { EnvsError } from '../errors.ts';
+import { focusAgent } from './agent.ts';
 import { processSession, processStates } from './processes.ts';
 import { attachCommand, hasSession, tmuxAvailable } from './tmux.ts';
 
 /**
- * What `envs attach` runs to open the env's tmux session, or why it cannot: tmux is not installed, the env's
- * processes run as process groups (no tmux when they started), it has none, or they are stopped.
+ * What `envs attach` runs to open the env's tmux session — on the agent's window when one runs — or why it
+ * cannot: tmux is not installed, the env's processes run as process groups (no tmux when they started), it
+ * has none, or they are stopped.
  */
 export async function attachTarget(
   stateDir: string,
@@ -16,6 +18,9 @@ export async function attachTarget(
       hint: `Install tmux (apt install tmux, brew install tmux) and restart the processes with \`envs up ${branch}\`; meanwhile \`envs logs ${branch} -f\` shows their output.`,
     });
   }
+  // An agent runs (envs agent): its window is made the current one, so attaching lands on it.
+  const agent = await focusAgent(stateDir);
+  if (agent) return attachCommand(agent.server, agent.session, env);
   const session = await processSession(stateDir);
   if (!session) {
     const states = await processStates(stateDir);
@@ -27,7 +32,7 @@ export async function attachTarget(
       {
         hint:
           states.length === 0
-            ? 'Add `processes:` to envs.yaml (e.g. web: { command: "pnpm dev", port: 3000 }) and run `envs up`.'
+            ? `Add \`processes:\` to envs.yaml (e.g. web: { command: "pnpm dev", port: 3000 }) and run \`envs up\`, or start an agent there with \`envs agent ${branch}\`.`
             : `\`envs logs ${branch} -f\` shows their output; \`envs up ${branch}\` restarts them in tmux.`,
       },
     );

@@ -10,7 +10,7 @@ import { LoopbackProbe } from '../ports/probe.ts';
 import { DEFAULT_GRACE_MS, groupMembers, isAlive, killGroup, logTail, processIdentity, sleep, startDetached } from '../process/group.ts';
 import { writeFileAtomic } from '../state/atomic.ts';
 import { describeCommand, launcherArgv, launcherFromFile, runFileText, type UserCommand } from './command.ts';
-import { killSession, openWindow, panePids, serverFromEnv, type TmuxServer, tmuxAvailable } from './tmux.ts';
+import { closeSessionSparingAgents, openWindow, serverFromEnv, sessionPanes, type TmuxServer, tmuxAvailable } from './tmux.ts';
 
 /**
  * Host processes (`processes:` in envs.yaml): dev servers and workers started per env, each with PORT set
@@ -184,9 +184,12 @@ export async function startProcesses(options: StartOptions): Promise<ProcessStat
   const state: StateFile = { version: 1, mode, processes: {} };
   if (mode === 'tmux') {
     // A session of this name is this env's (the name is its Compose project) but unrecorded, e.g. its state
-    // file was lost: stop what runs in it rather than add windows beside it.
-    for (const pid of await panePids(server, options.session)) await killGroup(pid, { graceMs: options.graceMs ?? DEFAULT_GRACE_MS });
-    await killSession(server, options.session);
+    // file was lost: stop what runs in it rather than add windows beside it. An agent's windows (envs agent)
+    // are spared: the agent's work outlives a restart of the dev servers.
+    for (const pane of await sessionPanes(server, options.session)) {
+      if (!pane.agent) await killGroup(pane.pid, { graceMs: options.graceMs ?? DEFAULT_GRACE_MS });
+    }
+    await closeSessionSparingAgents(server, options.session);
   }
 
   for (const spec of options.processes) {
@@ -335,7 +338,8 @@ export interface StopOptions {
 /**
  * Stops every process of the env: the whole process group (and session) of each, SIGTERM then SIGKILL
  * after the grace period, so nothing survives (not even children that ignore SIGHUP); then its tmux
- * session. Idempotent; a process already gone is left as it ended.
+ * session (all but an agent's windows, while one is there: see tmux.ts). Idempotent; a process already
+ * gone is left as it ended.
  */
 export async function stopProcesses(options: StopOptions): Promise<void> {
   const paths = processPaths(options.stateDir);
@@ -353,7 +357,7 @@ export async function stopProcesses(options: StopOptions): Promise<void> {
       options.onProgress?.({ step: 'processes', message: `stopped ${name}${how === 'killed' ? ' (killed after the grace period)' : ''}` });
     }),
   );
-  if (state.tmux) await killSession({ socketPath: state.tmux.socketPath }, state.tmux.session).catch(() => {});
+  if (state.tmux) await closeSessionSparingAgents({ socketPath: state.tmux.socketPath }, state.tmux.session).catch(() => {});
   await writeState(paths.state, state);
 }
 

@@ -47,16 +47,6 @@ export async function hasSession(server: TmuxServer, session: string): Promise<b
   return (await tmux(server, ['has-session', '-t', `=${session}`])).exitCode === 0;
 }
 
-/** The pids of a session's panes (their launchers), for stopping a session envs has no record of. */
-export async function panePids(server: TmuxServer, session: string): Promise<number[]> {
-  const result = await tmux(server, ['list-panes', '-s', '-t', `=${session}`, '-F', '#{pane_pid}']);
-  if (result.exitCode !== 0) return [];
-  return result.stdout
-    .split('\n')
-    .filter((line) => /^\d+$/.test(line))
-    .map(Number);
-}
-
 export async function killSession(server: TmuxServer, session: string): Promise<void> {
   await tmux(server, ['kill-session', '-t', `=${session}`]);
 }
@@ -139,4 +129,121 @@ export function attachCommand(
     return { file: 'tmux', args: [...serverArgs(server), 'switch-client', '-t', `=${session}`], env };
   }
   return { file: 'tmux', args: [...serverArgs(server), 'attach-session', '-t', `=${session}`], env: tmuxEnv(env) };
+}
+
+/**
+ * The tmux window option that marks a window as an agent's (`envs agent`): host-process restarts and `down`
+ * spare such windows, so the agent's work outlives them (agent.ts). A user option (`@…`), so tmux keeps it
+ * with the window whatever the window is renamed to.
+ */
+export const AGENT_OPTION = '@envs-agent';
+
+export interface PaneInfo {
+  windowId: string;
+  windowName: string;
+  /** The window carries AGENT_OPTION. */
+  agent: boolean;
+  pid: number;
+  dead: boolean;
+}
+
+/** Every pane of a session (all its windows) in one call; empty when the session does not exist. */
+export async function sessionPanes(server: TmuxServer, session: string): Promise<PaneInfo[]> {
+  const result = await tmux(server, [
+    'list-panes',
+    '-s',
+    '-t',
+    `=${session}`,
+    '-F',
+    // The name last: it is the one field a user may set to anything (tabs included).
+    `#{window_id}\t#{${AGENT_OPTION}}\t#{pane_pid}\t#{pane_dead}\t#{window_name}`,
+  ]);
+  if (result.exitCode !== 0) return [];
+  return result.stdout
+    .split('\n')
+    .map((line) => line.split('\t'))
+    .filter((fields) => fields.length >= 5 && /^@\d+$/.test(fields[0] ?? '') && /^\d+$/.test(fields[2] ?? ''))
+    .map(([windowId, agent, pid, dead, ...name]) => ({
+      windowId: windowId as string,
+      windowName: name.join('\t'),
+      agent: agent === '1',
+      pid: Number(pid),
+      dead: dead === '1',
+    }));
+}
+
+/** Closes a window by its id (`@3`, unique on its server); gone already is fine. */
+export async function killWindow(server: TmuxServer, windowId: string): Promise<void> {
+  await tmux(server, ['kill-window', '-t', windowId]);
+}
+
+/** Makes a window its session's current one, so attaching shows it. */
+export async function selectWindow(server: TmuxServer, windowId: string): Promise<boolean> {
+  return (await tmux(server, ['select-window', '-t', windowId])).exitCode === 0;
+}
+
+/**
+ * Ends what host processes left of a session: the whole session — or, while an agent's window is in it,
+ * every other window, so `down` and a process restart never take the agent with them.
+ */
+export async function closeSessionSparingAgents(server: TmuxServer, session: string): Promise<void> {
+  const panes = await sessionPanes(server, session);
+  if (!panes.some((p) => p.agent)) {
+    await killSession(server, session);
+    return;
+  }
+  for (const windowId of new Set(panes.filter((p) => !p.agent).map((p) => p.windowId))) await killWindow(server, windowId);
+}
+
+export interface AgentWindow {
+  session: string;
+  /** The window's name (`agent`, `agent-2`, …). */
+  window: string;
+  cwd: string;
+  /** envs's launcher: fixed words and paths, no user input (the command is in its run file). */
+  argv: string[];
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Opens an agent's window (in a new detached session when there is none yet), tagged with AGENT_OPTION in
+ * the same tmux invocation. No pipe-pane: an agent is an interactive program, its screen is not a log.
+ * Then `remain-on-exit failed` (tmux ≥ 3.2; older ones ignore it), so attach shows why an agent failed
+ * while one that was quit on purpose closes its window.
+ */
+export async function openAgentWindow(
+  server: TmuxServer,
+  spec: AgentWindow,
+): Promise<{ pid: number; windowId: string; socketPath: string }> {
+  const exists = await hasSession(server, spec.session);
+  const create = exists
+    ? ['new-window', '-d', '-t', `=${spec.session}:`, '-n', spec.window]
+    : ['new-session', '-d', '-s', spec.session, '-n', spec.window, '-x', '200', '-y', '50'];
+  const result = await tmux(
+    server,
+    [
+      ...create,
+      '-c',
+      formatLiteral(spec.cwd),
+      '-P',
+      '-F',
+      '#{pane_pid} #{window_id} #{socket_path}',
+      '--',
+      ...spec.argv,
+      ';',
+      'set-option',
+      '-w',
+      '-t',
+      `=${spec.session}:=${spec.window}`,
+      AGENT_OPTION,
+      '1',
+    ],
+    spec.env,
+  );
+  const [pid, windowId, ...socket] = result.stdout.trim().split(' ');
+  if (result.exitCode !== 0 || !pid || !/^\d+$/.test(pid) || !windowId?.startsWith('@')) {
+    throw new Error(`tmux could not open window ${spec.window} in ${spec.session}: ${result.stderr.trim() || result.stdout.trim()}`);
+  }
+  await tmux(server, ['set-option', '-w', '-t', windowId, 'remain-on-exit', 'failed'], spec.env);
+  return { pid: Number(pid), windowId, socketPath: socket.join(' ') };
 }

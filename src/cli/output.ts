@@ -98,6 +98,7 @@ export function envList(views: EnvView[]): string {
       v.merged ? `merged(${v.merged_by ?? '?'})` : '',
       v.idle ? 'idle' : '',
       v.worktree_exists === false ? 'no-worktree' : '',
+      v.agents?.some((a) => a.running) ? 'agent' : '',
     ]
       .filter(Boolean)
       .join(',');
@@ -128,6 +129,13 @@ export function envInfo(view: EnvView): string {
       (pr) => `${p(pr.name)} ${pr.state}${pr.exit_code !== undefined ? ` (${pr.exit_code})` : ''}${pr.port ? ` on ${pr.port}` : ''}`,
     );
     lines.push(`  processes ${shown.join(', ')}`);
+  }
+  if (view.agents?.length) {
+    const shown = view.agents.map(
+      (a) =>
+        `${p(a.window)} ${a.running ? 'running' : `exited${a.exit_code !== undefined ? ` (${a.exit_code})` : ''}`}: ${p(a.command)} since ${p(a.started_at)}`,
+    );
+    lines.push(`  agents    ${shown.join(', ')}`);
   }
   if (view.image) lines.push(`  image     ${p(view.image)}`);
   if (view.dirty !== undefined) lines.push(`  dirty     ${view.dirty ? 'yes' : 'no'}`);

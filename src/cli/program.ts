@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { printableLines } from '../core/naming.ts';
 import { EnvsError } from '../errors.ts';
+import { defineAgent } from './commands/agent.ts';
 import { defineAttach } from './commands/attach.ts';
 import { defineCreate } from './commands/create.ts';
 import { defineDb } from './commands/db.ts';
@@ -70,6 +71,7 @@ export async function run(argv: string[], out: Out = processOut, env: NodeJS.Pro
   defineEnv(program, define);
   defineLogs(program, define);
   defineAttach(program, define);
+  defineAgent(program, define);
   defineDb(program, define);
   defineDemo(program, define);
   defineOpen(program, define);

@@ -66,6 +66,11 @@ const bootstrapKeys = {
     )
     .describe('Host processes started per env (in a tmux session named after it when tmux is installed), stopped by down and destroy.')
     .optional(),
+  agent: userCommand
+    .describe(
+      "What `envs agent <branch>` starts in the env's tmux session when no command follows `--` (e.g. claude): in the worktree, with the env's variables.",
+    )
+    .optional(),
 };
 
 /** `envs.yaml` at the repository root. Every key is optional: zero config works. */

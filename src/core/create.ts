@@ -22,6 +22,8 @@ export interface CreateRunOptions extends CreateOptions {
   keepOnFailure?: boolean;
   signal?: AbortSignal;
   onProgress?: Progress;
+  /** A plan made moments ago for these options (`envs agent` reads it before creating); default: plan now. */
+  plan?: EnvPlan;
 }
 
 /**
@@ -31,7 +33,7 @@ export interface CreateRunOptions extends CreateOptions {
  * `list` shows as `partial` and that `create` resumes or `destroy` removes.
  */
 export async function createEnv(deps: Deps, options: CreateRunOptions): Promise<EnvView> {
-  const plan = await planCreate(deps, options);
+  const plan = options.plan ?? (await planCreate(deps, options));
   return deps.locks.with(envLock(deps.repoId, plan.names.name), { what: `envs create ${plan.branch}`, waitMs: 0 }, async () => {
     // Between planning and locking another process may have made (or finished) this env.
     const now = await deps.records.get(plan.names.name);

@@ -4,6 +4,7 @@
  * and unit tests pass fakes of the same shape.
  */
 
+import type { AgentState, StartAgentOptions, StopAgentsOptions } from '../bootstrap/agent.ts';
 import type { BootstrapOptions, BootstrapResult } from '../bootstrap/bootstrap.ts';
 import type { ApplyInput, ApplyResult, EnvFilesPlan, PreviewInput } from '../bootstrap/env-files.ts';
 import type { InstallOptions, InstallResult } from '../bootstrap/install.ts';
@@ -452,6 +453,11 @@ export interface AppRunner {
   start(options: StartOptions): Promise<ProcessState[]>;
   stop(options: StopOptions): Promise<void>;
   states(stateDir: string): Promise<ProcessState[]>;
+  /** Agents in the env's tmux session (bootstrap/agent.ts): whether tmux is there, start, states, stop. */
+  agentsAvailable(baseEnv: NodeJS.ProcessEnv): Promise<boolean>;
+  startAgent(options: StartAgentOptions): Promise<AgentState>;
+  agents(stateDir: string): Promise<AgentState[]>;
+  stopAgents(options: StopAgentsOptions): Promise<void>;
 }
 
 /** Network checks of what an env runs (seams, so unit tests need no server). */

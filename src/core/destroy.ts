@@ -71,6 +71,12 @@ export async function destroyEnv(deps: Deps, arg: string, options: DestroyOption
     await deps.records.put(current);
 
     await deps.app.stop({ stateDir: deps.records.envDir(current.name), ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
+    // Its agents go with it (their work in the worktree was weighed above), and the tmux session with them.
+    await deps.app.stopAgents({
+      stateDir: deps.records.envDir(current.name),
+      endSession: true,
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    });
     failpoint(deps.env, 'destroy-after-processes');
     progress('containers', `docker compose -p ${current.project} down --volumes`);
     await Promise.all([composeDown(deps, current.project, options.signal), sweepSupabase(deps, current.supabase?.projectId)]);

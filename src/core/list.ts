@@ -11,7 +11,7 @@ import { mergeDecision } from './merge-decision.ts';
 import type { CorruptRecord, EnvRecord } from './record.ts';
 import { resolveEnv } from './resolve.ts';
 import { deriveStatus, serviceStates } from './status.ts';
-import { type EnvView, viewOf } from './view.ts';
+import { agentView, type EnvView, viewOf } from './view.ts';
 
 /**
  * `envs list`: the records of this repository, with status from ONE engine query (all containers labelled
@@ -156,13 +156,14 @@ export async function describe(
   showSecrets = false,
 ): Promise<EnvView> {
   const entry = worktrees.find((w) => w.path === record.worktree);
-  const [busy, worktreeExists, processes] = await Promise.all([
+  const [busy, worktreeExists, processes, agents] = await Promise.all([
     deps.locks.isHeld(envLock(deps.repoId, record.name)),
     stat(record.worktree).then(
       (s) => s.isDirectory(),
       () => false,
     ),
     deps.app.states(deps.records.envDir(record.name)).catch(() => []),
+    deps.app.agents(deps.records.envDir(record.name)).catch(() => []),
   ]);
   const mine = containers?.filter((c) => c.project === record.project);
   const live = deriveStatus(record, {
@@ -190,6 +191,7 @@ export async function describe(
         ...(p.port ? { port: p.port } : {}),
         pid: p.pid,
       })),
+      agents: agents.map(agentView),
     },
     { showSecrets, proxyPort: proxyPortFrom(deps.env) },
   );

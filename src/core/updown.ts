@@ -14,7 +14,7 @@ import { upSettings } from './plan.ts';
 import type { EnvRecord } from './record.ts';
 import { resolveEnv } from './resolve.ts';
 import type { Source } from './source.ts';
-import { type EnvView, viewOf } from './view.ts';
+import { agentView, type EnvView, viewOf } from './view.ts';
 import { readWorktree, renderWorktree } from './worktree-source.ts';
 
 export interface UpDownOptions {
@@ -79,7 +79,16 @@ export async function downEnv(deps: Deps, arg: string, options: UpDownOptions = 
   const resolved = await usable(deps, arg, options.cwd);
   return deps.locks.with(envLock(deps.repoId, resolved.name), { what: `envs down ${resolved.branch}`, waitMs: 0 }, async () => {
     const record = checkStatus(await reread(deps, resolved));
-    await deps.app.stop({ stateDir: deps.records.envDir(record.name), ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
+    const stateDir = deps.records.envDir(record.name);
+    await deps.app.stop({ stateDir, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
+    // An agent is someone's work in progress: down never ends it; it is told, and destroy stops it.
+    const agents = (await deps.app.agents(stateDir)).filter((a) => a.running);
+    for (const agent of agents) {
+      options.onProgress?.({
+        step: 'agent',
+        message: `agent ${agent.window} (${agent.command}) keeps running in tmux ${agent.session}: \`envs attach ${printable(record.branch)}\` to see it`,
+      });
+    }
     options.onProgress?.({ step: 'stop', message: `docker compose -p ${record.project} stop` });
     await deps.compose.stop({
       project: record.project,
@@ -90,7 +99,7 @@ export async function downEnv(deps: Deps, arg: string, options: UpDownOptions = 
     record.status = 'stopped';
     record.updatedAt = deps.now().toISOString();
     await deps.records.put(record);
-    return viewOf(record, { status: 'stopped', problems: [] }, { proxyPort: proxyPortFrom(deps.env) });
+    return viewOf(record, { status: 'stopped', problems: [], agents: agents.map(agentView) }, { proxyPort: proxyPortFrom(deps.env) });
   });
 }
 

@@ -11,6 +11,18 @@ export interface ProcessView {
   pid: number;
 }
 
+/** An agent `envs agent` started in the env's tmux session (list/info). */
+export interface AgentView {
+  /** Its tmux window: `agent`, `agent-2`, … */
+  window: string;
+  running: boolean;
+  /** It ended by itself with this code. */
+  exit_code?: number;
+  command: string;
+  started_at: string;
+  pid: number;
+}
+
 /** The JSON shape of an env (`create`, `info`, items of `list`): the design's fixed fields first. */
 export interface EnvView {
   name: string;
@@ -42,6 +54,8 @@ export interface EnvView {
   service_states?: ServiceState[];
   /** The env's host processes (list/info). */
   processes?: ProcessView[];
+  /** Agents started by `envs agent` (list/info), while envs knows of any. */
+  agents?: AgentView[];
   base: { ref: string; commit: string };
   compose_file: string;
   /** The embedded Postgres image the env runs (pinned when it was made), when it has no compose file of its own. */
@@ -80,6 +94,7 @@ export function viewOf(
     worktreeExists?: boolean;
     serviceStates?: ServiceState[];
     processes?: ProcessView[];
+    agents?: AgentView[];
   },
   options: { showSecrets?: boolean; proxyPort?: number | undefined } = {},
 ): EnvView {
@@ -105,6 +120,7 @@ export function viewOf(
     ...(live.worktreeExists !== undefined ? { worktree_exists: live.worktreeExists } : {}),
     ...(live.serviceStates ? { service_states: live.serviceStates } : {}),
     ...(live.processes && live.processes.length > 0 ? { processes: live.processes } : {}),
+    ...(live.agents && live.agents.length > 0 ? { agents: live.agents } : {}),
     ...(record.database ? { database: databaseView(record.database) } : {}),
     base: record.base,
     compose_file: record.composeFile,
@@ -122,5 +138,24 @@ function databaseView(db: NonNullable<EnvRecord['database']>): NonNullable<EnvVi
     ...(db.snapshot ? { snapshot: db.snapshot } : {}),
     ...(db.method ? { method: db.method } : {}),
     ...(db.madeSnapshot ? { made_snapshot: db.madeSnapshot } : {}),
+  };
+}
+
+/** An agent's state as the JSON shows it. */
+export function agentView(agent: {
+  window: string;
+  running: boolean;
+  exitCode?: number | null;
+  command: string;
+  startedAt: string;
+  pid: number;
+}): AgentView {
+  return {
+    window: agent.window,
+    running: agent.running,
+    ...(agent.exitCode !== undefined && agent.exitCode !== null ? { exit_code: agent.exitCode } : {}),
+    command: agent.command,
+    started_at: agent.startedAt,
+    pid: agent.pid,
   };
 }

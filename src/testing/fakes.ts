@@ -312,6 +312,13 @@ export async function makeFakes(model: ComposeModel): Promise<Fakes> {
       },
       stop: async () => void calls.push('app stop'),
       states: async () => [],
+      agentsAvailable: async () => true,
+      startAgent: async (o) => {
+        calls.push(`agent start ${o.session}`);
+        return { window: 'agent', running: true, pid: 1, command: String(o.command), startedAt: '', session: o.session };
+      },
+      agents: async () => [],
+      stopAgents: async () => {},
     },
     subnets: new SubnetRegistry(join(dir, 'subnets.json'), join(dir, 'subnets'), async () => []),
     records: store,

@@ -4,7 +4,7 @@ import type { Define } from '../program.ts';
 export function defineAttach(program: Command, define: Define): void {
   program
     .command('attach')
-    .description("Open the env's tmux session (one window per host process); detach with Ctrl-b d.")
+    .description("Open the env's tmux session (one window per host process, the agent's shown first); detach with Ctrl-b d.")
     .argument('<env>', 'branch, env name or worktree path')
     .option('--json', 'errors as JSON on stdout (the output itself is the program’s)')
     .action(
