@@ -1,12 +1,11 @@
 import type { Command } from 'commander';
 import { envList } from '../output.ts';
 import type { Define } from '../program.ts';
+import { commandFrom, SPECS } from '../specs.ts';
 
 export function defineList(program: Command, define: Define): void {
-  program
-    .command('list')
+  commandFrom(program, SPECS.list)
     .alias('ls')
-    .description('Every env of this repository: status, ports, URL, worktree, dirty and merged flags.')
     .option('--json', 'print the envs as a JSON array')
     .action(
       define<[{ json?: boolean }]>(async (ctx) => {

@@ -1,25 +1,13 @@
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
 import { EnvsError } from '../../errors.ts';
 import type { Define } from '../program.ts';
+import { commandFrom, SPECS } from '../specs.ts';
 
 /** Compose variables that would point `docker compose logs` at another project (we say -p and -f). */
 const STRIPPED = ['COMPOSE_PROJECT_NAME', 'COMPOSE_FILE', 'COMPOSE_PROFILES', 'COMPOSE_PATH_SEPARATOR', 'COMPOSE_ENV_FILES'];
 
-function count(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number ≥ 0');
-  return n;
-}
-
 export function defineLogs(program: Command, define: Define): void {
-  program
-    .command('logs')
-    .description("An env's output: its Compose services (docker compose logs) and its host processes (their log files).")
-    .argument('<env>', 'branch, env name or worktree path')
-    .argument('[name]', 'one compose service or process (default: all)')
-    .option('-f, --follow', 'keep printing new output until Ctrl-C')
-    .option('-n, --tail <lines>', 'only the last lines of each', count)
+  commandFrom(program, SPECS.logs)
     .option('--json', 'errors as JSON on stdout (the output itself is the program’s)')
     .action(
       define<[string, string | undefined, { follow?: boolean; tail?: number; json?: boolean }]>(async (ctx, env, name, options) => {
