@@ -52,9 +52,11 @@ export async function run(argv: string[], out: Out = processOut, env: NodeJS.Pro
     (body) =>
     async (...args) => {
       const command = args[args.length - 1] as Command;
-      const flags = command.opts<{ json?: boolean }>();
+      const flags = command.opts<{ json?: boolean; events?: string }>();
       const cwd = program.opts<{ cwd?: string }>().cwd ?? process.cwd();
-      exitCode = await runAction({ cwd, env, out }, flags, (ctx) => body(ctx, ...(args.slice(0, -1) as never)));
+      exitCode = await runAction({ cwd, env, out }, { ...flags, command: command.name() }, (ctx) =>
+        body(ctx, ...(args.slice(0, -1) as never)),
+      );
     };
 
   defineCreate(program, define);

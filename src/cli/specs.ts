@@ -31,7 +31,7 @@ export type OptionSpec =
   | (BaseOption & { type: 'string' })
   /** A whole number ≥ 0. */
   | (BaseOption & { type: 'count' })
-  | (BaseOption & { type: 'choice'; choices: readonly string[]; default: string });
+  | (BaseOption & { type: 'choice'; choices: readonly string[]; default?: string });
 
 export interface CommandSpec {
   name: string;
@@ -43,6 +43,15 @@ export interface CommandSpec {
 const ENV = 'branch, env name or worktree path';
 const ENV_AMBIGUOUS = `${ENV} (name:<env name> or branch:<branch> when one word names two envs)`;
 const env = (description = ENV): ArgSpec => ({ name: 'env', description, required: true });
+/** The phases as JSON lines on stderr (core/events.ts); a tool call has no stderr to stream them to. */
+const EVENTS = {
+  key: 'events',
+  flags: '--events <format>',
+  description: 'stream each phase as it starts and ends, one JSON object a line on stderr (instead of the progress lines)',
+  type: 'choice',
+  choices: ['ndjson'],
+  mcp: false,
+} as const satisfies OptionSpec;
 
 export const SPECS = {
   create: {
@@ -63,6 +72,7 @@ export const SPECS = {
         description: 'on failure keep what was made (status failed) instead of rolling back',
         type: 'flag',
       },
+      EVENTS,
     ],
   },
   list: {
@@ -89,6 +99,7 @@ export const SPECS = {
           'also delete modified, untracked and precious ignored files, and submodule changes; commits only the worktree has are kept under refs/envs/',
         type: 'flag',
       },
+      EVENTS,
     ],
   },
   up: {
@@ -103,13 +114,14 @@ export const SPECS = {
           'let the env change what it is made of (other compose files, or none) and remove its containers of services that are gone',
         type: 'flag',
       },
+      EVENTS,
     ],
   },
   down: {
     name: 'down',
     description: "Stop an env's containers, keeping its data, ports and worktree.",
     args: [env(ENV_AMBIGUOUS)],
-    options: [],
+    options: [EVENTS],
   },
   logs: {
     name: 'logs',
@@ -165,7 +177,10 @@ export function commandFrom(program: Command, spec: CommandSpec): Command {
   for (const option of spec.options) {
     if (option.type === 'flag' || option.type === 'string') command.option(option.flags, option.description);
     else if (option.type === 'count') command.option(option.flags, option.description, count);
-    else command.addOption(new CommanderOption(option.flags, option.description).choices(option.choices).default(option.default));
+    else {
+      const choice = new CommanderOption(option.flags, option.description).choices(option.choices);
+      command.addOption(option.default === undefined ? choice : choice.default(option.default));
+    }
   }
   return command;
 }

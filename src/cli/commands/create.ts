@@ -18,6 +18,7 @@ export function defineCreate(program: Command, define: Define): void {
           keepOnFailure: Boolean(options.keepOnFailure),
           signal: ctx.signal,
           onProgress: ctx.progress,
+          ...(ctx.onEvent ? { onEvent: ctx.onEvent } : {}),
         });
         await afterStart({ env: ctx.env, cwd: ctx.cwd, signal: ctx.signal, progress: ctx.progress }, view);
         ctx.result(view, envCreated);

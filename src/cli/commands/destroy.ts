@@ -19,6 +19,7 @@ export function defineDestroy(program: Command, define: Define): void {
           cwd: ctx.cwd,
           signal: ctx.signal,
           onProgress: ctx.progress,
+          ...(ctx.onEvent ? { onEvent: ctx.onEvent } : {}),
         });
         ctx.result(result, (r) => destroySummary(r) + destroyNotes(r));
       }),

@@ -16,6 +16,7 @@ export function defineUpDown(program: Command, define: Define): void {
           signal: ctx.signal,
           onProgress: ctx.progress,
           reconfigure: Boolean(options.reconfigure),
+          ...(ctx.onEvent ? { onEvent: ctx.onEvent } : {}),
         });
         await afterStart({ env: ctx.env, cwd: ctx.cwd, signal: ctx.signal, progress: ctx.progress }, view);
         ctx.result(view, (v) => envSummary(v));
@@ -28,7 +29,12 @@ export function defineUpDown(program: Command, define: Define): void {
         const opening = ctx.open({ pingEarly: true }); // git and the engine ping start at once; the command's code loads meanwhile
         const { downEnv } = await import('../../core/updown.ts');
         const deps = await opening;
-        const view = await downEnv(deps, env, { cwd: ctx.cwd, signal: ctx.signal, onProgress: ctx.progress });
+        const view = await downEnv(deps, env, {
+          cwd: ctx.cwd,
+          signal: ctx.signal,
+          onProgress: ctx.progress,
+          ...(ctx.onEvent ? { onEvent: ctx.onEvent } : {}),
+        });
         ctx.result(view, (v) => envSummary(v));
       }),
     );
