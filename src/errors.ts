@@ -60,7 +60,10 @@ export type ErrorCode =
 
   // the preview router (src/proxy)
   | 'PROXY_FAILED'
-  | 'NO_PREVIEW';
+  | 'NO_PREVIEW'
+
+  // the MCP server (src/mcp)
+  | 'FORCE_NOT_ALLOWED';
 
 export interface EnvsErrorOptions {
   hint?: string;

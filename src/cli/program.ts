@@ -12,6 +12,7 @@ import { defineExec } from './commands/exec.ts';
 import { defineInfo } from './commands/info.ts';
 import { defineList } from './commands/list.ts';
 import { defineLogs } from './commands/logs.ts';
+import { defineMcp } from './commands/mcp.ts';
 import { defineOpen } from './commands/open.ts';
 import { definePlan } from './commands/plan.ts';
 import { defineProxy } from './commands/proxy.ts';
@@ -74,6 +75,7 @@ export async function run(argv: string[], out: Out = processOut, env: NodeJS.Pro
   defineDemo(program, define);
   defineOpen(program, define);
   defineProxy(program, define);
+  defineMcp(program, define);
 
   try {
     await program.parseAsync(argv, { from: 'node' });

@@ -36,4 +36,15 @@ describe('run', () => {
     expect(result.cancelled).toBe(true);
     expect(Date.now() - started).toBeLessThan(5_000);
   });
+
+  it('keeps at most `limit` bytes of each stream, drains the rest and says so', async () => {
+    const big = await run('node', ['-e', 'process.stdout.write("x".repeat(200000)); process.stderr.write("ok")'], { limit: 1000 });
+    expect(big.exitCode).toBe(0);
+    expect(big.stdout).toBe('x'.repeat(1000));
+    expect(big.stderr).toBe('ok');
+    expect(big.truncated).toBe(true);
+    const small = await run('node', ['-e', 'process.stdout.write("hi")'], { limit: 1000 });
+    expect(small.stdout).toBe('hi');
+    expect(small.truncated).toBeUndefined();
+  });
 });

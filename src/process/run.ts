@@ -17,6 +17,8 @@ export interface RunOptions {
   env?: NodeJS.ProcessEnv;
   input?: string;
   signal?: AbortSignal;
+  /** Bytes kept of each of stdout and stderr (the rest is read and dropped; `truncated` says so). Default: all. */
+  limit?: number;
 }
 
 export interface RunResult<T extends string | Buffer = string> {
@@ -27,6 +29,8 @@ export interface RunResult<T extends string | Buffer = string> {
   /** Set when the program could not be started (ENOENT: not installed). */
   spawnError?: NodeJS.ErrnoException;
   cancelled: boolean;
+  /** Set when `limit` cut stdout or stderr. */
+  truncated?: boolean;
 }
 
 const KILL_GRACE_MS = 5_000;
@@ -80,8 +84,21 @@ export function run(
     if (options.signal?.aborted) onAbort();
     else options.signal?.addEventListener('abort', onAbort, { once: true });
 
-    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    const limit = options.limit ?? Number.POSITIVE_INFINITY;
+    let truncated = false;
+    const keep = (into: Buffer[]) => {
+      let size = 0;
+      return (chunk: Buffer) => {
+        if (size + chunk.length > limit) {
+          truncated = true;
+          chunk = chunk.subarray(0, Math.max(0, limit - size));
+        }
+        size += chunk.length;
+        if (chunk.length > 0) into.push(chunk);
+      };
+    };
+    child.stdout.on('data', keep(stdout));
+    child.stderr.on('data', keep(stderr));
     child.on('error', (error: NodeJS.ErrnoException) => {
       spawnError = error;
     });
@@ -104,6 +121,7 @@ export function run(
         stdout: options.bytes ? out : out.toString('utf8'),
         stderr: Buffer.concat(stderr).toString('utf8'),
         cancelled,
+        ...(truncated ? { truncated } : {}),
         ...(spawnError ? { spawnError } : {}),
       });
     });
