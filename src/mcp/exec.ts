@@ -37,6 +37,7 @@ export async function execCaptured(
     env: { ...options.env, ...target.env },
     signal: AbortSignal.any([options.signal, timeout]),
     limit: EXEC_LIMIT,
+    group: true, // a timeout ends what the command started too
   });
   if (result.spawnError) {
     const missing = result.spawnError.code === 'ENOENT';

@@ -47,4 +47,18 @@ describe('run', () => {
     expect(small.stdout).toBe('hi');
     expect(small.truncated).toBeUndefined();
   });
+
+  it('cancels the whole process group of a `group` run, children holding its output included', async () => {
+    const controller = new AbortController();
+    const started = Date.now();
+    // The shell ends on SIGTERM, its background sleep (which ignores it) would hold stdout open for a minute.
+    const running = run('sh', ['-c', "trap '' TERM; sleep 60 & echo started; wait"], { signal: controller.signal, group: true });
+    setTimeout(() => controller.abort(), 300);
+    const result = await running;
+    expect(result.cancelled).toBe(true);
+    expect(result.stdout).toBe('started\n');
+    expect(Date.now() - started).toBeLessThan(KILL_GRACE_S * 1000 + 3_000);
+  }, 20_000);
 });
+
+const KILL_GRACE_S = 5;

@@ -19,6 +19,11 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Bytes kept of each of stdout and stderr (the rest is read and dropped; `truncated` says so). Default: all. */
   limit?: number;
+  /**
+   * Run it as the leader of its own process group and cancel the whole group: a command of the user's
+   * (`sh -c 'npm test'`) whose children would otherwise outlive it holding the output pipes open.
+   */
+  group?: boolean;
 }
 
 export interface RunResult<T extends string | Buffer = string> {
@@ -67,6 +72,7 @@ export function run(
       stdio: ['pipe', 'pipe', 'pipe'],
       shell: false,
       windowsHide: true,
+      detached: Boolean(options.group),
     });
     track(child);
     const stdout: Buffer[] = [];
@@ -75,10 +81,18 @@ export function run(
     let cancelled = false;
     let killTimer: NodeJS.Timeout | undefined;
 
+    const kill = (signal: NodeJS.Signals) => {
+      if (!options.group || child.pid === undefined) return void child.kill(signal);
+      try {
+        process.kill(-child.pid, signal);
+      } catch {
+        // the group is gone already
+      }
+    };
     const onAbort = () => {
       cancelled = true;
-      child.kill('SIGTERM');
-      killTimer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
+      kill('SIGTERM');
+      killTimer = setTimeout(() => kill('SIGKILL'), KILL_GRACE_MS);
       killTimer.unref();
     };
     if (options.signal?.aborted) onAbort();
