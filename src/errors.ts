@@ -65,7 +65,10 @@ export type ErrorCode =
   // agents launched in their env (envs agent)
   | 'AGENT_NOT_CONFIGURED'
   | 'AGENT_RUNNING'
-  | 'AGENT_FAILED';
+  | 'AGENT_FAILED'
+
+  // the MCP server (src/mcp)
+  | 'FORCE_NOT_ALLOWED';
 
 export interface EnvsErrorOptions {
   hint?: string;

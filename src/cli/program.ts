@@ -14,6 +14,7 @@ import { defineGc } from './commands/gc.ts';
 import { defineInfo } from './commands/info.ts';
 import { defineList } from './commands/list.ts';
 import { defineLogs } from './commands/logs.ts';
+import { defineMcp } from './commands/mcp.ts';
 import { defineOpen } from './commands/open.ts';
 import { definePlan } from './commands/plan.ts';
 import { defineProxy } from './commands/proxy.ts';
@@ -55,9 +56,11 @@ export async function run(argv: string[], out: Out = processOut, env: NodeJS.Pro
     (body) =>
     async (...args) => {
       const command = args[args.length - 1] as Command;
-      const flags = command.opts<{ json?: boolean }>();
+      const flags = command.opts<{ json?: boolean; events?: string }>();
       const cwd = program.opts<{ cwd?: string }>().cwd ?? process.cwd();
-      exitCode = await runAction({ cwd, env, out }, flags, (ctx) => body(ctx, ...(args.slice(0, -1) as never)));
+      exitCode = await runAction({ cwd, env, out }, { ...flags, command: command.name() }, (ctx) =>
+        body(ctx, ...(args.slice(0, -1) as never)),
+      );
     };
 
   defineCreate(program, define);
@@ -78,6 +81,7 @@ export async function run(argv: string[], out: Out = processOut, env: NodeJS.Pro
   defineProxy(program, define);
   defineGc(program, define);
   definePrune(program, define);
+  defineMcp(program, define);
 
   try {
     await program.parseAsync(argv, { from: 'node' });

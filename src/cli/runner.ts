@@ -1,6 +1,8 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { Progress } from '../core/converge.ts';
 import type { Deps } from '../core/deps.ts';
+import type { OnEvent } from '../core/events.ts';
+import { printableJson } from '../core/naming.ts';
 import { EnvsError } from '../errors.ts';
 import { openEnvs } from '../wire.ts';
 import { removeEarlySignals } from './early-signals.ts';
@@ -16,6 +18,8 @@ export interface CommandContext {
   out: Out;
   signal: AbortSignal;
   progress: Progress;
+  /** With `--events ndjson`: each phase as a JSON line on stderr (progress lines are off then). */
+  onEvent: OnEvent | undefined;
   /** Prints a result: JSON in --json mode, else the human rendering. */
   result<T>(value: T, human: (value: T) => string): void;
   /** Sets the exit code without an error (e.g. doctor with failed checks). */
@@ -58,11 +62,19 @@ const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
  */
 export async function runAction(
   options: RunnerOptions,
-  flags: { json?: boolean },
+  flags: { json?: boolean; events?: string; command?: string },
   action: (ctx: CommandContext) => Promise<void>,
 ): Promise<number> {
   const controller = new AbortController();
   const jsonMode = Boolean(flags.json);
+  // Events mode: stderr carries only JSON lines, so that a reader can parse every line of it.
+  const onEvent: OnEvent | undefined =
+    flags.events === 'ndjson' ? (event) => options.out.stderr(`${printableJson(JSON.stringify(event))}\n`) : undefined;
+  const reportError = (error: unknown) => {
+    if (jsonMode && !printed) json(options.out, errorJson(error));
+    else if (!onEvent) options.out.stderr(errorText(error));
+    if (onEvent) onEvent({ event: 'error', command: flags.command ?? '', ...errorJson(error).error });
+  };
   // --json prints exactly one document: a failure after the result goes to stderr, as text.
   let printed = false;
   const exit = options.exit ?? ((code: number) => process.exit(code));
@@ -72,7 +84,8 @@ export async function runAction(
       hint: 'Whatever was under way stopped where it was: run the same command again to finish it (`envs list` shows an interrupted create as partial; `envs destroy` removes it).',
       exitCode: SIGNAL_EXIT[signal as keyof typeof SIGNAL_EXIT] ?? 130,
     });
-    if (jsonMode && !printed) json(options.out, errorJson(cancelled));
+    if (onEvent) reportError(cancelled);
+    else if (jsonMode && !printed) json(options.out, errorJson(cancelled));
     else options.out.stderr(`\n${errorText(cancelled)}`);
     exit(cancelled.exitCode);
   };
@@ -93,7 +106,8 @@ export async function runAction(
     json: jsonMode,
     out: options.out,
     signal: controller.signal,
-    progress: jsonMode ? () => {} : ({ message }) => options.out.stderr(progressLine(message)),
+    progress: jsonMode || onEvent ? () => {} : ({ message }) => options.out.stderr(progressLine(message)),
+    onEvent,
     result: (value, human) => {
       printed = true;
       if (jsonMode) json(options.out, value);
@@ -115,8 +129,7 @@ export async function runAction(
     await action(ctx);
     return ctx.exitCode;
   } catch (error) {
-    if (jsonMode && !printed) json(options.out, errorJson(error));
-    else options.out.stderr(errorText(error));
+    reportError(error);
     return EnvsError.is(error) ? error.exitCode : BUG_EXIT;
   } finally {
     for (const handler of [onSignal, abortFirst]) {

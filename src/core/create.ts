@@ -9,8 +9,10 @@ import { converge, type Progress } from './converge.ts';
 import { absentPaths, copyFromMain } from './copies.ts';
 import { databaseRecord, dropDatabase, FORK_PREFIX, prepareClone, seedDatabase, snapshotEnv } from './database.ts';
 import type { Deps } from './deps.ts';
+import { type OnEvent, Phases } from './events.ts';
 import { failpoint } from './failpoints.ts';
 import { envLock, withWorktreeLock } from './guards.ts';
+import { namesFor } from './naming.ts';
 import { type CreateOptions, type EnvPlan, planCreate } from './plan.ts';
 import type { EnvRecord, Phase } from './record.ts';
 import { createFromTemplate, credentialsOf, ensureSharedRunning, ensureSharedServer, envDatabaseName, serverOf } from './shared-db.ts';
@@ -24,6 +26,8 @@ export interface CreateRunOptions extends CreateOptions {
   onProgress?: Progress;
   /** A plan made moments ago for these options (`envs agent` reads it before creating); default: plan now. */
   plan?: EnvPlan;
+  /** Each phase as it starts and ends (`plan`, then the record's phases, `rollback` after a failure). */
+  onEvent?: OnEvent;
 }
 
 /**
@@ -33,7 +37,16 @@ export interface CreateRunOptions extends CreateOptions {
  * `list` shows as `partial` and that `create` resumes or `destroy` removes.
  */
 export async function createEnv(deps: Deps, options: CreateRunOptions): Promise<EnvView> {
-  const plan = options.plan ?? (await planCreate(deps, options));
+  // The env's name is a pure function of the branch: known before the plan (a bad branch fails `plan`).
+  const phases = new Phases('create', namesFor(deps.repoId, options.branch).name, options.onEvent);
+  phases.enter('plan');
+  return phases.around(async () => {
+    const plan = options.plan ?? (await planCreate(deps, options));
+    return lockedCreate(deps, plan, options, phases);
+  });
+}
+
+function lockedCreate(deps: Deps, plan: EnvPlan, options: CreateRunOptions, phases: Phases): Promise<EnvView> {
   return deps.locks.with(envLock(deps.repoId, plan.names.name), { what: `envs create ${plan.branch}`, waitMs: 0 }, async () => {
     // Between planning and locking another process may have made (or finished) this env.
     const now = await deps.records.get(plan.names.name);
@@ -44,14 +57,15 @@ export async function createEnv(deps: Deps, options: CreateRunOptions): Promise<
     }
     // Read before the first change: a damaged registry stops create here (STATE_CORRUPT), not in its rollback.
     await deps.ports.leases(plan.names.project);
-    return applyCreate(deps, plan, options);
+    return applyCreate(deps, plan, options, phases);
   });
 }
 
-async function applyCreate(deps: Deps, plan: EnvPlan, options: CreateRunOptions): Promise<EnvView> {
+async function applyCreate(deps: Deps, plan: EnvPlan, options: CreateRunOptions, phases: Phases): Promise<EnvView> {
   const record = plan.resume ? { ...plan.resume, status: 'creating' as const, error: undefined } : newRecord(deps, plan);
   const made = { worktree: false, branchAt: undefined as string | undefined, resources: false };
   const enter = async (phase: Phase) => {
+    phases.enter(phase);
     record.phase = phase;
     record.updatedAt = deps.now().toISOString();
     await deps.records.put(record);
@@ -152,13 +166,17 @@ async function applyCreate(deps: Deps, plan: EnvPlan, options: CreateRunOptions)
       throw error;
     }
     progress('rollback', 'create failed; removing what it made');
+    phases.fail(error);
+    phases.enter('rollback');
     try {
       await rollback(deps, record, made);
     } catch (rollbackError) {
+      phases.fail(rollbackError);
       record.status = 'failed';
       record.error = `${EnvsError.is(error) ? error.message : String(error)} (rollback failed too: ${String(rollbackError)})`;
       await deps.records.put(record).catch(() => {});
     }
+    phases.done(); // the rollback's own outcome; the error is create's
     throw error;
   }
 }

@@ -6,6 +6,7 @@ import { removeDataPaths } from './data-removal.ts';
 import { dropDatabase } from './database.ts';
 import type { Deps, EngineInfo, KeptRef, WorktreeInspection } from './deps.ts';
 import { DEFAULT_DISPOSABLE, type DirtyFile, envOwned, type WorkAtRisk, workAtRisk } from './dirty.ts';
+import { type OnEvent, Phases } from './events.ts';
 import { failpoint } from './failpoints.ts';
 import { engineMismatch, envLock, reread, withWorktreeLock } from './guards.ts';
 import { printable } from './naming.ts';
@@ -20,6 +21,8 @@ export interface DestroyOptions {
   cwd?: string;
   signal?: AbortSignal;
   onProgress?: Progress;
+  /** Each phase as it starts and ends: check, processes, containers, cleanup. */
+  onEvent?: OnEvent;
 }
 
 export interface DestroyResult {
@@ -50,6 +53,7 @@ const SHOWN = 20;
  * `refs/envs/<env>/`. A directory that is no longer the env's worktree is left alone. The branch is kept.
  */
 export async function destroyEnv(deps: Deps, arg: string, options: DestroyOptions = {}): Promise<DestroyResult> {
+  const started = performance.now();
   // Ask everything at once; report a missing env before an unreachable engine.
   const [found, answered, runnable] = await Promise.allSettled([
     resolveEnv(deps, arg, options.cwd).then(async (record) => ({ record, ...(await look(deps, record)) })),
@@ -57,56 +61,67 @@ export async function destroyEnv(deps: Deps, arg: string, options: DestroyOption
     deps.compose.ensureRunnable(),
   ]);
   const { record, inspection, risk } = settled(found);
-  const engine = settled(answered);
-  settled(runnable); // a Compose that cannot run would leave the env half destroyed
-  refuseUnsafe(deps, record, engine, inspection, risk, Boolean(options.force));
+  // The phases begin once the env is known (a missing env has none); `check` from the start.
+  const phases = new Phases('destroy', record.name, options.onEvent);
+  phases.enter('check', started);
+  return phases.around(async () => {
+    const engine = settled(answered);
+    settled(runnable); // a Compose that cannot run would leave the env half destroyed
+    refuseUnsafe(deps, record, engine, inspection, risk, Boolean(options.force));
 
-  return deps.locks.with(envLock(deps.repoId, record.name), { what: `envs destroy ${record.branch}`, waitMs: 0 }, async () => {
-    const progress = (step: string, message: string) => options.onProgress?.({ step, message });
-    const current = await reread(deps, record);
-    // Read before the first change: a damaged registry stops destroy here (STATE_CORRUPT), not half-way.
-    const [leases] = await Promise.all([deps.ports.leases(current.project), deps.subnets.leases(current.project)]);
-    current.status = 'destroying';
-    current.updatedAt = deps.now().toISOString();
-    await deps.records.put(current);
+    return deps.locks.with(envLock(deps.repoId, record.name), { what: `envs destroy ${record.branch}`, waitMs: 0 }, async () => {
+      const progress = (step: string, message: string) => options.onProgress?.({ step, message });
+      const current = await reread(deps, record);
+      // Read before the first change: a damaged registry stops destroy here (STATE_CORRUPT), not half-way.
+      const [leases] = await Promise.all([deps.ports.leases(current.project), deps.subnets.leases(current.project)]);
+      current.status = 'destroying';
+      current.updatedAt = deps.now().toISOString();
+      await deps.records.put(current);
 
-    await deps.app.stop({ stateDir: deps.records.envDir(current.name), ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
-    // Its agents go with it (their work in the worktree was weighed above), and the tmux session with them.
-    await deps.app.stopAgents({
-      stateDir: deps.records.envDir(current.name),
-      endSession: true,
-      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      phases.enter('processes');
+      await deps.app.stop({
+        stateDir: deps.records.envDir(current.name),
+        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      });
+      // Its agents go with it (their work in the worktree was weighed above), and the tmux session with them.
+      await deps.app.stopAgents({
+        stateDir: deps.records.envDir(current.name),
+        endSession: true,
+        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      });
+      failpoint(deps.env, 'destroy-after-processes');
+      phases.enter('containers');
+      progress('containers', `docker compose -p ${current.project} down --volumes`);
+      await Promise.all([composeDown(deps, current.project, options.signal), sweepSupabase(deps, current.supabase?.projectId)]);
+      failpoint(deps.env, 'destroy-after-down');
+
+      // The containers are gone (positive evidence): what is left on the engine, the ports and the worktree
+      // go independently of each other.
+      phases.enter('cleanup');
+      const [, , , worktree] = await Promise.all([
+        Promise.all([sweep(deps, current.project), dropDatabase(deps, current)]).then(() => failpoint(deps.env, 'destroy-after-volumes')),
+        deps.ports.release(current.project),
+        deps.subnets.release(current.project),
+        removeWorktree(deps, current, inspection, Boolean(options.force), progress).then((removed) => {
+          failpoint(deps.env, 'destroy-after-worktree');
+          return removed;
+        }),
+      ]);
+      failpoint(deps.env, 'destroy-before-record');
+      await deps.records.remove(current.name);
+      return {
+        name: current.name,
+        branch: current.branch,
+        project: current.project,
+        worktree: current.worktree,
+        branch_kept: true,
+        worktree_removed: worktree.removed,
+        ...(worktree.note ? { worktree_note: worktree.note } : {}),
+        forced_files: worktree.forced,
+        kept_refs: worktree.kept,
+        released_ports: leases.map((l) => l.port),
+      };
     });
-    failpoint(deps.env, 'destroy-after-processes');
-    progress('containers', `docker compose -p ${current.project} down --volumes`);
-    await Promise.all([composeDown(deps, current.project, options.signal), sweepSupabase(deps, current.supabase?.projectId)]);
-    failpoint(deps.env, 'destroy-after-down');
-
-    // The containers are gone (positive evidence): what is left on the engine, the ports and the worktree
-    // go independently of each other.
-    const [, , , worktree] = await Promise.all([
-      Promise.all([sweep(deps, current.project), dropDatabase(deps, current)]).then(() => failpoint(deps.env, 'destroy-after-volumes')),
-      deps.ports.release(current.project),
-      deps.subnets.release(current.project),
-      removeWorktree(deps, current, inspection, Boolean(options.force), progress).then((removed) => {
-        failpoint(deps.env, 'destroy-after-worktree');
-        return removed;
-      }),
-    ]);
-    failpoint(deps.env, 'destroy-before-record');
-    await deps.records.remove(current.name);
-    return {
-      name: current.name,
-      branch: current.branch,
-      project: current.project,
-      worktree: current.worktree,
-      branch_kept: true,
-      worktree_removed: worktree.removed,
-      ...(worktree.note ? { worktree_note: worktree.note } : {}),
-      forced_files: worktree.forced,
-      kept_refs: worktree.kept,
-      released_ports: leases.map((l) => l.port),
-    };
   });
 }
 

@@ -7,6 +7,7 @@ import { startApp } from './app-run.ts';
 import { converge, type Progress } from './converge.ts';
 import { checkCloneBase } from './database.ts';
 import type { Deps } from './deps.ts';
+import { type OnEvent, Phases } from './events.ts';
 import { engineMismatch, envLock, reread } from './guards.ts';
 import { LABEL } from './labels.ts';
 import { printable } from './naming.ts';
@@ -27,6 +28,8 @@ export interface UpDownOptions {
    * for this env.
    */
   reconfigure?: boolean;
+  /** Each phase as it starts and ends: up's check, ports, compose-file, compose-up, processes; down's check, processes, containers. */
+  onEvent?: OnEvent;
 }
 
 /**
@@ -36,71 +39,85 @@ export interface UpDownOptions {
  * model are left alone unless then.
  */
 export async function upEnv(deps: Deps, arg: string, options: UpDownOptions = {}): Promise<EnvView> {
+  const started = performance.now();
   const resolved = await usable(deps, arg, options.cwd);
-  if (!(await isDir(resolved.worktree))) {
-    throw new EnvsError('ENV_NOT_FOUND', `${resolved.branch}'s worktree ${resolved.worktree} is gone.`, {
-      hint: `Remove the rest of the env with \`envs destroy ${resolved.branch}\`.`,
-    });
-  }
-  return deps.locks.with(envLock(deps.repoId, resolved.name), { what: `envs up ${resolved.branch}`, waitMs: 0 }, async () => {
-    const record = checkStatus(await reread(deps, resolved));
-    const source = await readWorktree(deps, record);
-    const change = compositionChange(record, source);
-    if (change && !options.reconfigure) {
-      throw new EnvsError('COMPOSITION_CHANGED', `${printable(record.branch)}'s env ${change}.`, {
-        hint: `Restore what it was made from, or run \`envs up ${printable(record.branch)} --reconfigure\` to rebuild it from what the worktree has now (volumes are kept; containers of services that are gone are removed). Nothing was changed.`,
-        details: { recorded: composition(record), worktree: composition(source) },
+  const phases = new Phases('up', resolved.name, options.onEvent);
+  phases.enter('check', started);
+  return phases.around(async () => {
+    if (!(await isDir(resolved.worktree))) {
+      throw new EnvsError('ENV_NOT_FOUND', `${resolved.branch}'s worktree ${resolved.worktree} is gone.`, {
+        hint: `Remove the rest of the env with \`envs destroy ${resolved.branch}\`.`,
       });
     }
-    await checkCloneBase(deps, record);
-    const head = (await deps.git.worktrees()).find((w) => w.path === record.worktree)?.head ?? record.base.commit;
-    const [rendered, app] = await Promise.all([renderWorktree(deps, record, source), planApp(deps, head, source.config)]);
-    await converge(deps, record, rendered, {
-      ...upSettings(deps.env, rendered.config),
-      app,
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    return deps.locks.with(envLock(deps.repoId, resolved.name), { what: `envs up ${resolved.branch}`, waitMs: 0 }, async () => {
+      const record = checkStatus(await reread(deps, resolved));
+      const source = await readWorktree(deps, record);
+      const change = compositionChange(record, source);
+      if (change && !options.reconfigure) {
+        throw new EnvsError('COMPOSITION_CHANGED', `${printable(record.branch)}'s env ${change}.`, {
+          hint: `Restore what it was made from, or run \`envs up ${printable(record.branch)} --reconfigure\` to rebuild it from what the worktree has now (volumes are kept; containers of services that are gone are removed). Nothing was changed.`,
+          details: { recorded: composition(record), worktree: composition(source) },
+        });
+      }
+      await checkCloneBase(deps, record);
+      const head = (await deps.git.worktrees()).find((w) => w.path === record.worktree)?.head ?? record.base.commit;
+      const [rendered, app] = await Promise.all([renderWorktree(deps, record, source), planApp(deps, head, source.config)]);
+      await converge(deps, record, rendered, {
+        ...upSettings(deps.env, rendered.config),
+        app,
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+        enter: async (phase) => phases.enter(phase),
+      });
+      if (!source.template) delete record.template;
+      if (options.reconfigure) await removeOrphans(deps, record, options.onProgress);
+      await startApp(deps, record, app, {
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+        enter: async (phase) => phases.enter(phase),
+      });
+      record.status = 'running';
+      record.updatedAt = deps.now().toISOString();
+      await deps.records.put(record);
+      return viewOf(record, { status: 'running', problems: [] }, { proxyPort: proxyPortFrom(deps.env) });
     });
-    if (!source.template) delete record.template;
-    if (options.reconfigure) await removeOrphans(deps, record, options.onProgress);
-    await startApp(deps, record, app, {
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-    });
-    record.status = 'running';
-    record.updatedAt = deps.now().toISOString();
-    await deps.records.put(record);
-    return viewOf(record, { status: 'running', problems: [] }, { proxyPort: proxyPortFrom(deps.env) });
   });
 }
 
 /** `envs down`: stop the env's containers; containers, volumes and ports are kept for `envs up`. */
 export async function downEnv(deps: Deps, arg: string, options: UpDownOptions = {}): Promise<EnvView> {
+  const started = performance.now();
   const resolved = await usable(deps, arg, options.cwd);
-  return deps.locks.with(envLock(deps.repoId, resolved.name), { what: `envs down ${resolved.branch}`, waitMs: 0 }, async () => {
-    const record = checkStatus(await reread(deps, resolved));
-    const stateDir = deps.records.envDir(record.name);
-    await deps.app.stop({ stateDir, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
-    // An agent is someone's work in progress: down never ends it; it is told, and destroy stops it.
-    const agents = (await deps.app.agents(stateDir)).filter((a) => a.running);
-    for (const agent of agents) {
-      options.onProgress?.({
-        step: 'agent',
-        message: `agent ${agent.window} (${agent.command}) keeps running in tmux ${agent.session}: \`envs attach ${printable(record.branch)}\` to see it`,
+  const phases = new Phases('down', resolved.name, options.onEvent);
+  phases.enter('check', started);
+  return phases.around(() =>
+    deps.locks.with(envLock(deps.repoId, resolved.name), { what: `envs down ${resolved.branch}`, waitMs: 0 }, async () => {
+      const record = checkStatus(await reread(deps, resolved));
+      const stateDir = deps.records.envDir(record.name);
+      phases.enter('processes');
+      await deps.app.stop({ stateDir, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
+      // An agent is someone's work in progress: down never ends it; it is told, and destroy stops it.
+      const agents = (await deps.app.agents(stateDir)).filter((a) => a.running);
+      for (const agent of agents) {
+        options.onProgress?.({
+          step: 'agent',
+          message: `agent ${agent.window} (${agent.command}) keeps running in tmux ${agent.session}: \`envs attach ${printable(record.branch)}\` to see it`,
+        });
+      }
+      phases.enter('containers');
+      options.onProgress?.({ step: 'stop', message: `docker compose -p ${record.project} stop` });
+      await deps.compose.stop({
+        project: record.project,
+        file: record.composeFile,
+        projectDir: (await isDir(record.projectDir)) ? record.projectDir : dirname(record.composeFile),
+        ...(options.signal ? { signal: options.signal } : {}),
       });
-    }
-    options.onProgress?.({ step: 'stop', message: `docker compose -p ${record.project} stop` });
-    await deps.compose.stop({
-      project: record.project,
-      file: record.composeFile,
-      projectDir: (await isDir(record.projectDir)) ? record.projectDir : dirname(record.composeFile),
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
-    record.status = 'stopped';
-    record.updatedAt = deps.now().toISOString();
-    await deps.records.put(record);
-    return viewOf(record, { status: 'stopped', problems: [], agents: agents.map(agentView) }, { proxyPort: proxyPortFrom(deps.env) });
-  });
+      record.status = 'stopped';
+      record.updatedAt = deps.now().toISOString();
+      await deps.records.put(record);
+      return viewOf(record, { status: 'stopped', problems: [], agents: agents.map(agentView) }, { proxyPort: proxyPortFrom(deps.env) });
+    }),
+  );
 }
 
 /** What an env (or a worktree's source) is made of, in words: its compose files, or the embedded template. */

@@ -36,4 +36,29 @@ describe('run', () => {
     expect(result.cancelled).toBe(true);
     expect(Date.now() - started).toBeLessThan(5_000);
   });
+
+  it('keeps at most `limit` bytes of each stream, drains the rest and says so', async () => {
+    const big = await run('node', ['-e', 'process.stdout.write("x".repeat(200000)); process.stderr.write("ok")'], { limit: 1000 });
+    expect(big.exitCode).toBe(0);
+    expect(big.stdout).toBe('x'.repeat(1000));
+    expect(big.stderr).toBe('ok');
+    expect(big.truncated).toBe(true);
+    const small = await run('node', ['-e', 'process.stdout.write("hi")'], { limit: 1000 });
+    expect(small.stdout).toBe('hi');
+    expect(small.truncated).toBeUndefined();
+  });
+
+  it('cancels the whole process group of a `group` run, children holding its output included', async () => {
+    const controller = new AbortController();
+    const started = Date.now();
+    // The shell ends on SIGTERM, its background sleep (which ignores it) would hold stdout open for a minute.
+    const running = run('sh', ['-c', "trap '' TERM; sleep 60 & echo started; wait"], { signal: controller.signal, group: true });
+    setTimeout(() => controller.abort(), 300);
+    const result = await running;
+    expect(result.cancelled).toBe(true);
+    expect(result.stdout).toBe('started\n');
+    expect(Date.now() - started).toBeLessThan(KILL_GRACE_S * 1000 + 3_000);
+  }, 20_000);
 });
+
+const KILL_GRACE_S = 5;

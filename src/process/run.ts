@@ -17,6 +17,13 @@ export interface RunOptions {
   env?: NodeJS.ProcessEnv;
   input?: string;
   signal?: AbortSignal;
+  /** Bytes kept of each of stdout and stderr (the rest is read and dropped; `truncated` says so). Default: all. */
+  limit?: number;
+  /**
+   * Run it as the leader of its own process group and cancel the whole group: a command of the user's
+   * (`sh -c 'npm test'`) whose children would otherwise outlive it holding the output pipes open.
+   */
+  group?: boolean;
 }
 
 export interface RunResult<T extends string | Buffer = string> {
@@ -27,6 +34,8 @@ export interface RunResult<T extends string | Buffer = string> {
   /** Set when the program could not be started (ENOENT: not installed). */
   spawnError?: NodeJS.ErrnoException;
   cancelled: boolean;
+  /** Set when `limit` cut stdout or stderr. */
+  truncated?: boolean;
 }
 
 const KILL_GRACE_MS = 5_000;
@@ -63,6 +72,7 @@ export function run(
       stdio: ['pipe', 'pipe', 'pipe'],
       shell: false,
       windowsHide: true,
+      detached: Boolean(options.group),
     });
     track(child);
     const stdout: Buffer[] = [];
@@ -71,17 +81,38 @@ export function run(
     let cancelled = false;
     let killTimer: NodeJS.Timeout | undefined;
 
+    const kill = (signal: NodeJS.Signals) => {
+      if (!options.group || child.pid === undefined) return void child.kill(signal);
+      try {
+        process.kill(-child.pid, signal);
+      } catch {
+        // the group is gone already
+      }
+    };
     const onAbort = () => {
       cancelled = true;
-      child.kill('SIGTERM');
-      killTimer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
+      kill('SIGTERM');
+      killTimer = setTimeout(() => kill('SIGKILL'), KILL_GRACE_MS);
       killTimer.unref();
     };
     if (options.signal?.aborted) onAbort();
     else options.signal?.addEventListener('abort', onAbort, { once: true });
 
-    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    const limit = options.limit ?? Number.POSITIVE_INFINITY;
+    let truncated = false;
+    const keep = (into: Buffer[]) => {
+      let size = 0;
+      return (chunk: Buffer) => {
+        if (size + chunk.length > limit) {
+          truncated = true;
+          chunk = chunk.subarray(0, Math.max(0, limit - size));
+        }
+        size += chunk.length;
+        if (chunk.length > 0) into.push(chunk);
+      };
+    };
+    child.stdout.on('data', keep(stdout));
+    child.stderr.on('data', keep(stderr));
     child.on('error', (error: NodeJS.ErrnoException) => {
       spawnError = error;
     });
@@ -104,6 +135,7 @@ export function run(
         stdout: options.bytes ? out : out.toString('utf8'),
         stderr: Buffer.concat(stderr).toString('utf8'),
         cancelled,
+        ...(truncated ? { truncated } : {}),
         ...(spawnError ? { spawnError } : {}),
       });
     });

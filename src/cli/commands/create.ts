@@ -1,15 +1,10 @@
 import type { Command } from 'commander';
 import { envCreated } from '../output.ts';
 import type { Define } from '../program.ts';
+import { commandFrom, SPECS } from '../specs.ts';
 
 export function defineCreate(program: Command, define: Define): void {
-  program
-    .command('create')
-    .description('Make an env for a branch: worktree, its own Compose project on remapped ports, running.')
-    .argument('<branch>', 'branch to work on; created from --from when it does not exist')
-    .option('--from <ref>', 'start point of a new branch (default: the default branch)')
-    .option('--db-from <env>', "start the database from a copy of another env's data as it is now (stopped for the copy)")
-    .option('--keep-on-failure', 'on failure keep what was made (status failed) instead of rolling back')
+  commandFrom(program, SPECS.create)
     .option('--json', 'print the env as JSON')
     .action(
       define<[string, { from?: string; dbFrom?: string; keepOnFailure?: boolean; json?: boolean }]>(async (ctx, branch, options) => {
@@ -23,6 +18,7 @@ export function defineCreate(program: Command, define: Define): void {
           keepOnFailure: Boolean(options.keepOnFailure),
           signal: ctx.signal,
           onProgress: ctx.progress,
+          ...(ctx.onEvent ? { onEvent: ctx.onEvent } : {}),
         });
         await afterStart({ env: ctx.env, cwd: ctx.cwd, signal: ctx.signal, progress: ctx.progress }, view);
         ctx.result(view, envCreated);

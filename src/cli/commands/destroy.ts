@@ -3,17 +3,11 @@ import type { DestroyResult } from '../../core/destroy.ts';
 import { printable } from '../../core/naming.ts';
 import { destroySummary } from '../output.ts';
 import type { Define } from '../program.ts';
+import { commandFrom, SPECS } from '../specs.ts';
 
 export function defineDestroy(program: Command, define: Define): void {
-  program
-    .command('destroy')
+  commandFrom(program, SPECS.destroy)
     .alias('rm')
-    .description('Remove an env: containers, volumes, networks, ports, worktree. The branch is kept.')
-    .argument('<env>', 'branch, env name or worktree path (name:<env name> or branch:<branch> when one word names two envs)')
-    .option(
-      '-f, --force',
-      'also delete modified, untracked and precious ignored files, and submodule changes; commits only the worktree has are kept under refs/envs/',
-    )
     .option('--json', 'print what was removed as JSON')
     .action(
       define<[string, { force?: boolean; json?: boolean }]>(async (ctx, env, options) => {
@@ -25,6 +19,7 @@ export function defineDestroy(program: Command, define: Define): void {
           cwd: ctx.cwd,
           signal: ctx.signal,
           onProgress: ctx.progress,
+          ...(ctx.onEvent ? { onEvent: ctx.onEvent } : {}),
         });
         ctx.result(result, (r) => destroySummary(r) + destroyNotes(r));
       }),

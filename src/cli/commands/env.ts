@@ -1,15 +1,10 @@
-import { type Command, Option } from 'commander';
-import { ENV_FORMATS, type EnvFormat } from '../../core/env-format.ts';
+import type { Command } from 'commander';
+import type { EnvFormat } from '../../core/env-format.ts';
 import type { Define } from '../program.ts';
+import { commandFrom, SPECS } from '../specs.ts';
 
 export function defineEnv(program: Command, define: Define): void {
-  program
-    .command('env')
-    .description(
-      'Print an env\'s variables for other programs: dotenv (default), shell (`eval "$(envs env feat/x --format shell)"`) or json. Secrets are printed in clear, on purpose: this is what tools and eval read (`envs info` redacts them).',
-    )
-    .argument('<env>', 'branch, env name or worktree path')
-    .addOption(new Option('--format <format>', 'output format').choices(ENV_FORMATS).default('dotenv'))
+  commandFrom(program, SPECS.env)
     .option('--json', 'the same as --format json')
     .action(
       define<[string, { format: EnvFormat; json?: boolean }]>(async (ctx, env, options) => {

@@ -1,15 +1,10 @@
 import type { Command } from 'commander';
 import { EnvsError } from '../../errors.ts';
 import type { Define } from '../program.ts';
+import { commandFrom, SPECS } from '../specs.ts';
 
 export function defineExec(program: Command, define: Define): void {
-  program
-    .command('exec')
-    .description(
-      "Run a command in an env's worktree with its variables (DATABASE_URL, ports, …); its exit code is envs's. Put -- before the command.",
-    )
-    .argument('<env>', 'branch, env name or worktree path')
-    .argument('<command...>', 'the program and its arguments (no shell: write `sh -c "…"` for shell syntax)')
+  commandFrom(program, SPECS.exec)
     .usage('<env> -- <command...>')
     .option('--json', 'errors as JSON on stdout (the output itself is the program’s)')
     .action(

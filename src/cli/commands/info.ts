@@ -1,13 +1,10 @@
 import type { Command } from 'commander';
 import { envInfo } from '../output.ts';
 import type { Define } from '../program.ts';
+import { commandFrom, SPECS } from '../specs.ts';
 
 export function defineInfo(program: Command, define: Define): void {
-  program
-    .command('info')
-    .description('One env in full, including the variables it injects (secrets redacted).')
-    .argument('<env>', 'branch, env name or worktree path')
-    .option('--show-secrets', 'show secret values')
+  commandFrom(program, SPECS.info)
     .option('--json', 'print the env as JSON')
     .action(
       define<[string, { showSecrets?: boolean; json?: boolean }]>(async (ctx, env, options) => {

@@ -1,39 +1,21 @@
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
 import { EnvsError } from '../../errors.ts';
 import type { Define } from '../program.ts';
-
-/** Compose variables that would point `docker compose logs` at another project (we say -p and -f). */
-const STRIPPED = ['COMPOSE_PROJECT_NAME', 'COMPOSE_FILE', 'COMPOSE_PROFILES', 'COMPOSE_PATH_SEPARATOR', 'COMPOSE_ENV_FILES'];
-
-function count(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number ≥ 0');
-  return n;
-}
+import { commandFrom, SPECS } from '../specs.ts';
 
 export function defineLogs(program: Command, define: Define): void {
-  program
-    .command('logs')
-    .description("An env's output: its Compose services (docker compose logs) and its host processes (their log files).")
-    .argument('<env>', 'branch, env name or worktree path')
-    .argument('[name]', 'one compose service or process (default: all)')
-    .option('-f, --follow', 'keep printing new output until Ctrl-C')
-    .option('-n, --tail <lines>', 'only the last lines of each', count)
+  commandFrom(program, SPECS.logs)
     .option('--json', 'errors as JSON on stdout (the output itself is the program’s)')
     .action(
       define<[string, string | undefined, { follow?: boolean; tail?: number; json?: boolean }]>(async (ctx, env, name, options) => {
         const opening = ctx.open();
-        const [{ resolveEnv }, { processStates }, { showLog }, { runInteractive }, { locateCompose }, { dirname }, { stat }] =
-          await Promise.all([
-            import('../../core/resolve.ts'),
-            import('../../bootstrap/processes.ts'),
-            import('../../bootstrap/logs.ts'),
-            import('../../process/interactive.ts'),
-            import('../../compose/locate.ts'),
-            import('node:path'),
-            import('node:fs/promises'),
-          ]);
+        const [{ resolveEnv }, { processStates }, { showLog }, { runInteractive }, { composeLogsCommand }] = await Promise.all([
+          import('../../core/resolve.ts'),
+          import('../../bootstrap/processes.ts'),
+          import('../../bootstrap/logs.ts'),
+          import('../../process/interactive.ts'),
+          import('../../compose/logs.ts'),
+        ]);
         const deps = await opening;
         const record = await resolveEnv(deps, env, ctx.cwd);
         const stateDir = deps.records.envDir(record.name);
@@ -64,31 +46,13 @@ export function defineLogs(program: Command, define: Define): void {
 
         let exitCode = 0;
         if (wantedServices.length > 0) {
-          const compose = await locateCompose(ctx.env);
-          const hasFile = await stat(record.composeFile).then(
-            () => true,
-            () => false,
-          );
-          const projectDir = (await stat(record.projectDir).then(
-            (s) => s.isDirectory(),
-            () => false,
-          ))
-            ? record.projectDir
-            : dirname(record.composeFile);
-          const args = [
-            ...compose.prefix,
-            '-p',
-            record.project,
-            ...(hasFile ? ['-f', record.composeFile, '--project-directory', projectDir] : []),
-            'logs',
-            ...(options.follow ? ['--follow'] : []),
-            ...(options.tail !== undefined ? ['--tail', String(options.tail)] : []),
-            ...(name !== undefined ? [name] : []),
-          ];
-          const env = Object.fromEntries(Object.entries(ctx.env).filter(([key]) => !STRIPPED.includes(key)));
+          const compose = await composeLogsCommand(record, ctx.env, {
+            follow: Boolean(options.follow),
+            ...(options.tail !== undefined ? { tail: options.tail } : {}),
+            ...(name !== undefined ? { name } : {}),
+          });
           // Ctrl-C reaches Compose from the terminal; our followers stop on the same cancellation.
-          // Without the generated file, Compose finds the project by its labels; `/` holds no compose file for it to pick up.
-          const result = await runInteractive(compose.file, args, { cwd: hasFile ? projectDir : '/', env });
+          const result = await runInteractive(compose.file, compose.args, { cwd: compose.cwd, env: compose.env });
           if (result.exitCode === undefined) {
             throw new EnvsError(
               'COMPOSE_MISSING',

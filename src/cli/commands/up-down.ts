@@ -1,18 +1,10 @@
 import type { Command } from 'commander';
 import { envSummary } from '../output.ts';
 import type { Define } from '../program.ts';
-
-const ENV_ARG = 'branch, env name or worktree path (name:<env name> or branch:<branch> when one word names two envs)';
+import { commandFrom, SPECS } from '../specs.ts';
 
 export function defineUpDown(program: Command, define: Define): void {
-  program
-    .command('up')
-    .description("Start an env's containers again (same ports, same data), applying compose-file changes.")
-    .argument('<env>', ENV_ARG)
-    .option(
-      '--reconfigure',
-      'let the env change what it is made of (other compose files, or none) and remove its containers of services that are gone',
-    )
+  commandFrom(program, SPECS.up)
     .option('--json', 'print the env as JSON')
     .action(
       define<[string, { reconfigure?: boolean; json?: boolean }]>(async (ctx, env, options) => {
@@ -24,22 +16,25 @@ export function defineUpDown(program: Command, define: Define): void {
           signal: ctx.signal,
           onProgress: ctx.progress,
           reconfigure: Boolean(options.reconfigure),
+          ...(ctx.onEvent ? { onEvent: ctx.onEvent } : {}),
         });
         await afterStart({ env: ctx.env, cwd: ctx.cwd, signal: ctx.signal, progress: ctx.progress }, view);
         ctx.result(view, (v) => envSummary(v));
       }),
     );
-  program
-    .command('down')
-    .description("Stop an env's containers, keeping its data, ports and worktree.")
-    .argument('<env>', ENV_ARG)
+  commandFrom(program, SPECS.down)
     .option('--json', 'print the env as JSON')
     .action(
       define<[string, { json?: boolean }]>(async (ctx, env) => {
         const opening = ctx.open({ pingEarly: true }); // git and the engine ping start at once; the command's code loads meanwhile
         const { downEnv } = await import('../../core/updown.ts');
         const deps = await opening;
-        const view = await downEnv(deps, env, { cwd: ctx.cwd, signal: ctx.signal, onProgress: ctx.progress });
+        const view = await downEnv(deps, env, {
+          cwd: ctx.cwd,
+          signal: ctx.signal,
+          onProgress: ctx.progress,
+          ...(ctx.onEvent ? { onEvent: ctx.onEvent } : {}),
+        });
         ctx.result(view, (v) => envSummary(v));
       }),
     );
