@@ -60,7 +60,13 @@ export type ErrorCode =
 
   // the preview router (src/proxy)
   | 'PROXY_FAILED'
-  | 'NO_PREVIEW';
+  | 'NO_PREVIEW'
+
+  // Claude Code hooks, `envs init claude`, adopting worktrees (src/core/hooks.ts, claude-settings.ts, adopt.ts)
+  | 'HOOK_PAYLOAD_INVALID'
+  | 'NOT_A_WORKTREE'
+  | 'CLAUDE_SETTINGS_INVALID'
+  | 'CLAUDE_HOOK_CONFLICT';
 
 export interface EnvsErrorOptions {
   hint?: string;

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { printableLines } from '../core/naming.ts';
 import { EnvsError } from '../errors.ts';
+import { defineAdopt } from './commands/adopt.ts';
 import { defineAttach } from './commands/attach.ts';
 import { defineCreate } from './commands/create.ts';
 import { defineDb } from './commands/db.ts';
@@ -9,7 +10,9 @@ import { defineDestroy } from './commands/destroy.ts';
 import { defineDoctor } from './commands/doctor.ts';
 import { defineEnv } from './commands/env.ts';
 import { defineExec } from './commands/exec.ts';
+import { defineHook } from './commands/hook.ts';
 import { defineInfo } from './commands/info.ts';
+import { defineInit } from './commands/init.ts';
 import { defineList } from './commands/list.ts';
 import { defineLogs } from './commands/logs.ts';
 import { defineOpen } from './commands/open.ts';
@@ -72,6 +75,9 @@ export async function run(argv: string[], out: Out = processOut, env: NodeJS.Pro
   defineDemo(program, define);
   defineOpen(program, define);
   defineProxy(program, define);
+  defineAdopt(program, define);
+  defineHook(program, define);
+  defineInit(program, define);
 
   try {
     await program.parseAsync(argv, { from: 'node' });

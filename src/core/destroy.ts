@@ -17,6 +17,11 @@ import { composeDown, sweep, sweepSupabase } from './teardown.ts';
 export interface DestroyOptions {
   /** Delete the worktree even with modified, untracked or precious ignored files or commits only it has. */
   force?: boolean;
+  /**
+   * The worktree: `remove` it (with the checks above), or `keep` it as it is. Default: keep an adopted
+   * worktree (envs did not make it: `envs adopt`), remove one envs made.
+   */
+  worktree?: 'keep' | 'remove';
   cwd?: string;
   signal?: AbortSignal;
   onProgress?: Progress;
@@ -60,7 +65,8 @@ export async function destroyEnv(deps: Deps, arg: string, options: DestroyOption
   const engine = settled(answered);
   settled(runnable); // a Compose that cannot run would leave the env half destroyed
   if (record.engine.id && engine.id !== record.engine.id) throw engineMismatch(record, engine, deps.env);
-  if (inspection.locked !== undefined && !inspection.locked.startsWith('envs')) {
+  const keep = (options.worktree ?? (record.adopted ? 'keep' : 'remove')) === 'keep';
+  if (!keep && inspection.locked !== undefined && !inspection.locked.startsWith('envs')) {
     throw new EnvsError(
       'WORKTREE_LOCKED',
       `The worktree ${record.worktree} is locked${inspection.locked ? ` ("${inspection.locked}")` : ''}.`,
@@ -69,7 +75,7 @@ export async function destroyEnv(deps: Deps, arg: string, options: DestroyOption
       },
     );
   }
-  if (!options.force) refuseLoss(record, risk, false);
+  if (!keep && !options.force) refuseLoss(record, risk, false);
 
   return deps.locks.with(envLock(deps.repoId, record.name), { what: `envs destroy ${record.branch}`, waitMs: 0 }, async () => {
     const progress = (step: string, message: string) => options.onProgress?.({ step, message });
@@ -92,7 +98,7 @@ export async function destroyEnv(deps: Deps, arg: string, options: DestroyOption
       dropDatabase(deps, current),
       deps.ports.release(current.project),
       deps.subnets.release(current.project),
-      removeWorktree(deps, current, inspection, Boolean(options.force), progress),
+      keep ? keepWorktree(deps, current) : removeWorktree(deps, current, inspection, Boolean(options.force), progress),
     ]);
     await deps.records.remove(current.name);
     return {
@@ -160,6 +166,24 @@ async function removeWorktree(
     ? `${path} is no longer a worktree of this repository; its contents were left alone (git's entry for it was removed).`
     : `${path} was already gone (git's entry for it was removed).`;
   return { removed: false, note, forced: [], kept };
+}
+
+/**
+ * An adopted worktree stays as it is: only the data the env's containers wrote into it through bind mounts
+ * (paths that did not exist before the env) goes with the env.
+ */
+async function keepWorktree(
+  deps: Deps,
+  record: EnvRecord,
+): Promise<{ removed: false; note: string; forced: DirtyFile[]; kept: KeptRef[] }> {
+  await removeDataPaths(deps, record);
+  const how = record.adopted ? 'envs adopted it and did not make it' : 'asked to keep it';
+  return {
+    removed: false,
+    note: `${record.worktree} was kept (${how}); \`git worktree remove ${record.worktree}\` removes it.`,
+    forced: [],
+    kept: [],
+  };
 }
 
 /** DIRTY_WORKTREE naming every file and commit at risk. */

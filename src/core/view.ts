@@ -33,6 +33,8 @@ export interface EnvView {
   dirty?: boolean;
   merged?: boolean;
   worktree_exists?: boolean;
+  /** The worktree was someone else's (`envs adopt`): destroy keeps it unless `--worktree`. */
+  adopted?: true;
   /** Each service's real state (list/info): running, done (a one-shot that exited 0), exited, restarting… */
   service_states?: ServiceState[];
   /** The env's host processes (list/info). */
@@ -95,6 +97,7 @@ export function viewOf(
     warnings: record.warnings.map((text) => redactor.text(text)),
     ...(live.dirty !== undefined ? { dirty: live.dirty } : {}),
     ...(live.merged !== undefined ? { merged: live.merged } : {}),
+    ...(record.adopted ? { adopted: true as const } : {}),
     ...(live.worktreeExists !== undefined ? { worktree_exists: live.worktreeExists } : {}),
     ...(live.serviceStates ? { service_states: live.serviceStates } : {}),
     ...(live.processes && live.processes.length > 0 ? { processes: live.processes } : {}),
