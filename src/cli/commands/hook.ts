@@ -89,7 +89,7 @@ function oneLine(text: string): string {
     .split('\n')
     .map((line) => line.trim())
     .filter(Boolean)
-    .join('; ');
+    .reduce((joined, line) => (joined === '' ? line : `${joined}${joined.endsWith(':') ? ' ' : '; '}${line}`), '');
 }
 
 /** The repository the payload's `cwd` is in (Claude Code's project), else CLAUDE_PROJECT_DIR, else -C / the cwd. */
