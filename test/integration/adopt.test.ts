@@ -24,7 +24,9 @@ describe('adopting a worktree someone else made', () => {
 
     const listed = await envsOk(fx.repo, fx.home, ['list', '--unmanaged', '--json']);
     expect(listed.json).toEqual([{ path, branch: 'feat/by-hand', head }]);
-    expect((await envsOk(fx.repo, fx.home, ['list'])).stdout).toMatch(/Worktrees without an env \(envs adopt <path>\):\n\s+\S*by-hand\s+feat\/by-hand/);
+    expect((await envsOk(fx.repo, fx.home, ['list'])).stdout).toMatch(
+      /Worktrees without an env \(envs adopt <path>\):\n\s+\S*by-hand\s+feat\/by-hand/,
+    );
 
     const adopted = await envsOk(fx.repo, fx.home, ['adopt', path, '--json']);
     expect(adopted.json).toMatchObject({ branch: 'feat/by-hand', worktree: path, status: 'running', adopted: true });
