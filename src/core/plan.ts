@@ -99,7 +99,7 @@ export async function planCreate(deps: Deps, options: CreateOptions): Promise<En
   }
 
   const holder = worktrees.find((w) => w.branch === branch);
-  const adopted = adoptedWorktree(deps, branch, holder, worktrees[0], resume);
+  const adopted = await adoptedWorktree(deps, branch, holder, worktrees[0], resume);
   if (options.adopt !== undefined && adopted !== options.adopt) {
     throw new EnvsError('NOT_A_WORKTREE', `${printable(options.adopt)} does not hold branch ${printable(branch)}.`, {
       hint: 'Run `git worktree list` to see which branch each worktree holds.',
@@ -335,13 +335,13 @@ async function resolveCheckout(
  * Conductor) gets its env there, files left alone; the main checkout's branch is refused (an env has a
  * worktree of its own). A resumed create keeps what it did the first time.
  */
-function adoptedWorktree(
+async function adoptedWorktree(
   deps: Deps,
   branch: string,
   holder: WorktreeEntry | undefined,
   main: WorktreeEntry | undefined,
   resume: EnvRecord | undefined,
-): string | undefined {
+): Promise<string | undefined> {
   if (resume?.adopted) return resume.worktree;
   if (!holder || holder.path === resume?.worktree) return undefined;
   if (resume || holder.path === main?.path || holder.path === deps.git.repo.root || holder.prunable) {
@@ -351,6 +351,15 @@ function adoptedWorktree(
         ? "Run `git worktree prune` to drop git's entry for it, then run the command again."
         : 'Git allows a branch in one worktree only: switch that checkout to another branch, or create the env for a new branch.',
     });
+  }
+  // Another env's worktree switched to this branch: one worktree cannot hold two envs.
+  const owner = (await deps.records.list()).find((r) => r.worktree === holder.path);
+  if (owner) {
+    throw new EnvsError(
+      'BRANCH_CHECKED_OUT',
+      `Branch ${printable(branch)} is checked out in ${printable(holder.path)}, the worktree of env ${owner.name} (${printable(owner.branch)}).`,
+      { hint: `Switch that worktree back to ${printable(owner.branch)}, or destroy its env first.` },
+    );
   }
   return holder.path;
 }

@@ -82,4 +82,24 @@ describe('adopting a worktree someone else made', () => {
     expect(noBranch.json.error).toMatchObject({ code: 'NOT_A_WORKTREE', message: expect.stringMatching(/detached HEAD/) });
     expect(await snapshot(fx)).toEqual(before);
   });
+
+  it("refuses another env's worktree switched to a new branch: one worktree never holds two envs", async () => {
+    const env = (await envsOk(fx.repo, fx.home, ['create', 'feat/first', '--json'])).json;
+    await fx.git('-C', env.worktree, 'switch', '-q', '-c', 'feat/second');
+    const before = await snapshot(fx, [env.worktree]);
+    for (const args of [
+      ['create', 'feat/second'],
+      ['adopt', env.worktree],
+    ]) {
+      const refused = await envs(fx.repo, fx.home, [...args, '--json']);
+      expect(refused.json.error, args.join(' ')).toMatchObject({
+        code: 'BRANCH_CHECKED_OUT',
+        message: expect.stringMatching(/the worktree of env feat-first-/),
+      });
+    }
+    expect(await snapshot(fx, [env.worktree])).toEqual(before);
+    await fx.git('-C', env.worktree, 'switch', '-q', 'feat/first');
+    await envsOk(fx.repo, fx.home, ['destroy', 'feat/first']);
+    await expectNothingLeft(fx.label);
+  });
 });
