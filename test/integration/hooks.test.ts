@@ -11,9 +11,9 @@ import { useRepo, webFiles } from '../support/repo.ts';
 import { snapshot } from '../support/snapshot.ts';
 
 /** Runs `envs hook <event>` as Claude Code does: the payload on stdin, from a directory that is not the repository. */
-async function hook(home: string, event: 'worktree-create' | 'worktree-remove', payload: unknown) {
+async function hook(home: string, event: 'worktree-create' | 'worktree-remove', payload: unknown, args: string[] = []) {
   const input = typeof payload === 'string' ? payload : JSON.stringify(payload);
-  const result = await execa('node', [BIN, 'hook', event], {
+  const result = await execa('node', [BIN, 'hook', event, ...args], {
     cwd: '/',
     input,
     reject: false,
@@ -67,9 +67,13 @@ describe('Claude Code worktree hooks', () => {
   });
 
   it('worktree-remove refuses a worktree holding work, on one stderr line, and the env stays as it was', async () => {
-    const created = await hook(fx.home, 'worktree-create', { hook_event_name: 'WorktreeCreate', name: 'dirty-fox', cwd: fx.repo });
+    const created = await hook(fx.home, 'worktree-create', { hook_event_name: 'WorktreeCreate', name: 'dirty-fox', cwd: fx.repo }, [
+      '--branch-prefix',
+      'agent/',
+    ]);
     expect(created.exitCode, created.stderr).toBe(0);
     const path = created.stdout.trim();
+    expect((await envsOk(fx.repo, fx.home, ['info', path, '--json'])).json.branch).toBe('agent/dirty-fox');
     await writeFile(join(path, 'notes.md'), 'the agent wrote this');
     const before = await snapshot(fx, [path]);
 
@@ -79,11 +83,11 @@ describe('Claude Code worktree hooks', () => {
     expect(refused.stderr.trim().split('\n')).toHaveLength(1);
     expect(refused.stderr).toMatch(/work that destroy would delete: untracked notes\.md/);
     expect(await snapshot(fx, [path])).toEqual(before);
-    const info = (await envsOk(fx.repo, fx.home, ['info', 'worktree-dirty-fox', '--json'])).json;
+    const info = (await envsOk(fx.repo, fx.home, ['info', 'agent/dirty-fox', '--json'])).json;
     expect(info.status).toBe('running');
     expect(await httpGet(info.ports[0].published)).not.toBe('');
 
-    await envsOk(fx.repo, fx.home, ['destroy', 'worktree-dirty-fox', '--force']);
+    await envsOk(fx.repo, fx.home, ['destroy', 'agent/dirty-fox', '--force']);
     await expectNothingLeft(fx.label);
   });
 
@@ -117,6 +121,18 @@ describe('Claude Code worktree hooks', () => {
     const elsewhere = await hook(fx.home, 'worktree-remove', { worktree_path: join(fx.root, 'never-was'), cwd: fx.repo });
     expect(elsewhere.exitCode).toBe(0);
     expect(elsewhere.stderr).toMatch(/not a worktree of .*nothing was removed/);
+
+    // A caller that never closes stdin: the hook answers once the JSON document is complete.
+    const open = execa('node', [BIN, 'hook', 'worktree-remove'], {
+      cwd: '/',
+      reject: false,
+      timeout: 20_000,
+      env: { ENVS_HOME: fx.home, ENVS_PROXY: 'off' },
+    });
+    open.stdin?.write(JSON.stringify({ worktree_path: join(fx.root, 'never-was'), cwd: fx.repo }));
+    const answered = await open;
+    expect(answered.timedOut).toBe(false);
+    expect(answered.exitCode).toBe(0);
   });
 });
 
