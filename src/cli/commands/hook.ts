@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { printable } from '../../core/naming.ts';
+import { redactText } from '../../core/redact.ts';
 import { EnvsError } from '../../errors.ts';
 import type { Define } from '../program.ts';
-import type { CommandContext } from '../runner.ts';
+import { BUG_EXIT, type CommandContext } from '../runner.ts';
 
 /**
  * `envs hook worktree-create|worktree-remove`: Claude Code's WorktreeCreate/WorktreeRemove hooks (wired by
@@ -73,11 +74,13 @@ async function asHook(ctx: CommandContext, body: () => Promise<string>): Promise
   try {
     answer = await body();
   } catch (error) {
-    if (!EnvsError.is(error)) {
-      const message = error instanceof Error ? error.message : String(error);
-      throw new EnvsError('HOOK_PAYLOAD_INVALID', oneLine(`envs hit a bug (please report it): ${message}`), { exitCode: 70 });
+    if (EnvsError.is(error)) {
+      throw new EnvsError(error.code, oneLine(`${error.message}${error.hint ? ` (${error.hint})` : ''}`), { exitCode: error.exitCode });
     }
-    throw new EnvsError(error.code, oneLine(`${error.message}${error.hint ? ` (${error.hint})` : ''}`), { exitCode: error.exitCode });
+    const message = error instanceof Error ? error.message : String(error);
+    ctx.out.stderr(`envs hit a bug (please report it with the payload): ${printable(redactText(message))}\n`);
+    ctx.exitCode = BUG_EXIT;
+    return;
   } finally {
     process.stdout.write = write;
   }
