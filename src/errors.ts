@@ -68,7 +68,13 @@ export type ErrorCode =
   | 'AGENT_FAILED'
 
   // the MCP server (src/mcp)
-  | 'FORCE_NOT_ALLOWED';
+  | 'FORCE_NOT_ALLOWED'
+
+  // Claude Code hooks, `envs init claude`, adopting worktrees (src/core/hooks.ts, claude-settings.ts, adopt.ts)
+  | 'HOOK_PAYLOAD_INVALID'
+  | 'NOT_A_WORKTREE'
+  | 'CLAUDE_SETTINGS_INVALID'
+  | 'CLAUDE_HOOK_CONFLICT';
 
 export interface EnvsErrorOptions {
   hint?: string;

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { printableLines } from '../core/naming.ts';
 import { EnvsError } from '../errors.ts';
+import { defineAdopt } from './commands/adopt.ts';
 import { defineAgent } from './commands/agent.ts';
 import { defineAttach } from './commands/attach.ts';
 import { defineCreate } from './commands/create.ts';
@@ -11,7 +12,9 @@ import { defineDoctor } from './commands/doctor.ts';
 import { defineEnv } from './commands/env.ts';
 import { defineExec } from './commands/exec.ts';
 import { defineGc } from './commands/gc.ts';
+import { defineHook } from './commands/hook.ts';
 import { defineInfo } from './commands/info.ts';
+import { defineInit } from './commands/init.ts';
 import { defineList } from './commands/list.ts';
 import { defineLogs } from './commands/logs.ts';
 import { defineMcp } from './commands/mcp.ts';
@@ -82,6 +85,9 @@ export async function run(argv: string[], out: Out = processOut, env: NodeJS.Pro
   defineGc(program, define);
   definePrune(program, define);
   defineMcp(program, define);
+  defineAdopt(program, define);
+  defineHook(program, define);
+  defineInit(program, define);
 
   try {
     await program.parseAsync(argv, { from: 'node' });

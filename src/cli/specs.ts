@@ -99,6 +99,13 @@ export const SPECS = {
         description: "the branch `merged` is judged against (default: the repository's default branch)",
         type: 'string',
       },
+      {
+        key: 'unmanaged',
+        flags: '--unmanaged',
+        description: 'list the worktrees of this repository that have no env instead (for `envs adopt <path>`)',
+        type: 'flag',
+        mcp: false,
+      },
     ],
   },
   info: {
@@ -117,6 +124,12 @@ export const SPECS = {
         flags: '-f, --force',
         description:
           'also delete modified, untracked and precious ignored files, and submodule changes; commits only the worktree has are kept under refs/envs/',
+        type: 'flag',
+      },
+      {
+        key: 'worktree',
+        flags: '--worktree',
+        description: 'also remove an adopted worktree (`envs adopt`: by default destroy keeps a worktree envs did not make)',
         type: 'flag',
       },
       EVENTS,

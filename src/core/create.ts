@@ -82,6 +82,8 @@ async function applyCreate(deps: Deps, plan: EnvPlan, options: CreateRunOptions,
     made.resources = true;
     preparing = prepareEnvDatabase(deps, record, plan, options);
     preparing.catch(() => {}); // awaited below; a failure of the worktree comes first
+    if (worktree === 'reuse' && plan.adopted && !plan.resume)
+      progress('worktree', `adopting ${plan.worktree} (${plan.branch}); its files are left as they are`);
     if (worktree !== 'reuse') {
       progress('worktree', `git worktree add ${plan.worktree} (${describeCheckout(plan)})`);
       await withWorktreeLock(deps, `git worktree add for ${plan.branch}`, async () => {
@@ -285,6 +287,7 @@ function newRecord(deps: Deps, plan: EnvPlan): EnvRecord {
     status: 'creating',
     phase: 'planned',
     createdBranch: false,
+    ...(plan.adopted ? { adopted: true } : {}),
     base: { ref: plan.checkout.ref, commit: plan.checkout.commit },
     services: [],
     ports: [],

@@ -18,6 +18,11 @@ import { composeDown, sweep, sweepSupabase } from './teardown.ts';
 export interface DestroyOptions {
   /** Delete the worktree even with modified, untracked or precious ignored files or commits only it has. */
   force?: boolean;
+  /**
+   * The worktree: `remove` it (with the checks above), or `keep` it as it is. Default: keep an adopted
+   * worktree (envs did not make it: `envs adopt`), remove one envs made.
+   */
+  worktree?: 'keep' | 'remove';
   cwd?: string;
   signal?: AbortSignal;
   onProgress?: Progress;
@@ -67,7 +72,8 @@ export async function destroyEnv(deps: Deps, arg: string, options: DestroyOption
   return phases.around(async () => {
     const engine = settled(answered);
     settled(runnable); // a Compose that cannot run would leave the env half destroyed
-    refuseUnsafe(deps, record, engine, inspection, risk, Boolean(options.force));
+    const keep = keepsWorktree(record, options);
+    refuseUnsafe(deps, record, engine, inspection, risk, Boolean(options.force), keep);
 
     return deps.locks.with(envLock(deps.repoId, record.name), { what: `envs destroy ${record.branch}`, waitMs: 0 }, async () => {
       const progress = (step: string, message: string) => options.onProgress?.({ step, message });
@@ -102,10 +108,12 @@ export async function destroyEnv(deps: Deps, arg: string, options: DestroyOption
         Promise.all([sweep(deps, current.project), dropDatabase(deps, current)]).then(() => failpoint(deps.env, 'destroy-after-volumes')),
         deps.ports.release(current.project),
         deps.subnets.release(current.project),
-        removeWorktree(deps, current, inspection, Boolean(options.force), progress).then((removed) => {
-          failpoint(deps.env, 'destroy-after-worktree');
-          return removed;
-        }),
+        (keep ? keepWorktree(deps, current) : removeWorktree(deps, current, inspection, Boolean(options.force), progress)).then(
+          (removed) => {
+            failpoint(deps.env, 'destroy-after-worktree');
+            return removed;
+          },
+        ),
       ]);
       failpoint(deps.env, 'destroy-before-record');
       await deps.records.remove(current.name);
@@ -133,7 +141,7 @@ export async function destroyEnv(deps: Deps, arg: string, options: DestroyOption
 export async function destroyRefusal(deps: Deps, record: EnvRecord, engine: EngineInfo): Promise<EnvsError | undefined> {
   try {
     const [{ inspection, risk }, busy] = await Promise.all([look(deps, record), deps.locks.isHeld(envLock(deps.repoId, record.name))]);
-    refuseUnsafe(deps, record, engine, inspection, risk, false);
+    refuseUnsafe(deps, record, engine, inspection, risk, false, keepsWorktree(record, {}));
     if (busy) {
       return new EnvsError('ENV_BUSY', `Another envs command is working on ${printable(record.branch)}.`, {
         hint: 'Wait for it to finish, then run the command again.',
@@ -146,6 +154,11 @@ export async function destroyRefusal(deps: Deps, record: EnvRecord, engine: Engi
   }
 }
 
+/** Whether destroy leaves the worktree as it is: asked to, or by default one envs did not make (adopted). */
+function keepsWorktree(record: EnvRecord, options: Pick<DestroyOptions, 'worktree'>): boolean {
+  return (options.worktree ?? (record.adopted ? 'keep' : 'remove')) === 'keep';
+}
+
 /** The refusals made before anything is touched: the env's own engine, no lock of someone else's, no work lost. */
 function refuseUnsafe(
   deps: Deps,
@@ -154,9 +167,10 @@ function refuseUnsafe(
   inspection: WorktreeInspection,
   risk: WorkAtRisk,
   force: boolean,
+  keep: boolean,
 ): void {
   if (record.engine.id && engine.id !== record.engine.id) throw engineMismatch(record, engine, deps.env);
-  if (inspection.locked !== undefined && !inspection.locked.startsWith('envs')) {
+  if (!keep && inspection.locked !== undefined && !inspection.locked.startsWith('envs')) {
     throw new EnvsError(
       'WORKTREE_LOCKED',
       `The worktree ${record.worktree} is locked${inspection.locked ? ` ("${inspection.locked}")` : ''}.`,
@@ -165,7 +179,7 @@ function refuseUnsafe(
       },
     );
   }
-  if (!force) refuseLoss(record, risk, false);
+  if (!keep && !force) refuseLoss(record, risk, false);
 }
 
 /** What the env's worktree path holds and what removing it would lose. */
@@ -218,6 +232,24 @@ async function removeWorktree(
     ? `${path} is no longer a worktree of this repository; its contents were left alone (git's entry for it was removed).`
     : `${path} was already gone (git's entry for it was removed).`;
   return { removed: false, note, forced: [], kept };
+}
+
+/**
+ * An adopted worktree stays as it is: only the data the env's containers wrote into it through bind mounts
+ * (paths that did not exist before the env) goes with the env.
+ */
+async function keepWorktree(
+  deps: Deps,
+  record: EnvRecord,
+): Promise<{ removed: false; note: string; forced: DirtyFile[]; kept: KeptRef[] }> {
+  await removeDataPaths(deps, record);
+  const how = record.adopted ? 'envs adopted it and did not make it' : 'asked to keep it';
+  return {
+    removed: false,
+    note: `${record.worktree} was kept (${how}); \`git worktree remove ${record.worktree}\` removes it.`,
+    forced: [],
+    kept: [],
+  };
 }
 
 /** DIRTY_WORKTREE naming every file and commit at risk. */

@@ -14,7 +14,7 @@ import type { SubnetLease } from '../subnets/allocate.ts';
 import { type AppPlan, addressMapFor, appVariables, planApp, previewAppFiles, supabaseRequests } from './app.ts';
 import { dataPathCandidates, worktreeMounts } from './data-paths.ts';
 import { type DatabasePlan, databaseSettings, planDatabase, requireDatabase } from './database.ts';
-import type { Deps, EngineInfo } from './deps.ts';
+import type { Deps, EngineInfo, WorktreeEntry } from './deps.ts';
 import { envVarsFor } from './env-vars.ts';
 import { engineMismatch, envLock } from './guards.ts';
 import { checkBranchShape, type EnvNames, namesFor, printable } from './naming.ts';
@@ -29,6 +29,11 @@ export interface CreateOptions {
   from?: string;
   /** `--db-from <env>`: the new env's database starts from a copy of that env's data as it is now. */
   dbFrom?: string;
+  /**
+   * `envs adopt`: the branch's existing worktree (not the main checkout) gets the env, its files left as
+   * they are. `create` of a branch another worktree holds adopts that worktree too.
+   */
+  adopt?: string;
 }
 
 /** How the worktree gets its branch. */
@@ -44,6 +49,8 @@ export interface EnvPlan {
   checkout: Checkout;
   /** A record left by an interrupted or failed create of this env: create resumes it. */
   resume?: EnvRecord;
+  /** The worktree was made by someone else (git worktree add, Claude Code…): envs leaves it in place. */
+  adopted?: boolean;
   source: RenderedSource;
   requests: PortRequest[];
   settings: UpSettings;
@@ -92,9 +99,10 @@ export async function planCreate(deps: Deps, options: CreateOptions): Promise<En
   }
 
   const holder = worktrees.find((w) => w.branch === branch);
-  if (holder && holder.path !== resume?.worktree) {
-    throw new EnvsError('BRANCH_CHECKED_OUT', `Branch ${printable(branch)} is already checked out at ${printable(holder.path)}.`, {
-      hint: 'Git allows a branch in one worktree only: switch that checkout to another branch, or create the env for a new branch.',
+  const adopted = await adoptedWorktree(deps, branch, holder, worktrees[0], resume);
+  if (options.adopt !== undefined && adopted !== options.adopt) {
+    throw new EnvsError('NOT_A_WORKTREE', `${printable(options.adopt)} does not hold branch ${printable(branch)}.`, {
+      hint: 'Run `git worktree list` to see which branch each worktree holds.',
     });
   }
 
@@ -104,8 +112,8 @@ export async function planCreate(deps: Deps, options: CreateOptions): Promise<En
   const sourceEnv = { ...deps.env, ...renderEnv, ...secrets };
   const baseConfig = await defaultBranchConfig(deps);
   const source = await readSource(deps, commitTree(deps, checkout.commit), { env: sourceEnv, allowPaths: allowedIn(baseConfig, deps.env) });
-  const worktree = resume?.worktree ?? worktreePath(deps, source.config, names.name);
-  if (!resume && !(await isFreePath(worktree))) {
+  const worktree = resume?.worktree ?? adopted ?? worktreePath(deps, source.config, names.name);
+  if (!resume && !adopted && !(await isFreePath(worktree))) {
     // Another create of this branch may have got there between our first look and now: say that.
     if (await deps.locks.isHeld(envLock(deps.repoId, names.name))) throw busyError(branch);
     const other = await deps.records.get(names.name);
@@ -165,6 +173,7 @@ export async function planCreate(deps: Deps, options: CreateOptions): Promise<En
     worktree,
     checkout,
     ...(resume ? { resume } : {}),
+    ...(adopted ? { adopted: true } : {}),
     source: rendered,
     requests: collectPortRequests(rendered.model),
     settings,
@@ -319,6 +328,40 @@ async function resolveCheckout(
     });
   }
   return { kind: 'new', ref: from, commit };
+}
+
+/**
+ * The worktree an env adopts: a branch another worktree holds (someone's `git worktree add`, Claude Code,
+ * Conductor) gets its env there, files left alone; the main checkout's branch is refused (an env has a
+ * worktree of its own). A resumed create keeps what it did the first time.
+ */
+async function adoptedWorktree(
+  deps: Deps,
+  branch: string,
+  holder: WorktreeEntry | undefined,
+  main: WorktreeEntry | undefined,
+  resume: EnvRecord | undefined,
+): Promise<string | undefined> {
+  if (resume?.adopted) return resume.worktree;
+  if (!holder || holder.path === resume?.worktree) return undefined;
+  if (resume || holder.path === main?.path || holder.path === deps.git.repo.root || holder.prunable) {
+    const where = holder.prunable ? `a worktree whose directory is gone (${printable(holder.path)})` : printable(holder.path);
+    throw new EnvsError('BRANCH_CHECKED_OUT', `Branch ${printable(branch)} is already checked out at ${where}.`, {
+      hint: holder.prunable
+        ? "Run `git worktree prune` to drop git's entry for it, then run the command again."
+        : 'Git allows a branch in one worktree only: switch that checkout to another branch, or create the env for a new branch.',
+    });
+  }
+  // Another env's worktree switched to this branch: one worktree cannot hold two envs.
+  const owner = (await deps.records.list()).find((r) => r.worktree === holder.path);
+  if (owner) {
+    throw new EnvsError(
+      'BRANCH_CHECKED_OUT',
+      `Branch ${printable(branch)} is checked out in ${printable(holder.path)}, the worktree of env ${owner.name} (${printable(owner.branch)}).`,
+      { hint: `Switch that worktree back to ${printable(owner.branch)}, or destroy its env first.` },
+    );
+  }
+  return holder.path;
 }
 
 function worktreePath(deps: Deps, config: Config, name: string): string {

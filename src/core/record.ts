@@ -81,6 +81,8 @@ export interface EnvRecord {
   phase: Phase;
   /** True when create made the branch. */
   createdBranch: boolean;
+  /** The worktree was someone else's (`envs adopt`, create of a branch another worktree holds): destroy keeps it. */
+  adopted?: boolean;
   /** Where the branch started (new branches) or stood (existing ones) when the env was made. */
   base: { ref: string; commit: string };
   services: string[];
@@ -170,6 +172,7 @@ const REQUIRED: Record<string, Check> = {
 const OPTIONAL: Record<string, Check> = {
   template: isString,
   error: isString,
+  adopted: (v) => typeof v === 'boolean',
   preview: isString,
   serviceOrder: listOf(isString),
   oneShots: listOf(isString),

@@ -50,6 +50,8 @@ export interface EnvView {
   idle?: boolean;
   last_activity?: string;
   worktree_exists?: boolean;
+  /** The worktree was someone else's (`envs adopt`): destroy keeps it unless `--worktree`. */
+  adopted?: true;
   /** Each service's real state (list/info): running, done (a one-shot that exited 0), exited, restarting… */
   service_states?: ServiceState[];
   /** The env's host processes (list/info). */
@@ -117,6 +119,7 @@ export function viewOf(
     ...(live.dirty !== undefined ? { dirty: live.dirty } : {}),
     ...(live.merged !== undefined ? { merged: live.merged } : {}),
     ...(live.mergedBy ? { merged_by: live.mergedBy } : {}),
+    ...(record.adopted ? { adopted: true as const } : {}),
     ...(live.worktreeExists !== undefined ? { worktree_exists: live.worktreeExists } : {}),
     ...(live.serviceStates ? { service_states: live.serviceStates } : {}),
     ...(live.processes && live.processes.length > 0 ? { processes: live.processes } : {}),

@@ -72,9 +72,9 @@ describe('bad input: a clear error, a non-zero exit, and nothing changed', () =>
     await expectRefused(['create', 'feat/new', '--from=--output=/tmp/x'], 'UNKNOWN_REF', /--from --output=\/tmp\/x: no such/);
   });
 
-  it('a branch already checked out elsewhere', async () => {
+  it('a branch already checked out in the main checkout (one another worktree holds is adopted: adopt.test.ts)', async () => {
     await expectRefused(['create', 'main'], 'BRANCH_CHECKED_OUT', new RegExp(`Branch main is already checked out at ${fx.repo}`));
-    await expectRefused(['create', 'held-elsewhere'], 'BRANCH_CHECKED_OUT', /already checked out at .*manual/);
+    await expectRefused(['create', 'held-elsewhere', '--from', 'main'], 'BRANCH_EXISTS', /Branch held-elsewhere already exists/);
   });
 
   it('a second env for a branch that has one', async () => {

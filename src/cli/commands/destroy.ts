@@ -10,12 +10,13 @@ export function defineDestroy(program: Command, define: Define): void {
     .alias('rm')
     .option('--json', 'print what was removed as JSON')
     .action(
-      define<[string, { force?: boolean; json?: boolean }]>(async (ctx, env, options) => {
+      define<[string, { force?: boolean; worktree?: boolean; json?: boolean }]>(async (ctx, env, options) => {
         const opening = ctx.open({ pingEarly: true }); // git and the engine ping start at once; the command's code loads meanwhile
         const { destroyEnv } = await import('../../core/destroy.ts');
         const deps = await opening;
         const result = await destroyEnv(deps, env, {
           force: Boolean(options.force),
+          ...(options.worktree ? { worktree: 'remove' as const } : {}),
           cwd: ctx.cwd,
           signal: ctx.signal,
           onProgress: ctx.progress,
