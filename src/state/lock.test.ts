@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,6 +45,17 @@ describe('withLock', () => {
     );
     expect(await isLocked(lock)).toBe(false);
     expect(await withLock(lock, { what: 'next', waitMs: 0 }, async () => 'got it')).toBe('got it');
+  });
+
+  it('breaks a lock whose maker was killed between mkdir and writing its owner (an empty owner.json)', async () => {
+    const lock = join(tempDir(), 'd.lock');
+    await mkdir(`${lock}.d`);
+    await writeFile(join(`${lock}.d`, 'owner.json'), '');
+    const past = new Date(Date.now() - 60_000);
+    await utimes(join(`${lock}.d`, 'owner.json'), past, past);
+    await utimes(`${lock}.d`, past, past);
+    expect(await withLock(lock, { what: 'next', waitMs: 0 }, async () => 'got it')).toBe('got it');
+    expect(await isLocked(lock)).toBe(false);
   });
 
   it('excludes other processes (no lost updates across 4 processes × 25 increments)', async () => {

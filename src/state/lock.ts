@@ -119,10 +119,7 @@ async function breakStale(dir: string, judged: LockOwner | undefined): Promise<v
   } catch {
     return; // someone else broke it first
   }
-  const moved = await readFile(join(tomb, 'owner.json'), 'utf8').then(
-    (t) => JSON.parse(t) as LockOwner,
-    () => undefined,
-  );
+  const moved = await readOwner(tomb);
   if (moved && judged && moved.token !== judged.token) {
     await rename(tomb, dir).catch(() => {});
     return;
@@ -130,11 +127,22 @@ async function breakStale(dir: string, judged: LockOwner | undefined): Promise<v
   await rm(tomb, { recursive: true, force: true });
 }
 
+/**
+ * The owner a lock directory names, or undefined: none yet, or an empty or torn owner.json (its maker was
+ * killed between mkdir and the write — what the next process finds after a SIGKILL).
+ */
+async function readOwner(dir: string): Promise<LockOwner | undefined> {
+  const text = await readFile(join(dir, 'owner.json'), 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as LockOwner;
+  } catch {
+    return undefined;
+  }
+}
+
 async function releaseLock(dir: string, token: string): Promise<void> {
-  const owner = await readFile(join(dir, 'owner.json'), 'utf8').then(
-    (t) => JSON.parse(t) as LockOwner,
-    () => undefined,
-  );
+  const owner = await readOwner(dir);
   if (owner?.token !== token) return; // not ours any more (broken as stale): leave it
   const tomb = `${dir}.released-${randomBytes(4).toString('hex')}`;
   await rename(dir, tomb);
