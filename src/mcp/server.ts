@@ -119,9 +119,14 @@ export async function serveMcp(options: McpOptions): Promise<void> {
     return view;
   });
 
-  tool(SPECS.list, { readOnly: true }, async (_args, extra) => {
+  tool(SPECS.list, { readOnly: true }, async (args, extra) => {
     const { listEnvs } = await import('../core/list.ts');
-    return listEnvs(await open(extra));
+    return listEnvs(await open(extra), {
+      ...opt('base', args.base),
+      ...opt('idleDays', args.idleDays),
+      merged: Boolean(args.merged),
+      idle: Boolean(args.idle),
+    });
   });
 
   tool(SPECS.info, { readOnly: true }, async (args, extra) => {
@@ -146,6 +151,7 @@ export async function serveMcp(options: McpOptions): Promise<void> {
       const { destroyEnv } = await import('../core/destroy.ts');
       return destroyEnv(await open(extra, true), str(args.env), {
         force: Boolean(args.force),
+        ...(args.worktree ? { worktree: 'remove' as const } : {}),
         cwd: options.repo,
         signal: signalOf(extra),
         onProgress: progressOf(extra),

@@ -81,14 +81,14 @@ describe('envs mcp over stdio on the real engine', () => {
     const props = (name: string) => Object.keys(byName[name]?.inputSchema.properties ?? {}).sort();
     expect(props('create')).toEqual(['branch', 'dbFrom', 'from', 'keepOnFailure']);
     expect(byName.create?.inputSchema.required).toEqual(['branch']);
-    expect(props('destroy')).toEqual(['env', 'force']);
+    expect(props('destroy')).toEqual(['env', 'force', 'worktree']);
     expect(props('up')).toEqual(['env', 'reconfigure']);
     expect(props('info')).toEqual(['env', 'showSecrets']);
     expect(props('logs')).toEqual(['env', 'name', 'tail']); // no follow
     expect(props('exec')).toEqual(['command', 'env', 'timeout']);
     expect(byName.exec?.inputSchema.properties?.command).toMatchObject({ type: 'array', items: { type: 'string' } });
     expect(byName.env?.inputSchema.properties?.format).toMatchObject({ enum: ['dotenv', 'shell', 'json'] });
-    expect(props('list')).toEqual([]);
+    expect(props('list')).toEqual(['base', 'idle', 'idleDays', 'merged']); // not unmanaged: another shape
     expect(byName.destroy?.annotations?.destructiveHint).toBe(true);
   });
 
