@@ -112,6 +112,27 @@ describe('mergeStatus', () => {
     expect(result.get('nope')).toEqual({ branch: 'nope', unchanged: false, upstreamGone: false, missing: [] });
   });
 
+  it('commits that add up to no change are no evidence of a merge: a revert pair, an empty commit, only a merge from main', async () => {
+    const at = await git('rev-parse', 'main');
+    await branch('reverted', [{ 'x.txt': 'x' }]);
+    await git('checkout', '-q', 'reverted');
+    await git('revert', '--no-edit', 'HEAD');
+    await git('checkout', '-q', '-b', 'empty', 'main');
+    await git('commit', '-q', '--allow-empty', '-m', 'note to self');
+    await git('checkout', '-q', 'main');
+    await commit({ 'm.txt': 'm' }, 'main moved on');
+    await git('checkout', '-q', '-b', 'synced', at);
+    await git('merge', '-q', '--no-ff', '-m', 'merge main into synced', 'main');
+    await git('checkout', '-q', 'main');
+    await commit({ 'n.txt': 'n' }, 'main moved on again');
+    const result = await status(['reverted', 'empty', 'synced'].map((b) => ({ branch: b, since: at })));
+    for (const b of ['reverted', 'empty', 'synced']) {
+      expect(result.get(b)?.noChange, b).toBe(true);
+      expect(result.get(b)?.by, b).toBeUndefined();
+    }
+    expect(result.get('empty')?.missing.map((c) => c.subject)).toEqual(['note to self']);
+  });
+
   it('a base that is no commit: UNKNOWN_REF', async () => {
     const error = await status([], 'no-such-base').catch((e: unknown) => e);
     expect(EnvsError.is(error) && error.code).toBe('UNKNOWN_REF');

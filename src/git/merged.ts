@@ -10,11 +10,12 @@ import { runGit } from './run.ts';
  *    for ancestry (fast-forward, merge commit): two processes for all branches;
  * 2. a branch still at the commit its env was made from (`since`) is `unchanged`: never merged, no more reads;
  * 3. `git cherry <base> <tip>`: every commit's patch-id already in base → `rebase`;
- * 4. `git merge-tree --write-tree <base> <tip>`: merging the branch would leave base's tree as it is → `squash`;
- * 5. patch-id of the branch's whole change since the merge base among the patch-ids of base's commits since
+ * 4. the branch's tree is its merge base's (commits that add up to no change): `noChange`, never merged;
+ * 5. `git merge-tree --write-tree <base> <tip>`: merging the branch would leave base's tree as it is → `squash`;
+ * 6. patch-id of the branch's whole change since the merge base among the patch-ids of base's commits since
  *    then → `squash` (a squash commit base changed the same lines after, where step 4 conflicts).
  *
- * Steps 3–5 cost one to five processes per undecided branch and run a few branches at a time.
+ * Steps 3–6 cost two to six processes per undecided branch and run a few branches at a time.
  */
 
 /** Base commits since a merge base whose patch-ids are compared (beyond: no evidence, never a false "merged"). */
@@ -68,11 +69,19 @@ export async function mergeStatus(
       result.set(branch, { ...known, by: 'rebase', missing: [] });
       return;
     }
+    const mergeBase = await git(['merge-base', baseCommit, tip], [1]);
+    const from = mergeBase.exitCode === 0 ? mergeBase.stdout.trim() : '';
+    // Commits that add up to nothing (a revert pair, an empty commit, only merges from base): merging them would
+    // leave base as it is too, but that is no evidence base took any work of theirs. Never "merged".
+    if (from && (await sameTree(git, from, tip))) {
+      result.set(branch, { ...known, noChange: true, missing });
+      return;
+    }
     if (await treeUnchanged(git, baseCommit, baseTree, tip)) {
       result.set(branch, { ...known, by: 'squash', missing: [] });
       return;
     }
-    if (await squashPatch(git, baseCommit, tip)) {
+    if (from && (await squashPatch(git, baseCommit, from, tip))) {
       result.set(branch, { ...known, by: 'squash', missing: [] });
       return;
     }
@@ -90,11 +99,14 @@ async function treeUnchanged(git: Git, baseCommit: string, baseTree: string, tip
   return merged.exitCode === 0 && merged.stdout.split('\n')[0] === baseTree;
 }
 
+/** Two commits with the same tree: nothing changed from one to the other. */
+async function sameTree(git: Git, a: string, b: string): Promise<boolean> {
+  const trees = (await git(['rev-parse', `${a}^{tree}`, `${b}^{tree}`])).stdout.split('\n').filter(Boolean);
+  return trees.length === 2 && trees[0] === trees[1];
+}
+
 /** The branch's whole change since the merge base has the patch-id of one of base's commits since then. */
-async function squashPatch(git: Git, baseCommit: string, tip: string): Promise<boolean> {
-  const mergeBase = await git(['merge-base', baseCommit, tip], [1]);
-  const from = mergeBase.stdout.trim();
-  if (mergeBase.exitCode !== 0 || !from) return false; // unrelated histories
+async function squashPatch(git: Git, baseCommit: string, from: string, tip: string): Promise<boolean> {
   const [change, since] = await Promise.all([
     git(['diff-tree', '-p', '--full-index', from, tip]),
     git(['log', '-p', '--full-index', '--no-merges', `--max-count=${PATCH_SCAN}`, '--format=commit %H', `${from}..${baseCommit}`]),
