@@ -71,5 +71,10 @@ describe('mergeDecision', () => {
     expect(mergeDecision(env, merge({ tip: undefined as never }), 'main')).toMatchObject({ merged: false, code: 'no-branch' });
     expect(mergeDecision(env, undefined, 'main')).toMatchObject({ merged: false, code: 'no-branch' });
     expect(mergeDecision(env, merge({ by: 'ancestor' }), 'feat/x')).toMatchObject({ merged: false, code: 'base' });
+    expect(mergeDecision(env, merge({ by: 'ancestor', baseOf: 'refs/remotes/origin/feat/x' }), 'origin/feat/x')).toEqual({
+      merged: false,
+      code: 'base',
+      reason: 'it is the base branch or the default branch (refs/remotes/origin/feat/x): envs never prunes it',
+    });
   });
 });

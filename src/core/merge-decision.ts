@@ -27,6 +27,7 @@ export function mergeDecision(
   const b = printable(base);
   const gone = merge?.upstreamGone ? '; its upstream is gone' : '';
   if (env.branch === base.replace(/^refs\/heads\//, '')) return keep('base', `it is the base branch (${b})`);
+  if (merge?.baseOf) return keep('base', `it is the base branch or the default branch (${printable(merge.baseOf)}): envs never prunes it`);
   if (!merge?.tip) return keep('no-branch', `its branch ${printable(env.branch)} no longer exists: nothing to compare with ${b}`);
   if (merge.unchanged) {
     return keep('no-commits', `no commits yet: the branch is still at ${env.base.commit.slice(0, 8)}, where the env was made`);

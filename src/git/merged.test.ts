@@ -133,6 +133,23 @@ describe('mergeStatus', () => {
     expect(result.get('empty')?.missing.map((c) => c.subject)).toEqual(['note to self']);
   });
 
+  it('the base under another name, and the default branch, are the base: never merged into it', async () => {
+    const at = await git('rev-parse', 'main');
+    await commit({ 'm.txt': 'm' }, 'main moved on');
+    await git('update-ref', 'refs/remotes/origin/main', 'main');
+    await git('branch', 'develop', 'main');
+    await git('checkout', '-q', 'develop');
+    await commit({ 'd.txt': 'd' }, 'develop moved on');
+    await git('checkout', '-q', '--detach');
+    const q = [{ branch: 'main', since: at }];
+    expect((await status(q, 'origin/main')).get('main')).toMatchObject({ baseOf: 'refs/remotes/origin/main' });
+    expect((await status(q, 'refs/heads/main')).get('main')).toMatchObject({ baseOf: 'refs/heads/main' });
+    // main is in develop, but it is the repository's default branch.
+    expect((await mergeStatus(repo, process.env, 'develop', q, ['main'])).get('main')).toMatchObject({ baseOf: 'refs/heads/main' });
+    expect((await status(q, 'develop')).get('main')).toMatchObject({ by: 'ancestor' });
+    expect((await status(q, 'develop')).get('main')?.baseOf).toBeUndefined();
+  });
+
   it('a base that is no commit: UNKNOWN_REF', async () => {
     const error = await status([], 'no-such-base').catch((e: unknown) => e);
     expect(EnvsError.is(error) && error.code).toBe('UNKNOWN_REF');

@@ -27,6 +27,8 @@ export async function mergeStatus(
   env: NodeJS.ProcessEnv,
   base: string,
   queries: MergeQuery[],
+  /** More branches that are never "merged" into base: the repository's default branch. */
+  protect: string[] = [],
 ): Promise<Map<string, BranchMerge>> {
   const git = (args: string[], okCodes?: number[], input?: string) =>
     runGit(args, { cwd: root, env, ...(okCodes ? { okCodes } : {}), ...(input !== undefined ? { input } : {}) });
@@ -45,6 +47,7 @@ export async function mergeStatus(
     git(['for-each-ref', '--format=%(refname)', '--merged', baseCommit, 'refs/heads/']),
   ]);
   const heads = parseHeads(refs.stdout);
+  const bases = await baseBranches(git, [base, ...protect]);
   const ancestors = new Set(merged.stdout.split('\n').filter(Boolean));
 
   const result = new Map<string, BranchMerge>();
@@ -56,7 +59,9 @@ export async function mergeStatus(
       continue;
     }
     const known = { branch, tip: head.tip, upstreamGone: head.gone };
-    if (since !== undefined && head.tip === since) result.set(branch, { ...known, unchanged: true, missing: [] });
+    const baseOf = bases.get(branch);
+    if (baseOf) result.set(branch, { ...known, unchanged: false, baseOf, missing: [] });
+    else if (since !== undefined && head.tip === since) result.set(branch, { ...known, unchanged: true, missing: [] });
     else if (ancestors.has(`refs/heads/${branch}`)) result.set(branch, { ...known, unchanged: false, by: 'ancestor', missing: [] });
     else undecided.push(known);
   }
@@ -88,6 +93,21 @@ export async function mergeStatus(
     result.set(branch, { ...known, missing });
   });
   return result;
+}
+
+/**
+ * The local branches that are a base: `main` for `main`, `refs/heads/main` and `origin/main` alike (an env of
+ * `main` is trivially "in" origin/main). Keyed by branch name, valued by the full ref name it matched.
+ */
+async function baseBranches(git: Git, names: string[]): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  for (const name of names) {
+    if (name.startsWith('-')) continue;
+    const full = (await git(['rev-parse', '--symbolic-full-name', name], [128])).stdout.trim();
+    const local = /^refs\/heads\/(.+)$/.exec(full)?.[1] ?? /^refs\/remotes\/[^/]+\/(.+)$/.exec(full)?.[1];
+    if (local && local !== 'HEAD') found.set(local, full);
+  }
+  return found;
 }
 
 type Git = (args: string[], okCodes?: number[], input?: string) => ReturnType<typeof runGit>;
