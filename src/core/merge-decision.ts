@@ -8,7 +8,16 @@ import { printable } from './naming.ts';
  * nothing, and a `[gone]` upstream is never proof by itself: a remote branch is deleted for closed pull
  * requests too.
  */
-export type MergeCode = 'ancestor' | 'rebase' | 'squash' | 'no-commits' | 'no-branch' | 'base' | 'not-merged' | 'upstream-gone' | 'no-change';
+export type MergeCode =
+  | 'ancestor'
+  | 'rebase'
+  | 'squash'
+  | 'no-commits'
+  | 'no-branch'
+  | 'base'
+  | 'not-merged'
+  | 'upstream-gone'
+  | 'no-change';
 
 export interface MergeDecision {
   merged: boolean;
@@ -48,7 +57,10 @@ export function mergeDecision(
       : `${missing.length} commit${missing.length === 1 ? '' : 's'} not in ${b}: ${listed}${missing.length > SHOWN ? ', …' : ''}`;
   if (merge.noChange) {
     const named = missing.length > 0 ? `: ${commits}` : '';
-    return keep('no-change', `no change to merge: its commits add up to no change since it left ${b} (reverted, empty, or only merges from ${b})${named}`);
+    return keep(
+      'no-change',
+      `no change to merge: its commits add up to no change since it left ${b} (reverted, empty, or only merges from ${b})${named}`,
+    );
   }
   if (merge.upstreamGone)
     return keep('upstream-gone', `its upstream is gone, but ${commits} (a deleted remote branch is no proof of a merge)`);

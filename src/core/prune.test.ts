@@ -47,7 +47,7 @@ describe('pruneMerged', () => {
     expect(fakes.records.has(b.name)).toBe(false);
   });
 
-  it("never deletes the directory it runs in: a merged env whose worktree holds the cwd is kept", async () => {
+  it('never deletes the directory it runs in: a merged env whose worktree holds the cwd is kept', async () => {
     const a = await createEnv(fakes.deps, { branch: 'feat/a' });
     const b = await createEnv(fakes.deps, { branch: 'feat/b' });
     fakes.merges.set('feat/a', { by: 'squash' });

@@ -20,7 +20,14 @@ export interface PruneOptions {
 }
 
 /** Why an env was kept: its merge decision, or the refusal destroy would make (lower-cased error code). */
-export type KeepCode = Exclude<MergeCode, 'ancestor' | 'rebase' | 'squash'> | 'dirty' | 'locked' | 'busy' | 'engine-mismatch' | 'corrupt' | 'cwd';
+export type KeepCode =
+  | Exclude<MergeCode, 'ancestor' | 'rebase' | 'squash'>
+  | 'dirty'
+  | 'locked'
+  | 'busy'
+  | 'engine-mismatch'
+  | 'corrupt'
+  | 'cwd';
 
 export interface PruneEntry {
   name: string;
