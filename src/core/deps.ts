@@ -133,6 +133,10 @@ export interface BranchMerge {
   unchanged: boolean;
   /** ancestor: fast-forward or merge commit; rebase: every commit's patch-id in base; squash: base has the whole change. */
   by?: 'ancestor' | 'rebase' | 'squash';
+  /** It is the base under another name (`origin/main` for `main`) or the default branch: the full ref it matched. Never merged. */
+  baseOf?: string;
+  /** Its commits add up to no change since it left base (a revert pair, empty commits, only merges from base): never merged. */
+  noChange?: boolean;
   /** The branch had an upstream that no longer exists (`[gone]` after a fetch --prune). */
   upstreamGone: boolean;
   /** Not merged: the branch's commits whose change base lacks (`git cherry` +). */

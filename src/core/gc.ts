@@ -202,6 +202,22 @@ async function envsOf(deps: GcDeps, repo: GcRepo, { act, keep }: Acts): Promise<
       keep({ ...item, reason: reason.why }, reason.keep);
       continue;
     }
+    if (reason.gone) {
+      // A worktree moved with `git worktree move` is missing at the recorded path too, with its work and the
+      // env's database in use: its branch checked out elsewhere is evidence it lives on.
+      opened ??= repo.open();
+      const live = await opened
+        .then((d) => d.git.worktrees())
+        .then((all) => all.find((w) => w.branch === record.branch && !w.prunable && w.path !== record.worktree))
+        .catch(() => undefined);
+      if (live) {
+        keep(
+          { ...item, reason: reason.why },
+          `its branch ${printable(record.branch)} is checked out in ${printable(live.path)} (a worktree moved by hand?): \`envs destroy ${printable(record.branch)}\` removes the env if it may go`,
+        );
+        continue;
+      }
+    }
     if (await deps.locks.isHeld(envLock(record.repoId, record.name))) {
       keep({ ...item, reason: reason.why }, 'an envs process holds its lock (a create or destroy of it is running)');
       continue;
@@ -213,7 +229,7 @@ async function envsOf(deps: GcDeps, repo: GcRepo, { act, keep }: Acts): Promise<
   }
 }
 
-async function leftBehind(deps: GcDeps, record: EnvRecord): Promise<{ why: string; keep?: string } | undefined> {
+async function leftBehind(deps: GcDeps, record: EnvRecord): Promise<{ why: string; keep?: string; gone?: true } | undefined> {
   const branch = printable(record.branch);
   if (record.status === 'creating') return { why: `${branch}: create was interrupted at "${record.phase}"` };
   if (record.status === 'destroying') return { why: `${branch}: destroy was interrupted` };
@@ -223,7 +239,7 @@ async function leftBehind(deps: GcDeps, record: EnvRecord): Promise<{ why: strin
       keep: `it is kept for inspection; \`envs destroy ${branch}\` removes it`,
     };
   }
-  if ((await deps.exists(record.worktree)) === false) return { why: `${branch}: its worktree ${record.worktree} was deleted` };
+  if ((await deps.exists(record.worktree)) === false) return { why: `${branch}: its worktree ${record.worktree} was deleted`, gone: true };
   return undefined;
 }
 

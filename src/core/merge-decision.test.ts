@@ -40,6 +40,15 @@ describe('mergeDecision', () => {
     });
   });
 
+  it('commits that add up to no change: kept, nothing was merged', () => {
+    expect(mergeDecision(env, merge({ noChange: true, missing: [commit(1)] }), 'main')).toEqual({
+      merged: false,
+      code: 'no-change',
+      reason:
+        'no change to merge: its commits add up to no change since it left main (reverted, empty, or only merges from main): 1 commit not in main: 11111111 change 1',
+    });
+  });
+
   it('not merged: names the commits the base lacks (three, then …)', () => {
     const d = mergeDecision(env, merge({ missing: [commit(1), commit(2), commit(3), commit(4)] }), 'main');
     expect(d).toEqual({
@@ -62,5 +71,10 @@ describe('mergeDecision', () => {
     expect(mergeDecision(env, merge({ tip: undefined as never }), 'main')).toMatchObject({ merged: false, code: 'no-branch' });
     expect(mergeDecision(env, undefined, 'main')).toMatchObject({ merged: false, code: 'no-branch' });
     expect(mergeDecision(env, merge({ by: 'ancestor' }), 'feat/x')).toMatchObject({ merged: false, code: 'base' });
+    expect(mergeDecision(env, merge({ by: 'ancestor', baseOf: 'refs/remotes/origin/feat/x' }), 'origin/feat/x')).toEqual({
+      merged: false,
+      code: 'base',
+      reason: 'it is the base branch or the default branch (refs/remotes/origin/feat/x): envs never prunes it',
+    });
   });
 });

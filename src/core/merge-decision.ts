@@ -8,7 +8,16 @@ import { printable } from './naming.ts';
  * nothing, and a `[gone]` upstream is never proof by itself: a remote branch is deleted for closed pull
  * requests too.
  */
-export type MergeCode = 'ancestor' | 'rebase' | 'squash' | 'no-commits' | 'no-branch' | 'base' | 'not-merged' | 'upstream-gone';
+export type MergeCode =
+  | 'ancestor'
+  | 'rebase'
+  | 'squash'
+  | 'no-commits'
+  | 'no-branch'
+  | 'base'
+  | 'not-merged'
+  | 'upstream-gone'
+  | 'no-change';
 
 export interface MergeDecision {
   merged: boolean;
@@ -27,6 +36,7 @@ export function mergeDecision(
   const b = printable(base);
   const gone = merge?.upstreamGone ? '; its upstream is gone' : '';
   if (env.branch === base.replace(/^refs\/heads\//, '')) return keep('base', `it is the base branch (${b})`);
+  if (merge?.baseOf) return keep('base', `it is the base branch or the default branch (${printable(merge.baseOf)}): envs never prunes it`);
   if (!merge?.tip) return keep('no-branch', `its branch ${printable(env.branch)} no longer exists: nothing to compare with ${b}`);
   if (merge.unchanged) {
     return keep('no-commits', `no commits yet: the branch is still at ${env.base.commit.slice(0, 8)}, where the env was made`);
@@ -45,6 +55,13 @@ export function mergeDecision(
     missing.length === 0
       ? `no evidence ${b} has its changes`
       : `${missing.length} commit${missing.length === 1 ? '' : 's'} not in ${b}: ${listed}${missing.length > SHOWN ? ', …' : ''}`;
+  if (merge.noChange) {
+    const named = missing.length > 0 ? `: ${commits}` : '';
+    return keep(
+      'no-change',
+      `no change to merge: its commits add up to no change since it left ${b} (reverted, empty, or only merges from ${b})${named}`,
+    );
+  }
   if (merge.upstreamGone)
     return keep('upstream-gone', `its upstream is gone, but ${commits} (a deleted remote branch is no proof of a merge)`);
   return keep('not-merged', `not merged: ${commits}`);

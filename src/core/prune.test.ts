@@ -47,6 +47,26 @@ describe('pruneMerged', () => {
     expect(fakes.records.has(b.name)).toBe(false);
   });
 
+  it('never deletes the directory it runs in: a merged env whose worktree holds the cwd is kept', async () => {
+    const a = await createEnv(fakes.deps, { branch: 'feat/a' });
+    const b = await createEnv(fakes.deps, { branch: 'feat/b' });
+    fakes.merges.set('feat/a', { by: 'squash' });
+    fakes.merges.set('feat/b', { by: 'squash' });
+    const deps = { ...fakes.deps, cwd: `${a.worktree}/src` };
+    const result = await pruneMerged(deps);
+    expect(result.pruned.map((e) => e.branch)).toEqual(['feat/b']);
+    expect(result.kept).toEqual([
+      expect.objectContaining({
+        branch: 'feat/a',
+        code: 'cwd',
+        merged_by: 'squash',
+        reason: `merged (squash), but it is where envs runs (${a.worktree}/src): run prune from elsewhere, or destroy it by name`,
+      }),
+    ]);
+    expect(fakes.records.has(a.name)).toBe(true);
+    expect(fakes.records.has(b.name)).toBe(false);
+  });
+
   it('with the engine down it decides nothing and changes nothing', async () => {
     await createEnv(fakes.deps, { branch: 'feat/a' });
     fakes.merges.set('feat/a', { by: 'ancestor' });

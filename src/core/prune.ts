@@ -1,3 +1,5 @@
+import { realpath } from 'node:fs/promises';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { EnvsError } from '../errors.ts';
 import type { Progress } from './converge.ts';
 import type { Deps } from './deps.ts';
@@ -18,7 +20,14 @@ export interface PruneOptions {
 }
 
 /** Why an env was kept: its merge decision, or the refusal destroy would make (lower-cased error code). */
-export type KeepCode = Exclude<MergeCode, 'ancestor' | 'rebase' | 'squash'> | 'dirty' | 'locked' | 'busy' | 'engine-mismatch' | 'corrupt';
+export type KeepCode =
+  | Exclude<MergeCode, 'ancestor' | 'rebase' | 'squash'>
+  | 'dirty'
+  | 'locked'
+  | 'busy'
+  | 'engine-mismatch'
+  | 'corrupt'
+  | 'cwd';
 
 export interface PruneEntry {
   name: string;
@@ -82,6 +91,13 @@ export async function pruneMerged(deps: Deps, options: PruneOptions = {}): Promi
       const entry: PruneEntry = { name: record.name, branch: record.branch, code: decision.code, reason: decision.reason };
       if (!decision.merged || !engine) return { record, entry, tip: undefined };
       entry.merged_by = decision.code as PruneEntry['merged_by'];
+      // Removing the directory the user's shell (or agent) stands in leaves it in a deleted directory: a bulk
+      // command does not do that; `envs destroy` by name still does, as asked.
+      if (await inside(deps.cwd, record.worktree)) {
+        entry.code = 'cwd';
+        entry.reason = `merged (${decision.code}), but it is where envs runs (${printable(deps.cwd)}): run prune from elsewhere, or destroy it by name`;
+        return { record, entry, tip: undefined };
+      }
       const refusal = await destroyRefusal(deps, record, engine);
       if (refusal) {
         Object.assign(entry, refused(refusal, decision.code));
@@ -159,6 +175,13 @@ const KEEP_CODES: Record<string, KeepCode> = {
   ENV_BUSY: 'busy',
   ENGINE_MISMATCH: 'engine-mismatch',
 };
+
+/** Whether `path` is `dir` or below it (symlinks resolved where the paths exist). */
+async function inside(path: string, dir: string): Promise<boolean> {
+  const real = (p: string) => realpath(p).catch(() => resolve(p));
+  const rel = relative(await real(dir), await real(path));
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
+}
 
 function firstLine(text: string): string {
   const line = text.split('\n')[0] ?? '';

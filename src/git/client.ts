@@ -183,8 +183,10 @@ export class CliGitClient implements GitClient {
     return new Set(result.stdout.split('\0').filter(Boolean));
   }
 
-  mergeStatus(base: string, queries: MergeQuery[]): Promise<Map<string, BranchMerge>> {
-    return mergeStatus(this.repo.root, this.env, base, queries);
+  async mergeStatus(base: string, queries: MergeQuery[]): Promise<Map<string, BranchMerge>> {
+    // The default branch is never pruned for being "merged" into another base (main into develop).
+    const defaultBranch = await this.defaultBranch().catch(() => undefined);
+    return mergeStatus(this.repo.root, this.env, base, queries, defaultBranch ? [defaultBranch] : []);
   }
 
   async commitTimes(shas: string[]): Promise<Map<string, number>> {

@@ -112,6 +112,44 @@ describe('mergeStatus', () => {
     expect(result.get('nope')).toEqual({ branch: 'nope', unchanged: false, upstreamGone: false, missing: [] });
   });
 
+  it('commits that add up to no change are no evidence of a merge: a revert pair, an empty commit, only a merge from main', async () => {
+    const at = await git('rev-parse', 'main');
+    await branch('reverted', [{ 'x.txt': 'x' }]);
+    await git('checkout', '-q', 'reverted');
+    await git('revert', '--no-edit', 'HEAD');
+    await git('checkout', '-q', '-b', 'empty', 'main');
+    await git('commit', '-q', '--allow-empty', '-m', 'note to self');
+    await git('checkout', '-q', 'main');
+    await commit({ 'm.txt': 'm' }, 'main moved on');
+    await git('checkout', '-q', '-b', 'synced', at);
+    await git('merge', '-q', '--no-ff', '-m', 'merge main into synced', 'main');
+    await git('checkout', '-q', 'main');
+    await commit({ 'n.txt': 'n' }, 'main moved on again');
+    const result = await status(['reverted', 'empty', 'synced'].map((b) => ({ branch: b, since: at })));
+    for (const b of ['reverted', 'empty', 'synced']) {
+      expect(result.get(b)?.noChange, b).toBe(true);
+      expect(result.get(b)?.by, b).toBeUndefined();
+    }
+    expect(result.get('empty')?.missing.map((c) => c.subject)).toEqual(['note to self']);
+  });
+
+  it('the base under another name, and the default branch, are the base: never merged into it', async () => {
+    const at = await git('rev-parse', 'main');
+    await commit({ 'm.txt': 'm' }, 'main moved on');
+    await git('update-ref', 'refs/remotes/origin/main', 'main');
+    await git('branch', 'develop', 'main');
+    await git('checkout', '-q', 'develop');
+    await commit({ 'd.txt': 'd' }, 'develop moved on');
+    await git('checkout', '-q', '--detach');
+    const q = [{ branch: 'main', since: at }];
+    expect((await status(q, 'origin/main')).get('main')).toMatchObject({ baseOf: 'refs/remotes/origin/main' });
+    expect((await status(q, 'refs/heads/main')).get('main')).toMatchObject({ baseOf: 'refs/heads/main' });
+    // main is in develop, but it is the repository's default branch.
+    expect((await mergeStatus(repo, process.env, 'develop', q, ['main'])).get('main')).toMatchObject({ baseOf: 'refs/heads/main' });
+    expect((await status(q, 'develop')).get('main')).toMatchObject({ by: 'ancestor' });
+    expect((await status(q, 'develop')).get('main')?.baseOf).toBeUndefined();
+  });
+
   it('a base that is no commit: UNKNOWN_REF', async () => {
     const error = await status([], 'no-such-base').catch((e: unknown) => e);
     expect(EnvsError.is(error) && error.code).toBe('UNKNOWN_REF');

@@ -10,11 +10,12 @@ import { runGit } from './run.ts';
  *    for ancestry (fast-forward, merge commit): two processes for all branches;
  * 2. a branch still at the commit its env was made from (`since`) is `unchanged`: never merged, no more reads;
  * 3. `git cherry <base> <tip>`: every commit's patch-id already in base → `rebase`;
- * 4. `git merge-tree --write-tree <base> <tip>`: merging the branch would leave base's tree as it is → `squash`;
- * 5. patch-id of the branch's whole change since the merge base among the patch-ids of base's commits since
+ * 4. the branch's tree is its merge base's (commits that add up to no change): `noChange`, never merged;
+ * 5. `git merge-tree --write-tree <base> <tip>`: merging the branch would leave base's tree as it is → `squash`;
+ * 6. patch-id of the branch's whole change since the merge base among the patch-ids of base's commits since
  *    then → `squash` (a squash commit base changed the same lines after, where step 4 conflicts).
  *
- * Steps 3–5 cost one to five processes per undecided branch and run a few branches at a time.
+ * Steps 3–6 cost two to six processes per undecided branch and run a few branches at a time.
  */
 
 /** Base commits since a merge base whose patch-ids are compared (beyond: no evidence, never a false "merged"). */
@@ -26,6 +27,8 @@ export async function mergeStatus(
   env: NodeJS.ProcessEnv,
   base: string,
   queries: MergeQuery[],
+  /** More branches that are never "merged" into base: the repository's default branch. */
+  protect: string[] = [],
 ): Promise<Map<string, BranchMerge>> {
   const git = (args: string[], okCodes?: number[], input?: string) =>
     runGit(args, { cwd: root, env, ...(okCodes ? { okCodes } : {}), ...(input !== undefined ? { input } : {}) });
@@ -44,6 +47,7 @@ export async function mergeStatus(
     git(['for-each-ref', '--format=%(refname)', '--merged', baseCommit, 'refs/heads/']),
   ]);
   const heads = parseHeads(refs.stdout);
+  const bases = await baseBranches(git, [base, ...protect]);
   const ancestors = new Set(merged.stdout.split('\n').filter(Boolean));
 
   const result = new Map<string, BranchMerge>();
@@ -55,7 +59,9 @@ export async function mergeStatus(
       continue;
     }
     const known = { branch, tip: head.tip, upstreamGone: head.gone };
-    if (since !== undefined && head.tip === since) result.set(branch, { ...known, unchanged: true, missing: [] });
+    const baseOf = bases.get(branch);
+    if (baseOf) result.set(branch, { ...known, unchanged: false, baseOf, missing: [] });
+    else if (since !== undefined && head.tip === since) result.set(branch, { ...known, unchanged: true, missing: [] });
     else if (ancestors.has(`refs/heads/${branch}`)) result.set(branch, { ...known, unchanged: false, by: 'ancestor', missing: [] });
     else undecided.push(known);
   }
@@ -68,17 +74,40 @@ export async function mergeStatus(
       result.set(branch, { ...known, by: 'rebase', missing: [] });
       return;
     }
+    const mergeBase = await git(['merge-base', baseCommit, tip], [1]);
+    const from = mergeBase.exitCode === 0 ? mergeBase.stdout.trim() : '';
+    // Commits that add up to nothing (a revert pair, an empty commit, only merges from base): merging them would
+    // leave base as it is too, but that is no evidence base took any work of theirs. Never "merged".
+    if (from && (await sameTree(git, from, tip))) {
+      result.set(branch, { ...known, noChange: true, missing });
+      return;
+    }
     if (await treeUnchanged(git, baseCommit, baseTree, tip)) {
       result.set(branch, { ...known, by: 'squash', missing: [] });
       return;
     }
-    if (await squashPatch(git, baseCommit, tip)) {
+    if (from && (await squashPatch(git, baseCommit, from, tip))) {
       result.set(branch, { ...known, by: 'squash', missing: [] });
       return;
     }
     result.set(branch, { ...known, missing });
   });
   return result;
+}
+
+/**
+ * The local branches that are a base: `main` for `main`, `refs/heads/main` and `origin/main` alike (an env of
+ * `main` is trivially "in" origin/main). Keyed by branch name, valued by the full ref name it matched.
+ */
+async function baseBranches(git: Git, names: string[]): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  for (const name of names) {
+    if (name.startsWith('-')) continue;
+    const full = (await git(['rev-parse', '--symbolic-full-name', name], [128])).stdout.trim();
+    const local = /^refs\/heads\/(.+)$/.exec(full)?.[1] ?? /^refs\/remotes\/[^/]+\/(.+)$/.exec(full)?.[1];
+    if (local && local !== 'HEAD') found.set(local, full);
+  }
+  return found;
 }
 
 type Git = (args: string[], okCodes?: number[], input?: string) => ReturnType<typeof runGit>;
@@ -90,11 +119,14 @@ async function treeUnchanged(git: Git, baseCommit: string, baseTree: string, tip
   return merged.exitCode === 0 && merged.stdout.split('\n')[0] === baseTree;
 }
 
+/** Two commits with the same tree: nothing changed from one to the other. */
+async function sameTree(git: Git, a: string, b: string): Promise<boolean> {
+  const trees = (await git(['rev-parse', `${a}^{tree}`, `${b}^{tree}`])).stdout.split('\n').filter(Boolean);
+  return trees.length === 2 && trees[0] === trees[1];
+}
+
 /** The branch's whole change since the merge base has the patch-id of one of base's commits since then. */
-async function squashPatch(git: Git, baseCommit: string, tip: string): Promise<boolean> {
-  const mergeBase = await git(['merge-base', baseCommit, tip], [1]);
-  const from = mergeBase.stdout.trim();
-  if (mergeBase.exitCode !== 0 || !from) return false; // unrelated histories
+async function squashPatch(git: Git, baseCommit: string, from: string, tip: string): Promise<boolean> {
   const [change, since] = await Promise.all([
     git(['diff-tree', '-p', '--full-index', from, tip]),
     git(['log', '-p', '--full-index', '--no-merges', `--max-count=${PATCH_SCAN}`, '--format=commit %H', `${from}..${baseCommit}`]),

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FAILPOINTS } from '../../src/core/failpoints.ts';
 import { envs, envsOk } from '../support/cli.ts';
@@ -108,6 +109,44 @@ describe('gc of an env whose worktree was deleted by hand', () => {
     expect((await leases(fx.home)).ports).toHaveLength(1);
 
     await envsOk(fx.repo, fx.home, ['destroy', 'feat/kept']);
+    await expectAllGone(fx);
+  });
+});
+
+describe('gc of envs that only look gone', () => {
+  const fx = useRepo(webFiles(), 'gcmoved');
+
+  it('keeps an env whose worktree was moved (git worktree move) and one stopped by a hand-run compose down', async () => {
+    const moved = (await envsOk(fx.repo, fx.home, ['create', 'feat/moved', '--json'])).json;
+    const stopped = (await envsOk(fx.repo, fx.home, ['create', 'feat/stopped', '--json'])).json;
+    await writeFile(join(moved.worktree, 'notes.md'), 'uncommitted work\n');
+    const to = join(fx.root, 'elsewhere');
+    await fx.git('worktree', 'move', moved.worktree, to);
+    await execa('docker', ['compose', '-p', stopped.project, 'down']);
+
+    const before = await snapshot(fx);
+    const dry = await envsOk(fx.repo, fx.home, ['gc', '--dry-run', '--json']);
+    const gc = await envsOk(fx.repo, fx.home, ['gc', '--json']);
+    for (const run of [dry, gc]) {
+      expect(ours(fx, run.json.items)).toEqual([
+        expect.objectContaining({
+          kind: 'env',
+          name: moved.name,
+          action: 'kept',
+          kept_because: `its branch feat/moved is checked out in ${to} (a worktree moved by hand?): \`envs destroy feat/moved\` removes the env if it may go`,
+        }),
+      ]);
+    }
+    expect(await snapshot(fx)).toEqual(before);
+    expect(await readFile(join(to, 'notes.md'), 'utf8')).toBe('uncommitted work\n');
+    // Both envs still there; the stopped one is merely stopped (`envs up` brings it back).
+    const listed = (await envsOk(fx.repo, fx.home, ['list', '--json'])).json as { name: string; status: string }[];
+    expect(listed.map((e) => e.name)).toEqual([moved.name, stopped.name]);
+    expect(listed[1]?.status).toBe('stopped');
+    expect((await labelled(`dev.envs.project=${moved.project}`)).containers).toHaveLength(1);
+    await envs(fx.repo, fx.home, ['destroy', '--force', moved.name]);
+    await envsOk(fx.repo, fx.home, ['destroy', stopped.name]);
+    await fx.git('worktree', 'remove', '--force', to);
     await expectAllGone(fx);
   });
 });

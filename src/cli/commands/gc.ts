@@ -22,9 +22,40 @@ export function defineGc(program: Command, define: Define): void {
     );
 }
 
-function gcText(result: GcResult): string {
+const RESOURCES = new Set(['container', 'volume', 'network', 'image']);
+
+/**
+ * One line per item, but engine resources kept for the same reason (another state directory's, another host's:
+ * on a shared engine, often dozens) are one line per reason, naming their projects; `--json` lists each.
+ */
+export function gcText(result: GcResult): string {
   if (result.items.length === 0) return `Nothing left behind in ${result.home} on ${result.engine.endpoint}.\n`;
-  const lines = result.items.map(line);
+  const groups = new Map<string, GcItem[]>();
+  const lines: string[] = [];
+  for (const item of result.items) {
+    if (item.action !== 'kept' || !RESOURCES.has(item.kind) || !item.kept_because) {
+      lines.push(line(item));
+      continue;
+    }
+    const group = groups.get(item.kept_because);
+    if (group) group.push(item);
+    else {
+      groups.set(item.kept_because, [item]);
+      lines.push(`\0${item.kept_because}`);
+    }
+  }
+  for (const [i, text] of lines.entries()) {
+    if (!text.startsWith('\0')) continue;
+    const items = groups.get(text.slice(1)) ?? [];
+    if (items.length === 1 && items[0]) {
+      lines[i] = line(items[0]);
+      continue;
+    }
+    const projects = [...new Set(items.map((it) => it.project ?? it.name))];
+    const named = projects.slice(0, 3).map(printable).join(', ') + (projects.length > 3 ? ', …' : '');
+    lines[i] =
+      `${'kept'.padEnd(12)} ${items.length} resources of ${projects.length} project${projects.length === 1 ? '' : 's'} (${named}); kept because ${printable(text.slice(1))}`;
+  }
   const verb = result.dry_run ? 'would remove' : 'removed';
   lines.push(`${verb} ${result.removed}, kept ${result.kept}${result.dry_run ? ' (dry run: nothing was changed)' : ''}`);
   return `${lines.join('\n')}\n`;
