@@ -230,6 +230,14 @@ describe('envs agent', () => {
     expect(seen.vars.PWD).toBe(await realpath(result.env.worktree));
   });
 
+  it('an agent that cannot start is AGENT_FAILED with its exit code, not "runs"', async () => {
+    const failed = await envs(fx.repo, fx.home, ['agent', 'configured', '--new', '--json', '--', 'envs-no-such-agent'], env());
+    expect(failed.exitCode).toBe(1);
+    expect(failed.json.error).toMatchObject({ code: 'AGENT_FAILED', details: { exit_code: 127 } });
+    expect(failed.json.error.hint).toContain('envs attach configured');
+    expect((await envsOk(fx.repo, fx.home, ['info', 'configured', '--json'], env())).json.status).toBe('running');
+  });
+
   it('destroy stops the agents and leaves no tmux window or session behind', async () => {
     for (const b of [branch, 'configured']) {
       const view = (await envsOk(fx.repo, fx.home, ['info', b, '--json'], env())).json;
