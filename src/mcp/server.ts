@@ -119,9 +119,15 @@ export async function serveMcp(options: McpOptions): Promise<void> {
     return view;
   });
 
-  tool(SPECS.list, { readOnly: true }, async (_args, extra) => {
+  tool(SPECS.list, { readOnly: true }, async (args, extra) => {
     const { listEnvs } = await import('../core/list.ts');
-    return listEnvs(await open(extra));
+    // The filters its schema offers (from the CLI's spec): ignoring them answered `merged: true` with every env.
+    return listEnvs(await open(extra), {
+      ...opt('base', args.base),
+      ...opt('idleDays', args.idleDays),
+      merged: Boolean(args.merged),
+      idle: Boolean(args.idle),
+    });
   });
 
   tool(SPECS.info, { readOnly: true }, async (args, extra) => {

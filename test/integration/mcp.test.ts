@@ -81,14 +81,14 @@ describe('envs mcp over stdio on the real engine', () => {
     const props = (name: string) => Object.keys(byName[name]?.inputSchema.properties ?? {}).sort();
     expect(props('create')).toEqual(['branch', 'dbFrom', 'from', 'keepOnFailure']);
     expect(byName.create?.inputSchema.required).toEqual(['branch']);
-    expect(props('destroy')).toEqual(['env', 'force']);
+    expect(props('destroy')).toEqual(['env', 'force', 'worktree']);
     expect(props('up')).toEqual(['env', 'reconfigure']);
     expect(props('info')).toEqual(['env', 'showSecrets']);
     expect(props('logs')).toEqual(['env', 'name', 'tail']); // no follow
     expect(props('exec')).toEqual(['command', 'env', 'timeout']);
     expect(byName.exec?.inputSchema.properties?.command).toMatchObject({ type: 'array', items: { type: 'string' } });
     expect(byName.env?.inputSchema.properties?.format).toMatchObject({ enum: ['dotenv', 'shell', 'json'] });
-    expect(props('list')).toEqual([]);
+    expect(props('list')).toEqual(['base', 'idle', 'idleDays', 'merged']);
     expect(byName.destroy?.annotations?.destructiveHint).toBe(true);
   });
 
@@ -112,6 +112,8 @@ describe('envs mcp over stdio on the real engine', () => {
     expect(info).toMatchObject({ name: env.name, status: 'running', worktree: env.worktree });
     expect(info.env.DATABASE_URL).toContain('***');
     expect((await ok('list')).map((v: { name: string }) => v.name)).toEqual([env.name]);
+    // The filters the tool's schema offers do filter: an env made a moment ago is not idle.
+    expect(await ok('list', { idle: true })).toEqual([]);
 
     // One resource per env.
     const { resources } = await client.listResources();
