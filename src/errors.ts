@@ -74,6 +74,7 @@ export type ErrorCode =
   | 'HOOK_PAYLOAD_INVALID'
   | 'NOT_A_WORKTREE'
   | 'CLAUDE_SETTINGS_INVALID'
+  | 'CLAUDE_SETTINGS_READONLY'
   | 'CLAUDE_HOOK_CONFLICT';
 
 export interface EnvsErrorOptions {

@@ -77,7 +77,7 @@ export interface StartAgentOptions {
   session: string;
   worktree: string;
   command: UserCommand;
-  /** The whole environment the agent gets (the caller's with the env's variables over it). */
+  /** The whole environment the agent gets (the caller's with the env's variables over it): nothing else reaches it. */
   env: Record<string, string>;
   /** envs's own environment: tmux runs with it (ENVS_TMUX_SOCKET picks the server). */
   baseEnv: NodeJS.ProcessEnv;
@@ -114,7 +114,9 @@ export async function startAgent(options: StartAgentOptions): Promise<AgentState
   const status = p.status(window);
   await rm(status, { force: true });
   // Sourced by the launcher; its last line deletes it, so the caller's environment does not stay on disk.
-  await writeFile(runFile, `${runFileText(options.env, options.command)}rm -f -- ${shellQuote(runFile)}\n`, { mode: 0o600 });
+  await writeFile(runFile, `${runFileText(options.env, options.command, { only: true })}rm -f -- ${shellQuote(runFile)}\n`, {
+    mode: 0o600,
+  });
   const launcher = launcherFromFile(runFile, status);
   const startedAt = new Date().toISOString();
   const opened = await openAgentWindow(server, {

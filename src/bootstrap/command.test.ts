@@ -50,6 +50,26 @@ describe('the launcher', () => {
     expect(await readFile(status, 'utf8')).toBe('0\n');
   });
 
+  it('a run file made with `only` gives the command exactly its variables, not the ones it inherited (a tmux server keeps the environment of whoever started it)', async () => {
+    const runFile = join(dir, 'd.sh');
+    const status = join(dir, 'd.status');
+    await writeFile(
+      runFile,
+      runFileText(
+        { PATH: process.env.PATH ?? '', MINE: 'mine' },
+        ['sh', '-c', 'printf "%s|%s|%s|%s" "${MINE-}" "${DATABASE_URL-unset}" "${TERM-}" "${TMUX_PANE-}"'],
+        {
+          only: true,
+        },
+      ),
+    );
+    const { file, args } = launcherFromFile(runFile, status);
+    const inherited = { PATH: process.env.PATH, DATABASE_URL: 'postgres://another-env', TERM: 'tmux-256color', TMUX_PANE: '%3' };
+    const result = await run(file, args, { env: inherited });
+    expect(result.stdout).toBe('mine|unset|tmux-256color|%3');
+    expect(await readFile(status, 'utf8')).toBe('0\n');
+  });
+
   it('a string command is the user’s shell code', async () => {
     const status = join(dir, 'c.status');
     const { file, args } = launcherArgv('echo "$GREETING, $0"; false', status);

@@ -62,11 +62,28 @@ export function launcherFromFile(runFile: string, statusFile: string): { file: s
   return { file: 'sh', args: ['-c', LAUNCHER, 'envs-process', runFile, statusFile] };
 }
 
-/** The run file's text: the variables to export, then the command as the positional parameters. */
-export function runFileText(env: Record<string, string>, command: UserCommand): string {
+/**
+ * The run file's text: the variables to export, then the command as the positional parameters. With `only`,
+ * `env` is the whole environment: every variable the pane inherited is unset first, except those tmux sets
+ * for the pane itself (TERM, TMUX, …) and the shell's own. A tmux server keeps the environment of whoever
+ * started it for every pane it ever opens, so without this an agent would get, say, the DATABASE_URL of
+ * another env whose agent happened to start the server.
+ */
+export function runFileText(env: Record<string, string>, command: UserCommand, options: { only?: boolean } = {}): string {
   const inner = userArgv(command);
   const exports = Object.entries(env)
     .filter(([name]) => isVariableName(name))
     .map(([name, value]) => `export ${name}=${shellQuote(value)}`);
-  return `${[...exports, `set -- ${[inner.file, ...inner.args].map(shellQuote).join(' ')}`].join('\n')}\n`;
+  return `${[...(options.only ? [UNSET_INHERITED] : []), ...exports, `set -- ${[inner.file, ...inner.args].map(shellQuote).join(' ')}`].join('\n')}\n`;
 }
+
+/**
+ * Fixed code (no value spliced in). The names come from `env` (only lines that start like an assignment);
+ * `command unset` so a variable that cannot be unset is skipped instead of ending the shell.
+ */
+const UNSET_INHERITED = [
+  `for envs_name in $(env | sed -n 's/^\\([A-Za-z_][A-Za-z0-9_]*\\)=.*/\\1/p'); do`,
+  '  case $envs_name in TERM|TERM_PROGRAM|TERM_PROGRAM_VERSION|COLORTERM|TMUX|TMUX_PANE|PWD|OLDPWD|SHLVL) ;; *) command unset "$envs_name" 2>/dev/null ;; esac',
+  'done',
+  'unset envs_name',
+].join('\n');

@@ -94,3 +94,28 @@ describe('the agent’s command and environment', () => {
     expect(env).toEqual({ PATH: '/bin', HOME: '/home/u', PORT: '3000', DATABASE_URL: 'postgres://env' });
   });
 });
+
+describe('an agent that fails as it starts', () => {
+  it('is AGENT_FAILED with its exit code, not "runs"; the env stays up', async () => {
+    fakes.deps.app.agents = async () =>
+      started.length === 0
+        ? []
+        : [{ window: 'agent', running: false, exitCode: 127, pid: 4242, command: 'claude', startedAt: '', session: 's' }];
+    await expect(startAgentIn(fakes.deps, { branch: 'feat/x', command: ['claude'] })).rejects.toMatchObject({
+      code: 'AGENT_FAILED',
+      message: 'The agent exited with code 127 as it started: claude.',
+      hint: expect.stringMatching(/^Is it installed, and on PATH\? `envs attach feat\/x` shows what it printed/),
+    });
+    expect(fakes.calls).toContain('agent start');
+  });
+
+  it('ending at once with 0 is not a failure', async () => {
+    fakes.deps.app.agents = async () =>
+      started.length === 0
+        ? []
+        : [{ window: 'agent', running: false, exitCode: 0, pid: 4242, command: 'true', startedAt: '', session: 's' }];
+    await expect(startAgentIn(fakes.deps, { branch: 'feat/x', command: ['true'] })).resolves.toMatchObject({
+      attach: 'envs attach feat/x',
+    });
+  });
+});

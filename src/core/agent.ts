@@ -92,6 +92,7 @@ export async function startAgentIn(deps: Deps, options: AgentOptions): Promise<A
     });
     return agent;
   });
+  await refuseEndedAtOnce(deps, deps.records.envDir(names.name), started.window, shown, options.signal);
   const env = await infoEnv(deps, `name:${names.name}`);
   return {
     agent: { ...agentView(started), session: started.session },
@@ -150,6 +151,32 @@ async function refuseRunning(deps: Deps, record: EnvRecord, another: boolean | u
       hint: `See it with \`envs attach ${shown}\`, or start another beside it with \`envs agent ${shown} --new\`. Nothing was changed.`,
     },
   );
+}
+
+/** How long a new agent is watched for a failure at start (command not found, a bad flag). */
+export const AGENT_SETTLE_MS = 500;
+
+/**
+ * An agent that fails within its first moments (`claude` not installed: exit 127) is AGENT_FAILED with its
+ * code, not "✓ runs": a script would go on as if it worked. Its window stays (remain-on-exit), so attach
+ * shows what it printed. One that ends at once with 0 is not an error (its result says running: false).
+ */
+async function refuseEndedAtOnce(deps: Deps, stateDir: string, window: string, shown: string, signal?: AbortSignal): Promise<void> {
+  const deadline = performance.now() + AGENT_SETTLE_MS;
+  for (;;) {
+    const state = (await deps.app.agents(stateDir)).find((a) => a.window === window);
+    if (!state) return; // nothing recorded to judge by
+    if (!state.running) {
+      if (state.exitCode === 0) return;
+      const how = state.exitCode === null || state.exitCode === undefined ? 'was killed' : `exited with code ${state.exitCode}`;
+      throw new EnvsError('AGENT_FAILED', `The agent ${how} as it started: ${state.command}.`, {
+        hint: `${state.exitCode === 127 ? 'Is it installed, and on PATH? ' : ''}\`envs attach ${shown}\` shows what it printed. The env itself is up (\`envs info ${shown}\`).`,
+        details: { window, exit_code: state.exitCode ?? null },
+      });
+    }
+    if (performance.now() >= deadline || signal?.aborted) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 /** `agent:` from the worktree's own envs.yaml (what the branch says now). */

@@ -62,3 +62,11 @@ describe('unifiedDiff', () => {
     expect(unifiedDiff('', 'x\n', 'f.json')).toBe(['--- /dev/null', '+++ b/f.json', '@@ -0,0 +1,1 @@', '+x', ''].join('\n'));
   });
 });
+
+describe('unifiedDiff of a CRLF file', () => {
+  it('shows lines, not their carriage returns', () => {
+    const diff = unifiedDiff('{\r\n  "a": 1\r\n}\r\n', '{\r\n  "a": 1,\r\n  "b": 2\r\n}\r\n', FILE);
+    expect(diff).not.toContain('\r');
+    expect(diff.split('\n')).toEqual(expect.arrayContaining(['-  "a": 1', '+  "a": 1,', '+  "b": 2', ' {', ' }']));
+  });
+});

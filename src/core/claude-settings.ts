@@ -99,8 +99,9 @@ function isObject(value: unknown): value is Record<string, unknown> {
  * Line-based LCS: settings files are short.
  */
 export function unifiedDiff(before: string, after: string, file: string): string {
-  const a = before === '' ? [] : before.replace(/\n$/, '').split('\n');
-  const b = after.replace(/\n$/, '').split('\n');
+  // By line, whatever the line ends (a CRLF file would show a \r on every line).
+  const a = before === '' ? [] : before.replace(/\r?\n$/, '').split(/\r?\n/);
+  const b = after.replace(/\r?\n$/, '').split(/\r?\n/);
   // lcs(i, j): length of the longest common subsequence of a[i..] and b[j..].
   const width = b.length + 1;
   const table = new Array<number>((a.length + 1) * width).fill(0);

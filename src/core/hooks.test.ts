@@ -1,5 +1,8 @@
-import { describe, expect, it } from 'vitest';
-import { parseCreatePayload, parseRemovePayload } from './hooks.ts';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ComposeModel } from '../compose/model.ts';
+import { type Fakes, makeFakes } from '../testing/fakes.ts';
+import { createEnv } from './create.ts';
+import { parseCreatePayload, parseRemovePayload, worktreeRemoveHook } from './hooks.ts';
 
 describe('Claude Code hook payloads', () => {
   it('reads both spellings of the name and the base, ignoring unknown fields', () => {
@@ -35,5 +38,39 @@ describe('Claude Code hook payloads', () => {
     expect(refused('{"name": "x", "hook_event_name": "WorktreeRemove"}').message).toMatch(/WorktreeRemove event/);
     expect(() => parseRemovePayload('{"worktree_path": "rel/path"}')).toThrow(/not absolute/);
     expect(parseRemovePayload('{"worktree_path": "/w/x", "cwd": "/repo"}')).toEqual({ worktreePath: '/w/x', cwd: '/repo' });
+  });
+});
+
+describe('WorktreeRemove while an agent works there', () => {
+  const model: ComposeModel = {
+    name: 'x',
+    services: { web: { image: 'busybox', ports: [{ target: 80, published: '8080', protocol: 'tcp' }] } },
+  };
+  let fakes: Fakes;
+  beforeEach(async () => {
+    fakes = await makeFakes(model);
+  });
+  afterEach(async () => {
+    await fakes.cleanup();
+  });
+
+  it('refuses (AGENT_RUNNING): a hook must not kill an agent someone started with `envs agent`; nothing changes', async () => {
+    const env = await createEnv(fakes.deps, { branch: 'worktree-otter' });
+    fakes.deps.app.agents = async () => [
+      { window: 'agent', running: true, pid: 4242, command: 'claude', startedAt: '2026-11-21T00:00:00Z', session: env.project },
+    ];
+    const before = fakes.calls.length;
+    await expect(worktreeRemoveHook(fakes.deps, { worktreePath: env.worktree })).rejects.toMatchObject({
+      code: 'AGENT_RUNNING',
+      message: expect.stringContaining('claude'),
+    });
+    expect(fakes.calls.slice(before)).toEqual([]);
+    expect(await fakes.deps.records.get(env.name)).toBeDefined();
+
+    // An agent that ended is no reason to keep the worktree.
+    fakes.deps.app.agents = async () => [
+      { window: 'agent', running: false, exitCode: 0, pid: 4242, command: 'claude', startedAt: '', session: env.project },
+    ];
+    await expect(worktreeRemoveHook(fakes.deps, { worktreePath: env.worktree })).resolves.toMatchObject({ removed: 'env' });
   });
 });

@@ -137,7 +137,7 @@ export type RemoveOutcome =
  * would be lost refuses it: DIRTY_WORKTREE, env intact), its worktree removed even when adopted (Claude Code
  * asked for the worktree to go). A worktree of the repository without an env goes with `git worktree
  * remove`, which refuses modified or untracked files itself. A path that is no worktree of the repository
- * is left alone.
+ * is left alone. An env whose agent (`envs agent`) runs is refused (AGENT_RUNNING): the agent is not the hook's.
  */
 export async function worktreeRemoveHook(deps: Deps, payload: RemovePayload, options: HookRunOptions = {}): Promise<RemoveOutcome> {
   const path = await real(payload.worktreePath);
@@ -145,6 +145,17 @@ export async function worktreeRemoveHook(deps: Deps, payload: RemovePayload, opt
   const paths = await Promise.all(records.map((r) => real(r.worktree)));
   const record = records.find((_, i) => paths[i] === path);
   if (record) {
+    // Destroy stops agents; Claude Code leaving a worktree is no one's decision to stop an agent someone
+    // started there with `envs agent` (its conversation is work too).
+    const running = (await deps.app.agents(deps.records.envDir(record.name))).find((a) => a.running);
+    if (running) {
+      const shown = printable(record.branch);
+      throw new EnvsError(
+        'AGENT_RUNNING',
+        `An agent runs in ${shown}'s env (${printable(running.command)}, window ${running.window}): the worktree stays.`,
+        { hint: `See it with \`envs attach ${shown}\`; \`envs destroy ${shown}\` stops it and removes the env. Nothing was changed.` },
+      );
+    }
     const result = await destroyEnv(deps, `name:${record.name}`, {
       worktree: 'remove',
       ...(options.signal ? { signal: options.signal } : {}),

@@ -51,6 +51,23 @@ describe('an engine that accepts and never answers', () => {
     expect(Date.now() - started).toBeLessThan(2_000);
   });
 
+  it('a call made after the signal fired is CANCELLED, and the request it still started leaves no unhandled rejection (it ended `envs mcp`)', async () => {
+    const controller = new AbortController();
+    controller.abort('cancelled by the client');
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const engine = new LazyEngine(await hangingEngine(), { env: {}, signal: controller.signal });
+      const error = await engine.labeled({ 'dev.envs.project': 'p' }).catch((e: unknown) => e);
+      expect(EnvsError.is(error) && error.code).toBe('CANCELLED');
+      await new Promise((resolve) => setTimeout(resolve, 200)); // the request underneath rejects meanwhile
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('traces each call with ENVS_DEBUG=1: method, outcome, duration', async () => {
     const lines: string[] = [];
     vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {

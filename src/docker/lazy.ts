@@ -248,7 +248,12 @@ export class LazyEngine implements Engine {
 
 /** Rejects as soon as the signal fires, even if the call underneath does not listen to it. */
 function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
+  if (signal.aborted) {
+    // The call underneath started anyway and will reject on its own: nobody else waits for it, and an
+    // unhandled rejection ends the process (a long-lived `envs mcp` whose client cancelled a create).
+    promise.catch(() => {});
+    return Promise.reject(signal.reason);
+  }
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });

@@ -121,6 +121,7 @@ export async function serveMcp(options: McpOptions): Promise<void> {
 
   tool(SPECS.list, { readOnly: true }, async (args, extra) => {
     const { listEnvs } = await import('../core/list.ts');
+    // The filters its schema offers (from the CLI's spec): ignoring them answered `merged: true` with every env.
     return listEnvs(await open(extra), {
       ...opt('base', args.base),
       ...opt('idleDays', args.idleDays),

@@ -17,6 +17,7 @@ import { snapshot } from '../support/snapshot.ts';
 const AGENT = `{
   printf 'DATABASE_URL=%s\\n' "$DATABASE_URL"
   printf 'PORT=%s\\n' "\${PORT-<unset>}"
+  printf 'FIRST_CALLER=%s\\n' "\${FIRST_CALLER-<unset>}"
   printf 'PWD=%s\\n' "$(pwd -P)"
   for arg in "$@"; do printf 'ARG=%s\\n' "$arg"; done
 } > "$AGENT_OUT.tmp" && mv "$AGENT_OUT.tmp" "$AGENT_OUT"
@@ -117,7 +118,11 @@ describe('envs agent', () => {
 
   it("makes the env and runs the agent in its tmux session, in the worktree, with the env's values and the arguments verbatim", async () => {
     const args = ['two words', '$(touch pwned3)', '`touch pwned4`', `it's "quoted"; echo x`, '*', '${HOME}'];
-    const result = await envsOk(fx.repo, fx.home, ['agent', branch, '--json', '--', 'sh', 'agent.sh', ...args], env());
+    // This command starts the tmux server (for the env's host process): the server keeps its environment.
+    const result = await envsOk(fx.repo, fx.home, ['agent', branch, '--json', '--', 'sh', 'agent.sh', ...args], {
+      ...env(),
+      FIRST_CALLER: 'its own value',
+    });
     const { agent, env: view, attach } = result.json;
     expect(view.branch).toBe(branch);
     expect(view.status).toBe('running');
@@ -126,6 +131,7 @@ describe('envs agent', () => {
 
     const seen = await report(out);
     expect(seen.args).toEqual(args);
+    expect(seen.vars.FIRST_CALLER).toBe('its own value'); // the caller's environment, as `envs exec` gives it
     expect(seen.vars.PWD).toBe(await realpath(view.worktree));
     const vars = (await envsOk(fx.repo, fx.home, ['env', branch, '--json'], env())).json;
     expect(seen.vars.DATABASE_URL).toBe(vars.DATABASE_URL);
@@ -219,7 +225,17 @@ describe('envs agent', () => {
     expect(result.agent.command).toBe('sh agent.sh from-envs-yaml');
     const seen = await report(`${out}-configured`);
     expect(seen.args).toEqual(['from-envs-yaml']);
+    // Not what the tmux server inherited from the command that started it (another env's caller).
+    expect(seen.vars.FIRST_CALLER).toBe('<unset>');
     expect(seen.vars.PWD).toBe(await realpath(result.env.worktree));
+  });
+
+  it('an agent that cannot start is AGENT_FAILED with its exit code, not "runs"', async () => {
+    const failed = await envs(fx.repo, fx.home, ['agent', 'configured', '--new', '--json', '--', 'envs-no-such-agent'], env());
+    expect(failed.exitCode).toBe(1);
+    expect(failed.json.error).toMatchObject({ code: 'AGENT_FAILED', details: { exit_code: 127 } });
+    expect(failed.json.error.hint).toContain('envs attach configured');
+    expect((await envsOk(fx.repo, fx.home, ['info', 'configured', '--json'], env())).json.status).toBe('running');
   });
 
   it('destroy stops the agents and leaves no tmux window or session behind', async () => {

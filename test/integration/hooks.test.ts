@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, realpath, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, realpath, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
@@ -179,6 +179,37 @@ describe('envs init claude', () => {
     await envsOk(fx.repo, fx.home, ['init', 'claude', '--local']);
     expect(JSON.parse(await readFile(join(fx.repo, '.claude', 'settings.local.json'), 'utf8')).hooks.WorktreeCreate).toHaveLength(1);
     expect(await readFile(settings, 'utf8')).toBe(written);
+  });
+
+  it('edits the file a symlinked settings.json points at; refuses a read-only one; keeps settings.local.json out of git status', async () => {
+    const dir = join(fx.repo, '.claude');
+    const settings = join(dir, 'settings.json');
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir);
+    // A settings file shared from elsewhere (dotfiles): the link stays a link, its target gets the hooks.
+    const shared = join(fx.root, 'shared-settings.json');
+    await writeFile(shared, '{ "model": "opus" }\n');
+    await symlink(shared, settings);
+    await envsOk(fx.repo, fx.home, ['init', 'claude']);
+    expect((await lstat(settings)).isSymbolicLink()).toBe(true);
+    expect(JSON.parse(await readFile(shared, 'utf8'))).toMatchObject({ model: 'opus', hooks: { WorktreeCreate: [expect.anything()] } });
+
+    // Read-only: someone does not want it edited (the atomic rename would not care); one line, nothing written.
+    await rm(settings);
+    await writeFile(settings, '{}\n', { mode: 0o444 });
+    const refused = await envs(fx.repo, fx.home, ['init', 'claude', '--json']);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.json.error.code).toBe('CLAUDE_SETTINGS_READONLY');
+    expect(await readFile(settings, 'utf8')).toBe('{}\n');
+    await rm(settings, { force: true });
+
+    // --local is this machine's file, with an absolute path to this machine's envs: git must not offer to commit it.
+    const exclude = join(fx.repo, '.git', 'info', 'exclude');
+    await writeFile(exclude, '# own patterns\n*.swp'); // the first test's --local excluded it already; and no final newline
+    const local = await envsOk(fx.repo, fx.home, ['init', 'claude', '--local']);
+    expect(await fx.git('status', '--porcelain', '--untracked-files=all')).toBe('');
+    expect(local.stdout).toContain(`added to ${exclude}`);
+    expect(await readFile(exclude, 'utf8')).toBe('# own patterns\n*.swp\n/.claude/settings.local.json\n');
   });
 
   it('refuses to add a second WorktreeCreate creator, changing nothing', async () => {

@@ -112,6 +112,8 @@ describe('envs mcp over stdio on the real engine', () => {
     expect(info).toMatchObject({ name: env.name, status: 'running', worktree: env.worktree });
     expect(info.env.DATABASE_URL).toContain('***');
     expect((await ok('list')).map((v: { name: string }) => v.name)).toEqual([env.name]);
+    // The filters the tool's schema offers do filter: an env made a moment ago is not idle.
+    expect(await ok('list', { idle: true })).toEqual([]);
 
     // One resource per env.
     const { resources } = await client.listResources();

@@ -111,19 +111,31 @@ async function readStdin(signal: AbortSignal): Promise<string> {
       hint: `Claude Code runs it (\`envs init claude\` sets that up); by hand: echo '{"name":"x","cwd":"'$PWD'"}' | envs hook worktree-create`,
     });
   }
-  let text = '';
-  const stdin = process.stdin;
-  stdin.setEncoding('utf8');
-  for await (const chunk of stdin) {
+  process.stdin.setEncoding('utf8');
+  const text = await readPayload(process.stdin, signal);
+  process.stdin.pause();
+  return text;
+}
+
+/**
+ * Chunks up to the end of the stream or of the first complete JSON document. A parse is tried only when a
+ * chunk ends with `}` (where an object can end): trying after every chunk re-parsed the whole text each time,
+ * quadratic in a payload with a large field.
+ */
+export async function readPayload(stream: NodeJS.ReadableStream, signal: AbortSignal): Promise<string> {
+  const chunks: string[] = [];
+  for await (const chunk of stream) {
     if (signal.aborted) break;
-    text += chunk as string;
+    const piece = typeof chunk === 'string' ? chunk : chunk.toString('utf8');
+    chunks.push(piece);
+    if (!piece.trimEnd().endsWith('}')) continue;
+    const text = chunks.join('');
     try {
       JSON.parse(text);
-      break;
+      return text;
     } catch {
       // not complete yet
     }
   }
-  stdin.pause();
-  return text;
+  return chunks.join('');
 }

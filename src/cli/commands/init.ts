@@ -19,7 +19,7 @@ export function defineInit(program: Command, define: Define): void {
         const { initClaude } = await import('../../core/init-claude.ts');
         const deps = await opening;
         const command = await hookCommand(ctx.env);
-        const result = await initClaude(deps.git.repo.root, {
+        const result = await initClaude(deps.git, {
           command: command.base,
           ...(options.local ? { local: true } : {}),
           ...(options.dryRun ? { dryRun: true } : {}),
@@ -38,6 +38,11 @@ function initText(result: InitClaudeResult, onPath: boolean): string {
       ? `Would add the ${result.added.join(' and ')} hook${result.added.length > 1 ? 's' : ''} to ${file} (--dry-run: nothing written).`
       : `Added the ${result.added.join(' and ')} hook${result.added.length > 1 ? 's' : ''} to ${file}: \`claude --worktree <name>\` now makes an env (branch worktree-<name>).`,
   );
+  if (result.excluded) {
+    lines.push(
+      `${printable(result.file)} is this machine's own: added to ${printable(result.excluded)} so git does not offer to commit it.`,
+    );
+  }
   if (!onPath) {
     lines.push(
       '`envs` is not on PATH, so the hooks run this copy by its absolute path: fine for settings.local.json; for a settings file you commit, put envs on PATH (`npm link`) and run `envs init claude` again after removing these entries.',
