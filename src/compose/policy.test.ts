@@ -8,7 +8,7 @@ const bind = (source: string, target = '/mnt') => ({ type: 'bind', source, targe
 const model = (service: Service, more: Partial<ComposeModel> = {}): ComposeModel => ({ services: { svc: service }, ...more });
 const check = (m: ComposeModel, allow: PolicyAllow[] = [], escapes?: Map<string, string>) =>
   policyViolations(m, { worktree: WT, allow, home: HOME, ...(escapes ? { escapes } : {}) });
-const brief = (m: ComposeModel, allow: PolicyAllow[] = []) => check(m, allow).map((v) => `${v.service} ${v.key} ${v.value}`);
+const brief = (m: ComposeModel, allow: PolicyAllow[] = []) => check(m, allow).map((v) => `${v.service} ${v.setting} ${v.value}`);
 
 describe('policyViolations', () => {
   it('finds nothing in an ordinary dev stack: own volumes, binds in the worktree, dev capabilities, service namespaces', () => {
@@ -37,7 +37,7 @@ describe('policyViolations', () => {
 
   it('refuses privileged: true', () => {
     expect(check(model({ privileged: true }))).toEqual([
-      expect.objectContaining({ service: 'svc', key: 'privileged', value: 'true', allow: { keys: ['privileged'] } }),
+      expect.objectContaining({ service: 'svc', setting: 'privileged', value: 'true', allow: { use: ['privileged'] } }),
     ]);
   });
 
@@ -131,7 +131,7 @@ describe('policyViolations', () => {
         { volumes: { hostetc: { driver_opts: { type: 'none', o: 'bind', device: '/etc' } } } },
       ),
     );
-    expect(found.map((v) => [v.key, v.value, v.allow])).toEqual([
+    expect(found.map((v) => [v.setting, v.value, v.allow])).toEqual([
       ['volumes', '/home/me/code/app', { bind: ['~/code/app'] }],
       ['volumes', `${WT}-other/x`, { bind: [`~/.local/state/envs/worktrees/app/feat-x-1a2b3c-other/x`] }],
       ['volumes', `${HOME}/.aws`, { bind: ['~/.aws'] }],
@@ -146,7 +146,7 @@ describe('policyViolations', () => {
     ]);
   });
 
-  it('an allow entry admits exactly its service, its keys and the paths under its binds; "*" is every service', () => {
+  it('an allow entry admits exactly its service, the settings it may use and the paths under its binds; "*" is every service', () => {
     const m: ComposeModel = {
       services: {
         dind: { privileged: true, cap_add: ['SYS_ADMIN'] },
@@ -156,11 +156,11 @@ describe('policyViolations', () => {
     };
     expect(
       brief(m, [
-        { service: 'dind', keys: ['privileged'] },
+        { service: 'dind', use: ['privileged'] },
         { service: 'app', bind: ['~/.aws'] },
       ]),
     ).toEqual(['app volumes /var/run/docker.sock', 'dind cap_add SYS_ADMIN', 'other privileged true']);
-    expect(brief(m, [{ service: '*', keys: ['privileged', 'cap_add'], bind: ['/var/run/docker.sock', '~/.aws'] }])).toEqual([]);
+    expect(brief(m, [{ service: '*', use: ['privileged', 'cap_add'], bind: ['/var/run/docker.sock', '~/.aws'] }])).toEqual([]);
     // A path allowed is not a prefix of another name.
     expect(brief(model({ volumes: [bind(`${HOME}/.aws-evil`)] as never }), [{ service: 'svc', bind: ['~/.aws'] }])).toEqual([
       'svc volumes /home/me/.aws-evil',
@@ -179,10 +179,10 @@ describe('policyViolations', () => {
         'policy:',
         '  allow:',
         '    - service: a',
-        '      keys: [privileged, pid, cap_add]',
+        '      use: [privileged, pid, cap_add]',
         '      bind: ["~/x y", /srv]',
         '    - service: b.c',
-        '      keys: [network_mode]',
+        '      use: [network_mode]',
       ].join('\n'),
     );
   });

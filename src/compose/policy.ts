@@ -41,20 +41,20 @@ export type PolicyKey = (typeof POLICY_KEYS)[number];
 /** One entry of `policy.allow` in envs.yaml: a service (`*`: every service), keys it may use, host paths it may bind. */
 export interface PolicyAllow {
   service: string;
-  keys?: readonly PolicyKey[];
+  use?: readonly PolicyKey[];
   bind?: readonly string[];
 }
 
 export interface Violation {
   service: string;
-  /** The compose key (`volumes` for a bind mount). */
-  key: PolicyKey | 'volumes';
+  /** The compose setting (`volumes` for a bind mount). */
+  setting: PolicyKey | 'volumes';
   /** What the service asks for, as written in the rendered model. */
   value: string;
   /** Why envs refuses it, in a few words. */
   why: string;
   /** What to add to the service's allow-list entry. */
-  allow: { keys: PolicyKey[] } | { bind: string[] };
+  allow: { use: PolicyKey[] } | { bind: string[] };
 }
 
 export interface PolicyInput {
@@ -101,11 +101,11 @@ export function policyViolations(model: ComposeModel, input: PolicyInput): Viola
   for (const [name, service] of Object.entries(model.services ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     if (!service) continue;
     const entries = input.allow.filter((a) => a.service === name || a.service === '*');
-    const keyAllowed = (key: PolicyKey) => entries.some((a) => a.keys?.includes(key));
+    const keyAllowed = (key: PolicyKey) => entries.some((a) => a.use?.includes(key));
     const pathAllowed = (path: string) =>
       entries.some((a) => (a.bind ?? []).some((allowed) => within(path, expandHome(allowed, input.home))));
     for (const violation of serviceViolations(name, service, model, input)) {
-      const allowed = 'keys' in violation.allow ? keyAllowed(violation.allow.keys[0] as PolicyKey) : pathAllowed(violation.value);
+      const allowed = 'use' in violation.allow ? keyAllowed(violation.allow.use[0] as PolicyKey) : pathAllowed(violation.value);
       if (!allowed) found.push(violation);
     }
   }
@@ -114,7 +114,8 @@ export function policyViolations(model: ComposeModel, input: PolicyInput): Viola
 
 function serviceViolations(name: string, service: Service, model: ComposeModel, input: PolicyInput): Violation[] {
   const found: Violation[] = [];
-  const keyed = (key: PolicyKey, value: string, why: string) => found.push({ service: name, key, value, why, allow: { keys: [key] } });
+  const keyed = (key: PolicyKey, value: string, why: string) =>
+    found.push({ service: name, setting: key, value, why, allow: { use: [key] } });
 
   if (service.privileged === true) keyed('privileged', 'true', 'every device and capability of this machine');
   for (const [key, leaves] of NAMESPACES) {
@@ -145,7 +146,7 @@ function serviceViolations(name: string, service: Service, model: ComposeModel, 
         ? `a link in the worktree to ${leadsTo}, outside it`
         : 'a host path outside the worktree';
     const value = leadsTo ?? source;
-    found.push({ service: name, key: 'volumes', value, why, allow: { bind: [shown(value, input.home)] } });
+    found.push({ service: name, setting: 'volumes', value, why, allow: { bind: [shown(value, input.home)] } });
   }
   return found;
 }
@@ -169,16 +170,16 @@ function volumeBinds(service: Service, model: ComposeModel): { source: string; t
 
 /** One allow entry per service, keys and paths merged, in the order the violations came. */
 export function allowEntries(violations: Violation[]): PolicyAllow[] {
-  const byService = new Map<string, { keys: PolicyKey[]; bind: string[] }>();
+  const byService = new Map<string, { use: PolicyKey[]; bind: string[] }>();
   for (const v of violations) {
-    const entry = byService.get(v.service) ?? { keys: [], bind: [] };
+    const entry = byService.get(v.service) ?? { use: [], bind: [] };
     byService.set(v.service, entry);
-    if ('keys' in v.allow) for (const k of v.allow.keys) if (!entry.keys.includes(k)) entry.keys.push(k);
+    if ('use' in v.allow) for (const k of v.allow.use) if (!entry.use.includes(k)) entry.use.push(k);
     if ('bind' in v.allow) for (const p of v.allow.bind) if (!entry.bind.includes(p)) entry.bind.push(p);
   }
-  return [...byService].map(([service, { keys, bind }]) => ({
+  return [...byService].map(([service, { use, bind }]) => ({
     service,
-    ...(keys.length > 0 ? { keys } : {}),
+    ...(use.length > 0 ? { use } : {}),
     ...(bind.length > 0 ? { bind } : {}),
   }));
 }
@@ -187,7 +188,7 @@ export function allowEntries(violations: Violation[]): PolicyAllow[] {
 export function allowYaml(violations: Violation[]): string {
   const entries = allowEntries(violations).map((e) => {
     const lines = [`    - service: ${yamlScalar(e.service)}`];
-    if (e.keys) lines.push(`      keys: [${e.keys.join(', ')}]`);
+    if (e.use) lines.push(`      use: [${e.use.join(', ')}]`);
     if (e.bind) lines.push(`      bind: [${e.bind.map(yamlScalar).join(', ')}]`);
     return lines.join('\n');
   });

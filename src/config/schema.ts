@@ -132,10 +132,12 @@ export const ConfigSchema = z
             z
               .object({
                 service: z.string().min(1).describe('A service of the compose model, or "*" for every service.'),
-                keys: z
+                use: z
                   .array(z.enum(POLICY_KEYS))
                   .min(1)
-                  .describe('Compose keys the service may use whatever their value (privileged, network_mode, pid, cap_add, devices, …).')
+                  .describe(
+                    'Compose settings the service may use, whatever their value (privileged, network_mode, pid, cap_add, devices, …).',
+                  )
                   .optional(),
                 bind: z
                   .array(z.string().regex(/^(\/|~\/|~$)/, 'must be an absolute path (or start with ~/)'))

@@ -40,7 +40,8 @@ export async function enforcePolicy(deps: Deps, model: ComposeModel, check: Poli
 }
 
 export function policyError(violations: Violation[], options: { base: string; branch: string }): EnvsError {
-  const lines = violations.map((v) => `  - ${v.service}: ${v.key}: ${v.value} (${v.why})`);
+  // No indentation of our own: the CLI indents every line after an error's first.
+  const lines = violations.map((v) => `- ${v.service}: ${v.setting}: ${v.value} (${v.why})`);
   return new EnvsError(
     'POLICY_REFUSED',
     printable(`The compose model of ${options.branch} asks for what envs refuses unless envs.yaml allows it:`) +
@@ -48,13 +49,10 @@ export function policyError(violations: Violation[], options: { base: string; br
     {
       hint:
         `If you trust this, allow it in envs.yaml on ${printable(options.base)} (a branch cannot allow itself):\n` +
-        allowYaml(violations)
-          .split('\n')
-          .map((line) => `  ${printable(line)}`)
-          .join('\n') +
+        allowYaml(violations).split('\n').map(printable).join('\n') +
         '\nNothing was changed.',
       details: {
-        violations: violations.map(({ service, key, value, why }) => ({ service, key, value, why })),
+        violations: violations.map(({ service, setting, value, why }) => ({ service, setting, value, why })),
         allow: allowEntries(violations),
       },
     },
