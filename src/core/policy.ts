@@ -71,7 +71,8 @@ async function linksOut(deps: Deps, model: ComposeModel, check: PolicyCheck): Pr
       Object.values(model.services ?? {})
         .flatMap((service) => (service ? mounts(service) : []))
         .map((m) => m.source)
-        .filter((source) => source.startsWith(`${root}/`)),
+        // A newline would end git's batch request early; such a path is no link git knows of anyway.
+        .filter((source) => source.startsWith(`${root}/`) && !source.includes('\n')),
     ),
   ];
   const escapes = new Map<string, string>();
