@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { openSync, readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,19 +14,39 @@ import { snapshot } from '../support/snapshot.ts';
 
 /**
  * A second Docker engine owned by this test: its own socket, data root, exec root and pid file under a temp
- * directory, so killing it never touches the engine everyone else uses. No default bridge and no iptables
- * rules of its own (the main engine keeps those); its address pool is apart from the main engine's.
+ * directory, so killing it never touches the engine everyone else uses, and no iptables rules of its own.
+ *
+ * Its default bridge is an interface the test makes (and removes). Never `--bridge none`, nor
+ * `--default-address-pool`: with the first dockerd deletes the host's `docker0` at start, with the second when
+ * it restarts on a data root that has a bridge network (moby's removeDefaultBridgeInterface) — the main
+ * engine's default bridge, gone for everyone.
  */
 class Daemon {
   readonly host: string;
   readonly dir: string;
+  readonly bridge = `envsrt${randomBytes(4).toString('hex')}`;
+  private bridgeMade = false;
   private child: ChildProcess | undefined;
   constructor(dir: string) {
     this.dir = dir;
     this.host = `unix://${dir}/docker.sock`;
   }
 
+  /** The bridge interface, on a /24 of 10.215.0.0/16 no route of this machine uses. */
+  private async makeBridge(): Promise<void> {
+    if (this.bridgeMade) return;
+    const routes = (await execa('ip', ['-4', 'route'])).stdout;
+    const free = [...Array(256).keys()].filter((n) => !routes.includes(`10.215.${n}.`));
+    const subnet = free[Math.floor(Math.random() * free.length)];
+    if (subnet === undefined) throw new Error('no free /24 in 10.215.0.0/16 for the test bridge');
+    await execa('ip', ['link', 'add', 'name', this.bridge, 'type', 'bridge']);
+    this.bridgeMade = true;
+    await execa('ip', ['addr', 'add', `10.215.${subnet}.1/24`, 'dev', this.bridge]);
+    await execa('ip', ['link', 'set', this.bridge, 'up']);
+  }
+
   async start(): Promise<void> {
+    await this.makeBridge();
     const log = openSync(join(this.dir, 'dockerd.log'), 'a');
     this.child = spawn(
       'dockerd',
@@ -39,11 +60,9 @@ class Daemon {
         '--pidfile',
         join(this.dir, 'docker.pid'),
         '--bridge',
-        'none',
+        this.bridge,
         '--iptables=false',
         '--ip6tables=false',
-        '--default-address-pool',
-        'base=10.214.0.0/16,size=24',
       ],
       { stdio: ['ignore', log, log], detached: true },
     );
@@ -90,6 +109,7 @@ class Daemon {
       .sort((a, b) => b.length - a.length);
     for (const target of mounts) await execa('umount', ['-l', target], { reject: false });
     await rm(this.dir, { recursive: true, force: true });
+    if (this.bridgeMade) await execa('ip', ['link', 'del', this.bridge], { reject: false });
   }
 
   log(): Promise<string> {
@@ -150,11 +170,15 @@ describe('an engine that is killed and restarted', () => {
   const fx = useRepo({ 'README.md': 'no compose file: the embedded Postgres\n' }, 'restart');
   let daemon: Daemon | undefined;
   let skipped: string | undefined;
+  /** The main engine's default bridge as it was before this test's engine started: it must stay. */
+  let bridgeBefore: string | undefined;
+  const hostBridge = async () => (await execa('ip', ['-br', 'link', 'show', 'docker0'], { reject: false })).stdout.split(/\s+/)[0];
   const env = () => ({ DOCKER_HOST: daemon?.host ?? '' });
 
   beforeAll(async () => {
     skipped = await canRunDaemon();
     if (skipped) return;
+    bridgeBefore = await hostBridge();
     daemon = new Daemon(await realpath(await mkdtemp(join(tmpdir(), 'envs-dockerd-'))));
     try {
       await daemon.start();
@@ -217,10 +241,14 @@ describe('an engine that is killed and restarted', () => {
     for (const [command, ms] of Object.entries(timings)) expect(ms, `${command} took ${ms} ms`).toBeLessThan(2000);
     expect(await snapshot(fx, [created.worktree])).toEqual(before);
 
+    const restarting = Date.now();
     await daemon?.start();
+    console.log(`engine restarted in ${Date.now() - restarting} ms`);
     // The restarted engine found its containers dead: the env is not running until `envs up`.
     expect((await envsOk(fx.repo, fx.home, ['info', 'feat/data', '--json'], env())).json.status).not.toBe('running');
+    const upStarted = Date.now();
     const up = (await envsOk(fx.repo, fx.home, ['up', 'feat/data', '--json'], env())).json;
+    console.log(`envs up after the restart: ${Date.now() - upStarted} ms`);
     expect(up.status).toBe('running');
     expect(up.ports).toEqual(created.ports);
     expect(await sql(url, 'select body from notes')).toEqual([{ body: 'before the crash' }]);
@@ -229,5 +257,6 @@ describe('an engine that is killed and restarted', () => {
     await envsOk(fx.repo, fx.home, ['destroy', 'feat/data'], env());
     const left = await execa('docker', ['-H', daemon?.host ?? '', 'ps', '-aq', '--filter', `label=${fx.label}`]);
     expect(left.stdout).toBe('');
+    expect(await hostBridge()).toBe(bridgeBefore);
   }, 300_000);
 });
