@@ -50,6 +50,9 @@ export type ErrorCode =
   | 'BRANCH_EXISTS'
   | 'ENV_FILE_TRACKED'
 
+  // the compose policy (src/compose/policy.ts)
+  | 'POLICY_REFUSED'
+
   // bootstrap (src/bootstrap): dependencies, bootstrap commands, host processes, exec/attach
   | 'INSTALL_FAILED'
   | 'BOOTSTRAP_FAILED'

@@ -39,7 +39,7 @@ function hostNetwork(name: string, service: Service): string {
 }
 
 /** Bind mounts of a service, from Compose's long syntax (what `config` prints) or the short `src:dst[:mode]`. */
-function mounts(service: Service): { source: string; target: string | undefined }[] {
+export function mounts(service: Service): { source: string; target: string | undefined }[] {
   const volumes = Array.isArray(service.volumes) ? (service.volumes as unknown[]) : [];
   const found: { source: string; target: string | undefined }[] = [];
   for (const volume of volumes) {
@@ -77,7 +77,7 @@ const SOCKET_DIRS = [
 ];
 
 /** Why mounting `source` (at `target`) exposes an engine socket, or undefined when it does not. */
-function socketExposure(rawSource: string, target: string | undefined): string | undefined {
+export function socketExposure(rawSource: string, target: string | undefined): string | undefined {
   const source = rawSource.length > 1 ? rawSource.replace(/[\\/]+$/, '') : rawSource;
   const at = target ? ` (at ${target})` : '';
   if (SOCKET_FILE.test(source) || ENGINE_PIPE.test(source)) return `mounts the container engine's socket ${source}${at}`;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { templateSyntaxProblems } from '../bootstrap/templates.ts';
+import { POLICY_KEYS } from '../compose/policy.ts';
 
 const repoPath = z
   .string()
@@ -129,6 +130,30 @@ export const ConfigSchema = z
           .array(z.string().regex(/^(\/|~\/)/, 'must be an absolute path (or start with ~/)'))
           .describe(
             'Paths outside the repository that compose files may name (env_file, include, secrets, build contexts). Read from envs.yaml on the default branch only: a branch cannot allow itself.',
+          )
+          .optional(),
+        allow: z
+          .array(
+            z
+              .object({
+                service: z.string().min(1).describe('A service of the compose model, or "*" for every service.'),
+                use: z
+                  .array(z.enum(POLICY_KEYS))
+                  .min(1)
+                  .describe(
+                    'Compose settings the service may use, whatever their value (privileged, network_mode, pid, cap_add, devices, …).',
+                  )
+                  .optional(),
+                bind: z
+                  .array(z.string().regex(/^(\/|~\/|~$)/, 'must be an absolute path (or start with ~/)'))
+                  .min(1)
+                  .describe('Host paths outside the worktree the service may bind-mount (a directory covers what is under it).')
+                  .optional(),
+              })
+              .strict(),
+          )
+          .describe(
+            'What services may ask of the machine that envs refuses by default (privileged, host namespaces, host-kernel capabilities, devices, unconfined security_opt, bind mounts outside the worktree such as the Docker socket). Read from envs.yaml on the default branch only: a branch cannot allow itself.',
           )
           .optional(),
       })

@@ -18,6 +18,7 @@ import type { Deps, EngineInfo, WorktreeEntry } from './deps.ts';
 import { envVarsFor } from './env-vars.ts';
 import { engineMismatch, envLock } from './guards.ts';
 import { checkBranchShape, type EnvNames, namesFor, printable } from './naming.ts';
+import { enforcePolicy } from './policy.ts';
 import type { EnvRecord } from './record.ts';
 import { resolveEnv } from './resolve.ts';
 import { pinnedRenderEnv, type UpSettings, upSettings } from './settings.ts';
@@ -130,6 +131,7 @@ export async function planCreate(deps: Deps, options: CreateOptions): Promise<En
     planApp(deps, checkout.commit, source.config),
   ]);
   if (resume?.engine.id && engine.id !== resume.engine.id) throw engineMismatch(resume, engine);
+  await enforcePolicy(deps, rendered.model, { branch, worktree, baseConfig, files: { commit: checkout.commit } });
   checkDatabaseService(rendered);
 
   // Lease previews: a port or subnet range that is full refuses here, before anything is made.

@@ -11,7 +11,8 @@ import { type OnEvent, Phases } from './events.ts';
 import { engineMismatch, envLock, reread } from './guards.ts';
 import { LABEL } from './labels.ts';
 import { printable } from './naming.ts';
-import { upSettings } from './plan.ts';
+import { defaultBranchConfig, upSettings } from './plan.ts';
+import { enforcePolicy } from './policy.ts';
 import type { EnvRecord } from './record.ts';
 import { resolveEnv } from './resolve.ts';
 import type { Source } from './source.ts';
@@ -61,7 +62,13 @@ export async function upEnv(deps: Deps, arg: string, options: UpDownOptions = {}
       }
       await checkCloneBase(deps, record);
       const head = (await deps.git.worktrees()).find((w) => w.path === record.worktree)?.head ?? record.base.commit;
-      const [rendered, app] = await Promise.all([renderWorktree(deps, record, source), planApp(deps, head, source.config)]);
+      const [rendered, app, baseConfig] = await Promise.all([
+        renderWorktree(deps, record, source),
+        planApp(deps, head, source.config),
+        defaultBranchConfig(deps),
+      ]);
+      // The worktree's compose files may have changed since create: the policy holds for what runs now.
+      await enforcePolicy(deps, rendered.model, { branch: record.branch, worktree: record.worktree, baseConfig, files: { onDisk: true } });
       await converge(deps, record, rendered, {
         ...upSettings(deps.env, rendered.config),
         app,

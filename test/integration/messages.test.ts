@@ -64,7 +64,14 @@ services:
     await expectNothingLeft(fx.label);
   });
 
-  it('plan names host networking and engine-socket mounts, service and key, as warnings', async () => {
+  it('plan names host networking and engine-socket mounts, service and key, as warnings once the default branch allows them', async () => {
+    // Refused until envs.yaml on main allows them (the compose policy); allowed, they are still warned about.
+    expect((await envs(fx.repo, fx.home, ['plan', 'risky', '--json'])).json.error.code).toBe('POLICY_REFUSED');
+    await fx.write({
+      'envs.yaml':
+        'policy:\n  allow:\n    - service: agent\n      use: [network_mode]\n    - service: watcher\n      bind: [/var/run/docker.sock]\n',
+    });
+    await fx.commit('main allows host networking and the socket');
     const plan = (await envsOk(fx.repo, fx.home, ['plan', 'risky', '--json'])).json;
     expect(plan.warnings).toContainEqual(expect.stringMatching(/^agent: network_mode "host"/));
     expect(plan.warnings).toContainEqual(
@@ -74,6 +81,8 @@ services:
     );
     const human = await envsOk(fx.repo, fx.home, ['plan', 'risky']);
     expect(human.stdout).toMatch(/warning: agent: network_mode "host"/);
+    await fx.git('rm', '-q', 'envs.yaml');
+    await fx.commit('main allows nothing again');
   });
 
   it('an image that cannot be pulled is named, and the registry said to be unreachable', async () => {
