@@ -1,4 +1,4 @@
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { shellQuote } from '../core/env-format.ts';
 import { EnvsError } from '../errors.ts';
@@ -6,6 +6,7 @@ import { DEFAULT_GRACE_MS, groupMembers, isAlive, killGroup, processIdentity } f
 import { writeFileAtomic } from '../state/atomic.ts';
 import { describeCommand, launcherFromFile, runFileText, type UserCommand } from './command.ts';
 import { processSession } from './processes.ts';
+import { readState as readStateFile, readStatus } from './state-file.ts';
 import {
   hasSession,
   killSession,
@@ -215,20 +216,6 @@ async function entryRunning(entry: Entry): Promise<boolean> {
   return (await groupMembers(entry.pid)).length > 0;
 }
 
-async function readStatus(file: string): Promise<number | undefined> {
-  const text = await readFile(file, 'utf8').catch(() => undefined);
-  const code = text === undefined ? Number.NaN : Number.parseInt(text, 10);
-  return Number.isInteger(code) ? code : undefined;
-}
-
-async function readState(file: string): Promise<StateFile | undefined> {
-  const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return undefined;
-    throw error;
-  });
-  if (text === undefined) return undefined;
-  const data = JSON.parse(text) as StateFile;
-  if (data?.version !== 1 || typeof data.agents !== 'object')
-    throw new Error(`${file} is not an agent state this version of envs can read.`);
-  return data;
+function readState(file: string): Promise<StateFile | undefined> {
+  return readStateFile<StateFile>(file, 'agents', 'an agent state');
 }

@@ -1,4 +1,4 @@
-import { appendFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { join, resolve, sep } from 'node:path';
 import type { Config } from '../config/schema.ts';
@@ -10,6 +10,7 @@ import { LoopbackProbe } from '../ports/probe.ts';
 import { DEFAULT_GRACE_MS, groupMembers, isAlive, killGroup, logTail, processIdentity, sleep, startDetached } from '../process/group.ts';
 import { writeFileAtomic } from '../state/atomic.ts';
 import { describeCommand, launcherArgv, launcherFromFile, runFileText, type UserCommand } from './command.ts';
+import { readState as readStateFile, readStatus } from './state-file.ts';
 import { closeSessionSparingAgents, openWindow, serverFromEnv, sessionPanes, type TmuxServer, tmuxAvailable } from './tmux.ts';
 
 /**
@@ -401,22 +402,8 @@ async function stillRunning(entry: Entry): Promise<boolean> {
   return proc && (await groupMembers(entry.pid)).length > 0;
 }
 
-async function readStatus(file: string): Promise<number | undefined> {
-  const text = await readFile(file, 'utf8').catch(() => undefined);
-  const code = text === undefined ? Number.NaN : Number.parseInt(text, 10);
-  return Number.isInteger(code) ? code : undefined;
-}
-
-async function readState(file: string): Promise<StateFile | undefined> {
-  const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return undefined;
-    throw error;
-  });
-  if (text === undefined) return undefined;
-  const data = JSON.parse(text) as StateFile;
-  if (data?.version !== 1 || typeof data.processes !== 'object')
-    throw new Error(`${file} is not a process state this version of envs can read.`);
-  return data;
+function readState(file: string): Promise<StateFile | undefined> {
+  return readStateFile<StateFile>(file, 'processes', 'a process state');
 }
 
 async function writeState(file: string, state: StateFile): Promise<void> {

@@ -71,43 +71,23 @@ export interface NewWindow {
  */
 export async function openWindow(server: TmuxServer, spec: NewWindow): Promise<{ pid: number; socketPath: string }> {
   const target = `=${spec.session}:=${spec.window}`;
-  const exists = await hasSession(server, spec.session);
-  const create = exists
-    ? ['new-window', '-d', '-t', `=${spec.session}:`, '-n', spec.window]
-    : ['new-session', '-d', '-s', spec.session, '-n', spec.window, '-x', '200', '-y', '50'];
-  const result = await tmux(
-    server,
-    [
-      ...create,
-      '-c',
-      formatLiteral(spec.cwd),
-      '-P',
-      '-F',
-      '#{pane_pid} #{socket_path}',
-      '--',
-      ...spec.argv,
-      ';',
-      'set-option',
-      '-w',
-      '-t',
-      target,
-      'remain-on-exit',
-      'on',
-      ';',
-      'pipe-pane',
-      '-t',
-      target,
-      '-o',
-      // tmux runs this with /bin/sh and expands #{formats} in it first: the path is quoted, its # doubled.
-      formatLiteral(`exec cat >> ${shellQuote(spec.logFile)}`),
-    ],
-    spec.env,
-  );
-  const [pid, ...socket] = result.stdout.trim().split(' ');
-  if (result.exitCode !== 0 || !pid || !/^\d+$/.test(pid)) {
-    throw new Error(`tmux could not open window ${spec.window} in ${spec.session}: ${result.stderr.trim() || result.stdout.trim()}`);
-  }
-  return { pid: Number(pid), socketPath: socket.join(' ') };
+  const { pid, socketPath } = await newWindow(server, spec, [
+    ';',
+    'set-option',
+    '-w',
+    '-t',
+    target,
+    'remain-on-exit',
+    'on',
+    ';',
+    'pipe-pane',
+    '-t',
+    target,
+    '-o',
+    // tmux runs this with /bin/sh and expands #{formats} in it first: the path is quoted, its # doubled.
+    formatLiteral(`exec cat >> ${shellQuote(spec.logFile)}`),
+  ]);
+  return { pid, socketPath };
 }
 
 /** A string tmux's format expansion gives back unchanged. */
@@ -195,6 +175,28 @@ export async function closeSessionSparingAgents(server: TmuxServer, session: str
   for (const windowId of new Set(panes.filter((p) => !p.agent).map((p) => p.windowId))) await killWindow(server, windowId);
 }
 
+/**
+ * One tmux invocation: a window running `argv` (in a new detached session when the session does not exist
+ * yet), then `more` commands (`;`-separated) on it, so they take effect before the program can exit or print.
+ */
+async function newWindow(
+  server: TmuxServer,
+  spec: { session: string; window: string; cwd: string; argv: string[]; env?: NodeJS.ProcessEnv },
+  more: string[],
+): Promise<{ pid: number; windowId: string; socketPath: string }> {
+  const exists = await hasSession(server, spec.session);
+  const create = exists
+    ? ['new-window', '-d', '-t', `=${spec.session}:`, '-n', spec.window]
+    : ['new-session', '-d', '-s', spec.session, '-n', spec.window, '-x', '200', '-y', '50'];
+  const args = [...create, '-c', formatLiteral(spec.cwd), '-P', '-F', '#{pane_pid} #{window_id} #{socket_path}', '--', ...spec.argv];
+  const result = await tmux(server, [...args, ...more], spec.env);
+  const [pid, windowId, ...socket] = result.stdout.trim().split(' ');
+  if (result.exitCode !== 0 || !pid || !/^\d+$/.test(pid) || !windowId?.startsWith('@')) {
+    throw new Error(`tmux could not open window ${spec.window} in ${spec.session}: ${result.stderr.trim() || result.stdout.trim()}`);
+  }
+  return { pid: Number(pid), windowId, socketPath: socket.join(' ') };
+}
+
 export interface AgentWindow {
   session: string;
   /** The window's name (`agent`, `agent-2`, …). */
@@ -215,35 +217,7 @@ export async function openAgentWindow(
   server: TmuxServer,
   spec: AgentWindow,
 ): Promise<{ pid: number; windowId: string; socketPath: string }> {
-  const exists = await hasSession(server, spec.session);
-  const create = exists
-    ? ['new-window', '-d', '-t', `=${spec.session}:`, '-n', spec.window]
-    : ['new-session', '-d', '-s', spec.session, '-n', spec.window, '-x', '200', '-y', '50'];
-  const result = await tmux(
-    server,
-    [
-      ...create,
-      '-c',
-      formatLiteral(spec.cwd),
-      '-P',
-      '-F',
-      '#{pane_pid} #{window_id} #{socket_path}',
-      '--',
-      ...spec.argv,
-      ';',
-      'set-option',
-      '-w',
-      '-t',
-      `=${spec.session}:=${spec.window}`,
-      AGENT_OPTION,
-      '1',
-    ],
-    spec.env,
-  );
-  const [pid, windowId, ...socket] = result.stdout.trim().split(' ');
-  if (result.exitCode !== 0 || !pid || !/^\d+$/.test(pid) || !windowId?.startsWith('@')) {
-    throw new Error(`tmux could not open window ${spec.window} in ${spec.session}: ${result.stderr.trim() || result.stdout.trim()}`);
-  }
-  await tmux(server, ['set-option', '-w', '-t', windowId, 'remain-on-exit', 'failed'], spec.env);
-  return { pid: Number(pid), windowId, socketPath: socket.join(' ') };
+  const opened = await newWindow(server, spec, [';', 'set-option', '-w', '-t', `=${spec.session}:=${spec.window}`, AGENT_OPTION, '1']);
+  await tmux(server, ['set-option', '-w', '-t', opened.windowId, 'remain-on-exit', 'failed'], spec.env);
+  return opened;
 }

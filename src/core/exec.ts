@@ -38,3 +38,16 @@ export async function execTarget(deps: Deps, arg: string, cwd = deps.cwd, argv: 
   }
   return { record, cwd: inside ? here : worktree, env: { ...record.env, ...supabase.env } };
 }
+
+/** The command of `envs exec` (or the MCP tool) could not be started: missing (127) or not runnable (126). */
+export function execFailed(file: string, spawnError: { code?: string; message: string }): EnvsError {
+  const missing = spawnError.code === 'ENOENT';
+  return new EnvsError(
+    'EXEC_FAILED',
+    `${missing ? 'No such command' : 'Cannot run'}: ${file} (${spawnError.code ?? spawnError.message}).`,
+    {
+      hint: missing ? 'Is it installed, or on PATH inside the worktree? (node_modules/.bin is not on PATH: use `npx`, `pnpm exec`, …)' : '',
+      exitCode: missing ? 127 : 126,
+    },
+  );
+}

@@ -45,17 +45,15 @@ export class DockerodeEngine {
   }
 
   async labeled(labels: Record<string, string>, signal: AbortSignal): Promise<LabeledResources> {
-    const filters = { label: labelFilters(labels) };
-    const [containers, volumes, networks, images] = await Promise.all([
-      this.docker.listContainers({ all: true, filters, abortSignal: signal }),
-      this.docker.listVolumes({ filters, abortSignal: signal }),
-      this.docker.listNetworks({ filters, abortSignal: signal }),
-      this.docker.listImages({ filters, abortSignal: signal }),
-    ]);
-    return labeledResources({ containers, volumes: volumes.Volumes ?? [], networks, images });
+    return labeledResources(await this.lists(labels, signal));
   }
 
   async inventory(labels: Record<string, string>, signal: AbortSignal): Promise<LabeledItem[]> {
+    return labeledItems(await this.lists(labels, signal));
+  }
+
+  /** Containers, volumes, networks and images carrying `labels`. */
+  private async lists(labels: Record<string, string>, signal: AbortSignal) {
     const filters = { label: labelFilters(labels) };
     const [containers, volumes, networks, images] = await Promise.all([
       this.docker.listContainers({ all: true, filters, abortSignal: signal }),
@@ -63,7 +61,7 @@ export class DockerodeEngine {
       this.docker.listNetworks({ filters, abortSignal: signal }),
       this.docker.listImages({ filters, abortSignal: signal }),
     ]);
-    return labeledItems({ containers, volumes: volumes.Volumes ?? [], networks, images });
+    return { containers, volumes: volumes.Volumes ?? [], networks, images };
   }
 
   async remove(resources: LabeledResources, signal: AbortSignal): Promise<void> {

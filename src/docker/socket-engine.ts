@@ -57,17 +57,15 @@ export class SocketEngine {
   }
 
   async labeled(labels: Record<string, string>, signal: AbortSignal): Promise<LabeledResources> {
-    const filters = filtersOf(labels);
-    const [containers, volumes, networks, images] = await Promise.all([
-      this.get<{ Id: string }[]>('/containers/json', signal, { all: 1, filters }),
-      this.get<{ Volumes: { Name: string }[] | null }>('/volumes', signal, { filters }),
-      this.get<{ Id: string }[]>('/networks', signal, { filters }),
-      this.get<{ Id: string }[]>('/images/json', signal, { filters }),
-    ]);
-    return labeledResources({ containers, volumes: volumes.Volumes ?? [], networks, images });
+    return labeledResources(await this.lists(labels, signal));
   }
 
   async inventory(labels: Record<string, string>, signal: AbortSignal): Promise<LabeledItem[]> {
+    return labeledItems(await this.lists(labels, signal));
+  }
+
+  /** Containers, volumes, networks and images carrying `labels`. */
+  private async lists(labels: Record<string, string>, signal: AbortSignal) {
     const filters = filtersOf(labels);
     const [containers, volumes, networks, images] = await Promise.all([
       this.get<ApiContainer[]>('/containers/json', signal, { all: 1, filters }),
@@ -75,7 +73,7 @@ export class SocketEngine {
       this.get<ApiNetwork[]>('/networks', signal, { filters }),
       this.get<{ Id: string; Labels?: Record<string, string> | null; RepoTags?: string[] | null }[]>('/images/json', signal, { filters }),
     ]);
-    return labeledItems({ containers, volumes: volumes.Volumes ?? [], networks, images });
+    return { containers, volumes: volumes.Volumes ?? [], networks, images };
   }
 
   async remove(resources: LabeledResources, signal: AbortSignal): Promise<void> {

@@ -1,5 +1,5 @@
 import type { Deps } from '../core/deps.ts';
-import { execTarget } from '../core/exec.ts';
+import { execFailed, execTarget } from '../core/exec.ts';
 import { EnvsError } from '../errors.ts';
 import { run } from '../process/run.ts';
 
@@ -39,18 +39,7 @@ export async function execCaptured(
     limit: EXEC_LIMIT,
     group: true, // a timeout ends what the command started too
   });
-  if (result.spawnError) {
-    const missing = result.spawnError.code === 'ENOENT';
-    throw new EnvsError(
-      'EXEC_FAILED',
-      `${missing ? 'No such command' : 'Cannot run'}: ${file} (${result.spawnError.code ?? result.spawnError.message}).`,
-      {
-        hint: missing
-          ? 'Is it installed, or on PATH inside the worktree? (node_modules/.bin is not on PATH: use `npx`, `pnpm exec`, …)'
-          : '',
-      },
-    );
-  }
+  if (result.spawnError) throw execFailed(file, result.spawnError);
   if (options.signal.aborted) throw new EnvsError('CANCELLED', `${file} was cancelled.`);
   return {
     exit_code: result.exitCode ?? null,

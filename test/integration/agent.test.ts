@@ -7,8 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { envs, envsOk } from '../support/cli.ts';
 import { expectNothingLeft } from '../support/docker.ts';
 import { images } from '../support/images.ts';
+import { alive } from '../support/proc.ts';
 import { useRepo } from '../support/repo.ts';
 import { snapshot } from '../support/snapshot.ts';
+import { until } from '../support/until.ts';
 
 /**
  * The stand-in agent: writes what it was started with to $AGENT_OUT (a variable of the caller's environment,
@@ -42,25 +44,6 @@ const files = {
 /** The test's own tmux server (a socket path, as tmux -S, removed after): never the user's. */
 const socket = join(tmpdir(), `envs-it-agent-${process.pid}.sock`);
 const tmux = (...args: string[]) => execa('tmux', ['-S', socket, ...args], { reject: false });
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 /** What the stand-in agent wrote, once it has. */
 async function report(file: string): Promise<{ vars: Record<string, string>; args: string[] }> {
@@ -207,14 +190,14 @@ describe('envs agent', () => {
     const down = await envsOk(fx.repo, fx.home, ['down', branch], env());
     expect(down.stderr).toContain(`agent agent (sh agent.sh`);
     expect(down.stderr).toContain(`keeps running in tmux ${before.project}`);
-    expect(isAlive(webPid)).toBe(false);
-    expect(isAlive(agentPid)).toBe(true);
+    expect(alive(webPid)).toBe(false);
+    expect(alive(agentPid)).toBe(true);
     const windows = await tmux('list-windows', '-t', `=${before.project}`, '-F', '#{window_name}');
     expect(windows.stdout.split('\n').sort()).toEqual(['agent', 'agent-2']);
 
     const up = (await envsOk(fx.repo, fx.home, ['up', branch, '--json'], env())).json;
     expect(up.status).toBe('running');
-    expect(isAlive(agentPid)).toBe(true);
+    expect(alive(agentPid)).toBe(true);
     const after = (await envsOk(fx.repo, fx.home, ['info', branch, '--json'], env())).json;
     expect(after.processes[0]).toMatchObject({ name: 'web', state: 'running' });
     expect(after.agents.map((a: { pid: number; running: boolean }) => [a.pid, a.running])).toContainEqual([agentPid, true]);
@@ -242,7 +225,7 @@ describe('envs agent', () => {
     for (const b of [branch, 'configured']) {
       const view = (await envsOk(fx.repo, fx.home, ['info', b, '--json'], env())).json;
       await envsOk(fx.repo, fx.home, ['destroy', b], env());
-      for (const agent of view.agents) expect(isAlive(agent.pid)).toBe(false);
+      for (const agent of view.agents) expect(alive(agent.pid)).toBe(false);
       expect((await tmux('has-session', '-t', `=${view.project}`)).exitCode).not.toBe(0);
     }
     const sessions = await tmux('list-sessions', '-F', '#{session_name}');

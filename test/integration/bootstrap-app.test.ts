@@ -8,6 +8,7 @@ import { appFiles as files, MAIN_DOTENV } from '../support/app-fixture.ts';
 import { envs, envsOk } from '../support/cli.ts';
 import { containerOf, expectNothingLeft } from '../support/docker.ts';
 import { canBind, httpGet } from '../support/net.ts';
+import { alive } from '../support/proc.ts';
 import { useRepo } from '../support/repo.ts';
 import { snapshot } from '../support/snapshot.ts';
 
@@ -81,7 +82,7 @@ describe('the app, not just its containers (pnpm workspace)', () => {
     const port = portOf(a.direct_urls.web);
     const pid = a.processes[0].pid;
     await envsOk(fx.repo, fx.home, ['down', 'feat/a'], env);
-    expect(isAlive(pid)).toBe(false);
+    expect(alive(pid)).toBe(false);
     expect(await canBind(port)).toBe(true);
     const up = (await envsOk(fx.repo, fx.home, ['up', 'feat/a', '--json'], env)).json;
     expect(up.direct_urls.web).toBe(a.direct_urls.web);
@@ -90,7 +91,7 @@ describe('the app, not just its containers (pnpm workspace)', () => {
     const b = (await envsOk(fx.repo, fx.home, ['info', 'feat/b', '--json'], env)).json;
     for (const view of [up, b]) await envsOk(fx.repo, fx.home, ['destroy', view.branch], env);
     for (const view of [a, b]) expect(await canBind(portOf(view.direct_urls.web))).toBe(true);
-    expect(isAlive(b.processes[0].pid)).toBe(false);
+    expect(alive(b.processes[0].pid)).toBe(false);
     await expectNothingLeft(fx.label);
   });
 
@@ -135,12 +136,3 @@ describe('envs demo', () => {
     await expectNothingLeft(`dev.envs.repo=${repoIdFor('demo', await realpath(join(dir, '.git')))}`, { snapshots: true });
   });
 });
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { openSync, readFileSync } from 'node:fs';
+import { openSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { envs, envsOk } from '../support/cli.ts';
 import { images } from '../support/images.ts';
 import { sql } from '../support/net.ts';
+import { alive } from '../support/proc.ts';
 import { useRepo } from '../support/repo.ts';
 import { snapshot } from '../support/snapshot.ts';
 
@@ -133,16 +134,6 @@ async function processes(): Promise<{ pid: number; ppid: number; cmd: string }[]
     }
   }
   return found;
-}
-
-/** Running: a zombie (killed, reparented, not reaped yet) counts as gone. */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
 }
 
 function kill(pid: number, signal: NodeJS.Signals): void {

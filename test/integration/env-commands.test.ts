@@ -9,6 +9,7 @@ import { StatePaths } from '../../src/state/paths.ts';
 import { BIN, envs, envsOk } from '../support/cli.ts';
 import { images } from '../support/images.ts';
 import { type Fixture, useRepo } from '../support/repo.ts';
+import { until } from '../support/until.ts';
 
 /** A web service that says hello in its log, so `envs logs` has something to show. */
 const files = {
@@ -27,16 +28,6 @@ const files = {
 const socket = join(tmpdir(), `envs-it-cmds-${process.pid}.sock`);
 const terminal = join(tmpdir(), `envs-it-term-${process.pid}.sock`);
 const tmuxTest = (...args: string[]) => execa('tmux', ['-S', terminal, ...args], { reject: false });
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 describe('exec, env, logs and attach on a real env', () => {
   const fx: Fixture = useRepo(files, 'cmds');

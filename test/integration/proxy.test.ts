@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { connect, createServer } from 'node:net';
@@ -11,6 +11,7 @@ import { wsConnect } from '../../src/testing/ws.ts';
 import { envs, envsOk } from '../support/cli.ts';
 import { expectNothingLeft } from '../support/docker.ts';
 import { images } from '../support/images.ts';
+import { alive } from '../support/proc.ts';
 import { makeRepo, useRepo } from '../support/repo.ts';
 
 const WS_HELPER = fileURLToPath(new URL('../../src/testing/ws.ts', import.meta.url));
@@ -65,16 +66,6 @@ function reachable(address: string, port: number): Promise<boolean> {
     });
     socket.once('error', () => resolve(false));
   });
-}
-
-/** Whether the process runs (a zombie does not: in a container nothing may reap the detached router). */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
 }
 
 describe('preview URLs through the router (real engine, real sockets)', () => {

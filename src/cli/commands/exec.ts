@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { EnvsError } from '../../errors.ts';
 import type { Define } from '../program.ts';
 import { commandFrom, SPECS } from '../specs.ts';
 
@@ -10,7 +9,7 @@ export function defineExec(program: Command, define: Define): void {
     .action(
       define<[string, string[], { json?: boolean }]>(async (ctx, env, command) => {
         const opening = ctx.open();
-        const [{ execTarget }, { runInteractive }] = await Promise.all([
+        const [{ execFailed, execTarget }, { runInteractive }] = await Promise.all([
           import('../../core/exec.ts'),
           import('../../process/interactive.ts'),
         ]);
@@ -18,19 +17,7 @@ export function defineExec(program: Command, define: Define): void {
         const [file, ...args] = command as [string, ...string[]];
         ctx.releaseSignals(); // the command owns Ctrl-C now
         const result = await runInteractive(file, args, { cwd: target.cwd, env: { ...ctx.env, ...target.env } });
-        if (result.exitCode === undefined) {
-          const missing = result.spawnError.code === 'ENOENT';
-          throw new EnvsError(
-            'EXEC_FAILED',
-            `${missing ? 'No such command' : 'Cannot run'}: ${file} (${result.spawnError.code ?? result.spawnError.message}).`,
-            {
-              hint: missing
-                ? 'Is it installed, or on PATH inside the worktree? (node_modules/.bin is not on PATH: use `npx`, `pnpm exec`, …)'
-                : '',
-              exitCode: missing ? 127 : 126,
-            },
-          );
-        }
+        if (result.exitCode === undefined) throw execFailed(file, result.spawnError);
         ctx.exitCode = result.exitCode;
       }),
     );
