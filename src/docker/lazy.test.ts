@@ -80,3 +80,36 @@ describe('an engine that accepts and never answers', () => {
     expect(lines).toEqual([expect.stringMatching(/^envs\[debug\] engine info → no answer within 0\.3 s in \d+ ms\n$/)]);
   });
 });
+
+describe('the early ping', () => {
+  /** An "engine" that answers /info at once and keeps the connection open (HTTP keep-alive); itself unref'd. */
+  async function answeringEngine(): Promise<string> {
+    const path = join(tempDir(), 'answer.sock');
+    const body = JSON.stringify({ ID: 'engine-1', ServerVersion: '26.1.5' });
+    server = createServer((socket) => {
+      sockets.push(socket);
+      socket.unref();
+      socket.on('data', () =>
+        socket.write(
+          `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: keep-alive\r\n\r\n${body}`,
+        ),
+      );
+    });
+    await new Promise<void>((resolve) => server?.listen(path, resolve));
+    server.unref();
+    return `unix://${path}`;
+  }
+
+  const holding = () => process.getActiveResourcesInfo().filter((r) => r === 'PipeWrap').length;
+
+  it('answered before anyone waits for it, leaves nothing holding the process once it is read (a refusal exits at once)', async () => {
+    const engine = new LazyEngine(await answeringEngine(), { env: {}, timeouts });
+    const before = holding();
+    engine.askEarly();
+    await new Promise((resolve) => setTimeout(resolve, 200)); // the answer is in, the connection back in http's pool
+    expect((await engine.info()).id).toBe('engine-1');
+    await new Promise((resolve) => setImmediate(resolve));
+    // It held the process for http's keep-alive timeout (5 s) after every command that failed after the ping.
+    expect(holding()).toBe(before);
+  });
+});

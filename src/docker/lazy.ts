@@ -103,18 +103,19 @@ export class LazyEngine implements Engine {
    */
   askEarly(): void {
     if (this.early || !this.socketPath) return;
-    let socket: Socket | undefined;
-    let claimed = false;
-    const answer = this.ping((s) => {
-      socket = s;
-      if (!claimed) s.unref();
-    });
+    const answer = this.ping((socket: Socket) => socket.unref());
     answer.catch(() => {}); // consumed (and reported) by the next info()
     this.early = {
       answer,
+      // Once waited for, the answer keeps the process alive — by a handle of its own, not by ref'ing the
+      // socket: an answer that came first left the socket to http's keep-alive pool, where a ref'd socket
+      // held every command that failed after it for the pool's 5 s.
       claim: () => {
-        claimed = true;
-        socket?.ref();
+        const hold = setInterval(() => {}, 60_000);
+        answer.then(
+          () => clearInterval(hold),
+          () => clearInterval(hold),
+        );
       },
     };
   }
