@@ -47,6 +47,32 @@ describe('pruneMerged', () => {
     expect(fakes.records.has(b.name)).toBe(false);
   });
 
+  it('keeps a merged env with an agent running in it (`envs agent`), naming it; the others still go', async () => {
+    const a = await createEnv(fakes.deps, { branch: 'feat/a' });
+    await createEnv(fakes.deps, { branch: 'feat/b' });
+    fakes.merges.set('feat/a', { by: 'squash' });
+    fakes.merges.set('feat/b', { by: 'squash' });
+    const agentDir = fakes.deps.records.envDir(a.name);
+    const deps = {
+      ...fakes.deps,
+      app: {
+        ...fakes.deps.app,
+        agents: async (stateDir: string) =>
+          stateDir === agentDir ? [{ window: 'agent', running: true, pid: 1, command: 'claude', startedAt: '', session: 's' }] : [],
+      },
+    };
+    const result = await pruneMerged(deps);
+    expect(result.pruned.map((e) => e.branch)).toEqual(['feat/b']);
+    expect(result.kept).toEqual([
+      expect.objectContaining({
+        branch: 'feat/a',
+        code: 'agent',
+        reason: expect.stringMatching(/an agent runs in it \(agent: claude\): `envs attach feat\/a`/),
+      }),
+    ]);
+    expect(fakes.records.has(a.name)).toBe(true);
+  });
+
   it('never deletes the directory it runs in: a merged env whose worktree holds the cwd is kept', async () => {
     const a = await createEnv(fakes.deps, { branch: 'feat/a' });
     const b = await createEnv(fakes.deps, { branch: 'feat/b' });

@@ -27,7 +27,8 @@ export type KeepCode =
   | 'busy'
   | 'engine-mismatch'
   | 'corrupt'
-  | 'cwd';
+  | 'cwd'
+  | 'agent';
 
 export interface PruneEntry {
   name: string;
@@ -96,6 +97,13 @@ export async function pruneMerged(deps: Deps, options: PruneOptions = {}): Promi
       if (await inside(deps.cwd, record.worktree)) {
         entry.code = 'cwd';
         entry.reason = `merged (${decision.code}), but it is where envs runs (${printable(deps.cwd)}): run prune from elsewhere, or destroy it by name`;
+        return { record, entry, tip: undefined };
+      }
+      // An agent at work there (`envs agent`) is someone's session: a bulk command does not end it.
+      const agents = (await deps.app.agents(deps.records.envDir(record.name))).filter((a) => a.running);
+      if (agents.length > 0) {
+        entry.code = 'agent';
+        entry.reason = `merged (${decision.code}), but an agent runs in it (${agents.map((a) => `${a.window}: ${a.command}`).join(', ')}): \`envs attach ${record.branch}\`, or destroy it by name once it is done`;
         return { record, entry, tip: undefined };
       }
       const refusal = await destroyRefusal(deps, record, engine);
