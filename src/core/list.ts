@@ -29,6 +29,16 @@ export interface ListOptions {
   idle?: boolean;
 }
 
+/** ListOptions from the `list` command's options or its MCP tool's input (the same spec: cli/specs.ts). */
+export function listOptionsFrom(input: { base?: unknown; idleDays?: unknown; merged?: unknown; idle?: unknown }): ListOptions {
+  return {
+    ...(typeof input.base === 'string' ? { base: input.base } : {}),
+    ...(typeof input.idleDays === 'number' ? { idleDays: input.idleDays } : {}),
+    merged: Boolean(input.merged),
+    idle: Boolean(input.idle),
+  };
+}
+
 export async function listEnvs(deps: Deps, options: ListOptions = {}): Promise<EnvView[]> {
   const { records, corrupt } = await deps.records.scan();
   if (records.length === 0 && corrupt.length === 0) return [];

@@ -13,18 +13,16 @@ export function defineList(program: Command, define: Define): void {
       define<[{ json?: boolean; merged?: boolean; idle?: boolean; idleDays?: number; base?: string; unmanaged?: boolean }]>(
         async (ctx, options) => {
           const opening = ctx.open(); // spawns git at once; the command's code loads meanwhile
-          const [{ listEnvs }, { unmanagedWorktrees }] = await Promise.all([import('../../core/list.ts'), import('../../core/adopt.ts')]);
+          const [{ listEnvs, listOptionsFrom }, { unmanagedWorktrees }] = await Promise.all([
+            import('../../core/list.ts'),
+            import('../../core/adopt.ts'),
+          ]);
           const deps = await opening;
           if (options.unmanaged) {
             ctx.result(await unmanagedWorktrees(deps), unmanagedText);
             return;
           }
-          const listing = {
-            ...(options.base !== undefined ? { base: options.base } : {}),
-            ...(options.idleDays !== undefined ? { idleDays: options.idleDays } : {}),
-            merged: Boolean(options.merged),
-            idle: Boolean(options.idle),
-          };
+          const listing = listOptionsFrom(options);
           // People also see the worktrees without an env (not when filtering); --json stays an array of envs.
           if (ctx.json || options.merged || options.idle) {
             ctx.result(await listEnvs(deps, listing), envList);
