@@ -6,8 +6,13 @@
  *                                 (worktree, compose up, clone, Postgres answering): what a user waits for
  *   envs db reset, volume-clone   the database part alone: the env's db container and clone removed, a new
  *                                 clone laid out, Postgres started on it and answering
- *   (both on ext4, the engine's volumes: an overlay clone; and on an XFS reflink file system made on a loop
- *   file and given as database.store: a reflink copy; `envs info --json` says which method was used)
+ *   (both on ext4, the engine's volumes, and on an XFS reflink file system made on a loop file and given as
+ *   database.store: an overlay clone either way, by default; and on that store with `clone: reflink`, a
+ *   reflink copy; `envs info --json` says which method was used)
+ *   first query                   psql's own time for the first count(*) of pgbench_accounts in a new clone:
+ *                                 an overlay copies a table's segment files up whole when Postgres first opens
+ *                                 them (it opens them read-write even to read): a full copy on ext4, a reflink
+ *                                 on XFS
  *   template                      as above with database.strategy template, when the built CLI accepts it; one
  *                                 more clone is kept running meanwhile, so the shared server is up (its start
  *                                 is paid once, by the first clone)
@@ -26,7 +31,7 @@
  * the size / 15 MiB). Images come from the same variables as the tests. Everything made is removed at the end,
  * also on failure or Ctrl-C.
  */
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
@@ -35,6 +40,7 @@ import { BIN } from '../test/support/cli.ts';
 import { sweep } from '../test/support/docker.ts';
 import { images } from '../test/support/images.ts';
 import { type Fixture, makeRepo } from '../test/support/repo.ts';
+import { makeXfs, removeXfs, type Xfs } from '../test/support/xfs.ts';
 import { median, printTable } from './table.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -206,12 +212,14 @@ interface Repo {
   fx: Fixture;
   strategy: Strategy;
   store?: string;
+  /** database.clone, when not auto. */
+  clone?: 'reflink';
   /** The env made first (it seeds; with volume-clone and template it also makes the snapshot). */
   seedEnv: string;
   firstCreate: number;
 }
 
-function repoFiles(strategy: Strategy, scale: number, store: string | undefined): Record<string, string> {
+function repoFiles(strategy: Strategy, scale: number, store: string | undefined, clone: Repo['clone']): Record<string, string> {
   // PG* come from the env's variables; `-e NAME` hands them to the container as they are.
   const seed = [
     'docker',
@@ -248,18 +256,20 @@ volumes:
     'envs.yaml': `database:
   strategy: ${strategy}
   seed: ${JSON.stringify(seed)}
-${store ? `  store: ${store}\n` : ''}`,
+${store ? `  store: ${store}\n` : ''}${clone ? `  clone: ${clone}\n` : ''}`,
   };
 }
 
 function envsCli(repo: Repo | Fixture, args: string[]): Promise<string> {
   const fx = 'fx' in repo ? repo.fx : repo;
-  return sh('node', [BIN, ...args], { cwd: fx.repo, env: { ENVS_HOME: fx.home, ENVS_POSTGRES_IMAGE: IMAGE } });
+  // ENVS_PROXY=off as in the other benches: the router is not the database's time, and each repository here
+  // has a state directory of its own, whose routers would all race for port 1355 (the losers cost ~0.3 s a create).
+  return sh('node', [BIN, ...args], { cwd: fx.repo, env: { ENVS_HOME: fx.home, ENVS_POSTGRES_IMAGE: IMAGE, ENVS_PROXY: 'off' } });
 }
 
 /** Whether the built CLI takes a database.strategy (plan validates envs.yaml and changes nothing). */
 async function accepts(strategy: Strategy): Promise<{ ok: boolean; why: string }> {
-  const fx = await makeRepo(repoFiles(strategy, 1, undefined), 'benchdb-probe');
+  const fx = await makeRepo(repoFiles(strategy, 1, undefined, undefined), 'benchdb-probe');
   try {
     const result = await execa('node', [BIN, 'plan', 'probe'], { cwd: fx.repo, env: { ENVS_HOME: fx.home }, reject: false });
     // The line that names the problem (`- database.strategy: …`), else the first one.
@@ -278,9 +288,9 @@ const repos: Repo[] = [];
 const WARM = 'bench/warm';
 
 /** A repository of the bench and its first env (it seeds; with volume-clone and template it makes the snapshot). */
-async function makeEnvsRepo(strategy: Strategy, scale: number, name: string, store?: string): Promise<Repo> {
-  const fx = await makeRepo(repoFiles(strategy, scale, store), name);
-  const repo: Repo = { fx, strategy, seedEnv: 'bench/seed', firstCreate: 0, ...(store ? { store } : {}) };
+async function makeEnvsRepo(strategy: Strategy, scale: number, name: string, store?: string, clone?: Repo['clone']): Promise<Repo> {
+  const fx = await makeRepo(repoFiles(strategy, scale, store, clone), name);
+  const repo: Repo = { fx, strategy, seedEnv: 'bench/seed', firstCreate: 0, ...(store ? { store } : {}), ...(clone ? { clone } : {}) };
   repos.push(repo);
   repo.firstCreate = await timed(() => envsCli(repo, ['create', repo.seedEnv]));
   // The shared server runs while any clone of the snapshot does and goes with the last: one clone kept alive
@@ -304,18 +314,38 @@ async function expectRows(repo: Repo, env: string, scale: number): Promise<void>
 }
 
 /**
- * A new env of a repository that has its snapshot (create timed), then its database reset (timed), then
- * destroyed. The first run checks that the clone holds the seeded rows after each step.
+ * The server's own time (psql's \timing) for the first query of the big table in a new clone: Postgres opens a
+ * table's files read-write even to read them, so an overlay copies each 1 GB segment up whole on that first
+ * touch (a full copy on ext4, a reflink on XFS); a reflink copy has nothing left to do.
  */
-async function cloneCycle(repo: Repo, i: number, scale: number): Promise<{ create: number; reset: number; method: string }> {
+async function firstQuery(repo: Repo, env: string): Promise<number> {
+  const vars = JSON.parse(await envsCli(repo, ['env', env, '--json'])) as Record<string, string>;
+  const pg = Object.fromEntries(Object.entries(vars).filter(([k]) => k.startsWith('PG')));
+  const out = await inImage(['psql', '-tA', '-c', '\\timing on', '-c', 'select count(*) from pgbench_accounts'], pg);
+  const ms = /Time: ([\d.]+) ms/.exec(out)?.[1];
+  if (!ms) throw new Error(`bench: no timing in psql's output: ${out}`);
+  return Number(ms) / 1000;
+}
+
+/**
+ * A new env of a repository that has its snapshot (create timed), the first query of its big table (timed),
+ * then its database reset (timed), then destroyed. The first run checks that the clone holds the seeded rows
+ * after each step.
+ */
+async function cloneCycle(
+  repo: Repo,
+  i: number,
+  scale: number,
+): Promise<{ create: number; reset: number; query: number | undefined; method: string }> {
   const env = `bench/clone-${i}`;
   const create = await timed(() => envsCli(repo, ['create', env]));
   try {
+    const query = repo.strategy === 'volume-clone' ? await firstQuery(repo, env) : undefined;
     if (i === 0) await expectRows(repo, env, scale);
     const method = await dbMethod(repo, env);
     const reset = await timed(() => envsCli(repo, ['db', 'reset', env]));
     if (i === 0) await expectRows(repo, env, scale);
-    return { create, reset, method };
+    return { create, reset, query, method };
   } finally {
     await envsCli(repo, ['destroy', env]);
   }
@@ -349,40 +379,6 @@ async function removeRepo(repo: Repo): Promise<void> {
 }
 
 // ---- the XFS reflink store ----
-
-interface Xfs {
-  dir: string;
-  file: string;
-  mount: string;
-}
-
-/** A sparse file under /var/tmp formatted XFS with reflinks and loop-mounted; undefined (and why) when it cannot be. */
-async function makeXfs(): Promise<{ xfs?: Xfs; why?: string }> {
-  if (process.getuid?.() !== 0) return { why: 'mounting a loop file needs root' };
-  const dir = join('/var/tmp', `envs-bench-xfs-${process.pid}`);
-  const xfs = { dir, file: join(dir, 'store.img'), mount: join(dir, 'mnt') };
-  try {
-    await mkdir(xfs.mount, { recursive: true });
-    await sh('truncate', ['-s', '8G', xfs.file]);
-    await sh('mkfs.xfs', ['-q', '-m', 'reflink=1', xfs.file]);
-    await sh('mount', ['-o', 'loop', xfs.file, xfs.mount]);
-    return { xfs };
-  } catch (error) {
-    await rm(dir, { recursive: true, force: true });
-    const line = String(error instanceof Error ? error.message : error)
-      .split('\n')
-      .filter(Boolean)
-      .slice(0, 2)
-      .join(' ');
-    return { why: line };
-  }
-}
-
-async function removeXfs(xfs: Xfs): Promise<void> {
-  const umount = await execa('umount', [xfs.mount], { reject: false });
-  if (umount.exitCode !== 0) await execa('umount', ['-l', xfs.mount], { reject: false });
-  await rm(xfs.dir, { recursive: true, force: true });
-}
 
 // ---- the run ----
 
@@ -429,7 +425,7 @@ function fmt(values: number[]): string {
 try {
   const template = await accepts('template');
   if (!template.ok) notes.push(`template rows skipped: the built CLI does not take database.strategy template (${template.why})`);
-  const made = await makeXfs();
+  const made = await makeXfs('envs-bench-xfs');
   xfs = made.xfs;
   if (!xfs) notes.push(`XFS rows skipped: ${made.why}`);
 
@@ -448,14 +444,16 @@ try {
     const ext4 = await makeEnvsRepo('volume-clone', scale, `benchdb-ext4-${mib}`);
     if (xfs) await mkdir(join(xfs.mount, 'store'), { recursive: true });
     const onXfs = xfs ? await makeEnvsRepo('volume-clone', scale, `benchdb-xfs-${mib}`, join(xfs.mount, 'store')) : undefined;
+    const reflinked = xfs
+      ? await makeEnvsRepo('volume-clone', scale, `benchdb-reflink-${mib}`, join(xfs.mount, 'store'), 'reflink')
+      : undefined;
     const tmpl = template.ok ? await makeEnvsRepo('template', scale, `benchdb-template-${mib}`) : undefined;
     const migrate = await makeEnvsRepo('migrate', scale, `benchdb-migrate-${mib}`);
-    for (const repo of [ext4, onXfs, tmpl, migrate]) {
+    for (const repo of [ext4, onXfs, reflinked, tmpl, migrate]) {
       if (repo) {
         const what = repo.strategy === 'migrate' ? 'seed' : 'seed + snapshot';
-        notes.push(
-          `${size}: first create of the ${repo.strategy}${repo.store ? ' (XFS store)' : ''} repository (${what}): ${repo.firstCreate.toFixed(1)} s`,
-        );
+        const where = `${repo.store ? ' (XFS store)' : ''}${repo.clone ? ` (clone: ${repo.clone})` : ''}`;
+        notes.push(`${size}: first create of the ${repo.strategy}${where} repository (${what}): ${repo.firstCreate.toFixed(1)} s`);
       }
     }
 
@@ -464,6 +462,11 @@ try {
       ext4Reset: { size, what: 'envs db reset (volume-clone, ext4)', times: [] as number[], method: '' },
       xfsCreate: { size, what: 'envs create (volume-clone, XFS store)', times: [] as number[], method: '' },
       xfsReset: { size, what: 'envs db reset (volume-clone, XFS store)', times: [] as number[], method: '' },
+      reflinkCreate: { size, what: 'envs create (volume-clone, XFS store, clone: reflink)', times: [] as number[], method: '' },
+      reflinkReset: { size, what: 'envs db reset (volume-clone, XFS store, clone: reflink)', times: [] as number[], method: '' },
+      ext4Query: { size, what: 'first query of the big table (volume-clone, ext4)', times: [] as number[], method: '' },
+      xfsQuery: { size, what: 'first query of the big table (volume-clone, XFS store)', times: [] as number[], method: '' },
+      reflinkQuery: { size, what: 'first query of the big table (XFS store, clone: reflink)', times: [] as number[], method: '' },
       tmplCreate: { size, what: 'envs create (template)', times: [] as number[], method: '' },
       tmplReset: { size, what: 'envs db reset (template)', times: [] as number[], method: '' },
       migrate: { size, what: 'envs create (migrate: pgbench -i)', times: [] as number[], method: 'migrate' },
@@ -472,16 +475,19 @@ try {
       copy: { size, what: 'floor: stop + cp -a + start', times: [] as number[], method: 'full copy' },
       start: { size, what: 'floor: start of a stopped server', times: [] as number[], method: 'no copy' },
     };
-    const clone = (repo: Repo | undefined, c: Row, r: Row) => async (i: number) => {
+    const clone = (repo: Repo | undefined, c: Row, r: Row, q?: Row) => async (i: number) => {
       if (!repo) return;
       const got = await cloneCycle(repo, i, scale);
       c.times.push(got.create);
       r.times.push(got.reset);
+      if (q && got.query !== undefined) q.times.push(got.query);
       c.method = r.method = [...new Set([...(c.method ? c.method.split('/') : []), got.method])].join('/');
+      if (q) q.method = c.method;
     };
     const steps: [string, (i: number) => Promise<void>][] = [
-      ['volume-clone ext4', clone(ext4, rows.ext4Create, rows.ext4Reset)],
-      ['volume-clone xfs', clone(onXfs, rows.xfsCreate, rows.xfsReset)],
+      ['volume-clone ext4', clone(ext4, rows.ext4Create, rows.ext4Reset, rows.ext4Query)],
+      ['volume-clone xfs', clone(onXfs, rows.xfsCreate, rows.xfsReset, rows.xfsQuery)],
+      ['volume-clone xfs reflink', clone(reflinked, rows.reflinkCreate, rows.reflinkReset, rows.reflinkQuery)],
       ['template', clone(tmpl, rows.tmplCreate, rows.tmplReset)],
       [
         'migrate',
@@ -529,7 +535,7 @@ try {
     }
     if (!onXfs) results.push({ size, what: 'volume-clone, XFS store', times: [], note: 'skipped (see below)' });
     if (!tmpl) results.push({ size, what: 'template', times: [], note: 'skipped (see below)' });
-    for (const repo of [ext4, onXfs, tmpl, migrate]) if (repo) await removeRepo(repo);
+    for (const repo of [ext4, onXfs, reflinked, tmpl, migrate]) if (repo) await removeRepo(repo);
     await removeOwn({ containers: [src.id], volumes: [src.volume] });
   }
 } finally {
@@ -546,7 +552,8 @@ for (const row of results) {
   const m = median(row.times);
   const speedup = dump ? median(dump.times) / m : Number.NaN;
   let goal = '';
-  if (row.what.includes('volume-clone')) {
+  // The goals are the default's: clone auto (an overlay), the database ready; not clone: reflink, not queries.
+  if (row.what.includes('volume-clone') && !row.what.includes('clone: reflink') && !row.what.startsWith('first query')) {
     const readyOk = m <= GOALS.ready;
     goal = `≤ ${GOALS.ready} s ${readyOk ? 'met' : 'MISSED'}`;
     if (row.big) goal += `; ≥ ${GOALS.speedup}× ${speedup >= GOALS.speedup ? 'met' : 'MISSED'}`;
@@ -555,7 +562,7 @@ for (const row of results) {
     row.size,
     row.what,
     `${m.toFixed(2)} s`,
-    row.what.startsWith('floor: pg_dump') ? '1×' : relative(speedup),
+    row.what.startsWith('floor: pg_dump') ? '1×' : row.what.startsWith('first query') ? '' : relative(speedup),
     row.method ?? '',
     goal,
   ]);

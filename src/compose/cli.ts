@@ -219,18 +219,6 @@ export class CliComposeClient implements ComposeClient {
     }
   }
 
-  async removeServices(run: ComposeRun & { services: string[] }): Promise<void> {
-    const result = await this.compose([...target(run), 'rm', '--stop', '--force', ...run.services], {
-      cwd: run.projectDir,
-      signal: run.signal,
-    });
-    cancelled(result);
-    if (result.exitCode !== 0) {
-      missingCompose(result, this.env);
-      throw failed('rm', result);
-    }
-  }
-
   async downVolumes(project: string, timeoutSeconds: number, signal?: AbortSignal): Promise<void> {
     // No -f: Compose rebuilds the project from its labels, so this works when the worktree is gone.
     const result = await this.compose(['-p', project, 'down', '--volumes', '--timeout', String(timeoutSeconds)], {

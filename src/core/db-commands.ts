@@ -15,7 +15,7 @@ import {
 import type { Deps } from './deps.ts';
 import { envLock, reread } from './guards.ts';
 import { printable } from './naming.ts';
-import { allowedPaths, defaultBranchConfig } from './plan.ts';
+import { allowedIn, defaultBranchConfig } from './plan.ts';
 import type { EnvRecord } from './record.ts';
 import { resolveEnv } from './resolve.ts';
 import { pinnedRenderEnv } from './settings.ts';
@@ -107,11 +107,11 @@ export async function resetEnvDatabase(
   return deps.locks.with(envLock(deps.repoId, resolved.name), { what: `envs db reset ${resolved.branch}`, waitMs: 0 }, async () => {
     // A stopped env too: its clone may be what keeps it from starting (a removed snapshot).
     const record = running(await reread(deps, resolved), ['running', 'stopped']);
-    const config = await worktreeConfig(deps, record);
+    const { config, settings } = await configs(deps, record);
     const db = requireDatabase(record);
     await resetDatabase(deps, record, {
       ...(from ? { from } : {}),
-      settings: databaseSettings(config, await defaultBranchConfig(deps)),
+      settings,
       config,
       logFile: logFile(deps, record, 'database'),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
@@ -177,14 +177,16 @@ function running(record: EnvRecord, allowed: EnvRecord['status'][] = ['running']
   return record;
 }
 
-async function worktreeConfig(deps: Deps, record: EnvRecord) {
+/** envs.yaml of the env's worktree and of the default branch (read once: its policy and its database settings). */
+async function configs(deps: Deps, record: EnvRecord) {
+  const base = await defaultBranchConfig(deps);
   const source = await readSource(deps, dirTree(deps, record.worktree), {
     env: { ...deps.env, ...pinnedRenderEnv(deps.env, record.renderEnv), ...record.secrets },
-    allowPaths: await allowedPaths(deps),
+    allowPaths: allowedIn(base, deps.env),
   });
-  return source.config;
+  return { config: source.config, settings: databaseSettings(source.config, base) };
 }
 
 async function settingsFor(deps: Deps, record: EnvRecord) {
-  return databaseSettings(await worktreeConfig(deps, record), await defaultBranchConfig(deps));
+  return (await configs(deps, record)).settings;
 }

@@ -107,11 +107,10 @@ export async function planCreate(deps: Deps, options: CreateOptions): Promise<En
     });
   }
 
-  const checkout = await resolveCheckout(deps, options, state, resume);
+  const [checkout, baseConfig] = await Promise.all([resolveCheckout(deps, options, state, resume), defaultBranchConfig(deps)]);
   const secrets = resume?.secrets ?? { ENVS_DB_PASSWORD: randomBytes(18).toString('base64url') };
   const renderEnv = pinnedRenderEnv(deps.env, resume?.renderEnv);
   const sourceEnv = { ...deps.env, ...renderEnv, ...secrets };
-  const baseConfig = await defaultBranchConfig(deps);
   const source = await readSource(deps, commitTree(deps, checkout.commit), { env: sourceEnv, allowPaths: allowedIn(baseConfig, deps.env) });
   const worktree = resume?.worktree ?? adopted ?? worktreePath(deps, source.config, names.name);
   if (!resume && !adopted && !(await isFreePath(worktree))) {
@@ -276,7 +275,7 @@ export async function allowedPaths(deps: Deps): Promise<string[]> {
   return allowedIn(await defaultBranchConfig(deps), deps.env);
 }
 
-function allowedIn(config: Config | undefined, env: NodeJS.ProcessEnv): string[] {
+export function allowedIn(config: Config | undefined, env: NodeJS.ProcessEnv): string[] {
   const home = env.HOME ?? '';
   return (config?.policy?.allowPaths ?? []).map((p) => (p.startsWith('~/') ? `${home}/${p.slice(2)}` : p));
 }

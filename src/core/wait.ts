@@ -41,6 +41,7 @@ export async function waitForServices(deps: Deps, options: WaitOptions): Promise
   const restarted = new Set<string>(); // container ids seen restarting: they must prove they are stable
   let announced = false;
   for (;;) {
+    let pause = POLL_MS;
     if (options.signal?.aborted) throw new EnvsError('CANCELLED', 'Cancelled.');
     const containers = (await deps.engine.containers({ 'com.docker.compose.project': options.project })).filter(
       (c) => c.labels['com.docker.compose.oneoff'] !== 'True' && c.service in options.services,
@@ -57,12 +58,14 @@ export async function waitForServices(deps: Deps, options: WaitOptions): Promise
       // Everything looks up: one more look at every running container, to catch one that died right after
       // starting (it was running when listed) or that has not been running for long.
       const all = await deps.engine.inspect(containers.filter((c) => !details.has(c.id)).map((c) => c.id));
-      const young = (d: ContainerDetail) => Date.now() - Date.parse(d.startedAt) < (d.restartCount > 0 ? STABLE_MS : STARTED_MS);
-      const shaky = all.filter((d) => d.status !== 'running' || young(d));
+      const left = (d: ContainerDetail) => (d.restartCount > 0 ? STABLE_MS : STARTED_MS) - (Date.now() - Date.parse(d.startedAt));
+      const shaky = all.filter((d) => d.status !== 'running' || left(d) > 0);
       if (shaky.length === 0) {
         return { oneShots: [...new Set(verdicts.filter((v) => v.kind === 'done').map((v) => v.service))].sort() };
       }
       for (const d of shaky) if (d.restartCount > 0) restarted.add(d.id);
+      // Only young ones: look again when the youngest has been up long enough, not a whole poll later.
+      if (shaky.every((d) => d.status === 'running')) pause = Math.max(10, Math.min(POLL_MS, Math.max(...shaky.map(left)) + 5));
     } else if (Date.now() >= options.deadline) {
       const list = waiting.map((v) => `${printable(v.service)} (${v.why})`).join(', ');
       throw new EnvsError('SERVICE_FAILED', `Timed out waiting for ${list}.`, {
@@ -72,7 +75,7 @@ export async function waitForServices(deps: Deps, options: WaitOptions): Promise
       announced = true;
       options.onProgress?.({ step: 'wait', message: `waiting for ${[...new Set(waiting.map((v) => v.service))].join(', ')}` });
     }
-    await sleep(POLL_MS, undefined, options.signal ? { signal: options.signal } : {}).catch(() => {});
+    await sleep(pause, undefined, options.signal ? { signal: options.signal } : {}).catch(() => {});
   }
 }
 

@@ -2,8 +2,10 @@ import { describe, expect, it } from 'vitest';
 import {
   defaultSnapshotName,
   formatBytes,
+  formatOwner,
   isSnapshotName,
   newest,
+  parseOwner,
   passwordDigest,
   pickSnapshot,
   type Snapshot,
@@ -94,6 +96,21 @@ describe('labels', () => {
     expect(labels['dev.envs.managed']).toBe('true');
     expect(labels['dev.envs.repo']).toBe('app-1a2b');
     expect(snapshotOf({ name: volume, labels, dataDir, driver: 'local', options: {} })).toEqual(s);
+  });
+
+  it('carry the owner and mode of the data’s top directory (what an overlay clone’s upper layer gets), when known', () => {
+    const s = snap('main-1a2b3c4', { root: { uid: 70, gid: 70, mode: 0o700 } });
+    const { volume, dataDir, ...meta } = s;
+    const labels = snapshotLabels(meta);
+    expect(labels['dev.envs.snapshot.root']).toBe('70:70:700');
+    expect(snapshotOf({ name: volume, labels, dataDir, driver: 'local', options: {} })).toEqual(s);
+    // Snapshots from before the label, or with one that is not `uid:gid:mode`, have no root: clones probe as before.
+    expect('dev.envs.snapshot.root' in snapshotLabels(snap('old'))).toBe(false);
+    for (const bad of ['', '70:70', '70:70:800', 'x:70:700', '70:70:700:1', '-1:0:755']) {
+      expect(parseOwner(bad)).toBeUndefined();
+    }
+    expect(parseOwner('999:999:2750')).toEqual({ uid: 999, gid: 999, mode: 0o2750 });
+    expect(formatOwner({ uid: 0, gid: 0, mode: 0o755 })).toBe('0:0:755');
   });
 
   it('a volume without a snapshot name or repository is no snapshot', () => {

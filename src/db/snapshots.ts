@@ -25,6 +25,15 @@ export interface Snapshot {
   from: string;
   createdAt: string;
   bytes: number;
+  /** Owner and mode of the data's top directory: an overlay clone's upper layer gets them (older snapshots: absent). */
+  root?: DirOwner;
+}
+
+export interface DirOwner {
+  uid: number;
+  gid: number;
+  /** Permission bits (0o700). */
+  mode: number;
 }
 
 export const SNAPSHOT_LABEL = {
@@ -39,6 +48,7 @@ export const SNAPSHOT_LABEL = {
   from: 'dev.envs.snapshot.from',
   createdAt: 'dev.envs.snapshot.created',
   bytes: 'dev.envs.snapshot.bytes',
+  root: 'dev.envs.snapshot.root',
 } as const;
 
 const NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
@@ -66,7 +76,19 @@ export function snapshotLabels(s: Omit<Snapshot, 'volume' | 'dataDir'>): Record<
     [SNAPSHOT_LABEL.from]: s.from,
     [SNAPSHOT_LABEL.createdAt]: s.createdAt,
     [SNAPSHOT_LABEL.bytes]: String(s.bytes),
+    ...(s.root ? { [SNAPSHOT_LABEL.root]: formatOwner(s.root) } : {}),
   };
+}
+
+/** `uid:gid:mode` (mode in octal), as `stat -c %u:%g:%a` prints it. */
+export function formatOwner(owner: DirOwner): string {
+  return `${owner.uid}:${owner.gid}:${owner.mode.toString(8)}`;
+}
+
+export function parseOwner(text: string | undefined): DirOwner | undefined {
+  const match = /^(\d+):(\d+):([0-7]{3,4})$/.exec(text?.trim() ?? '');
+  if (!match) return undefined;
+  return { uid: Number(match[1]), gid: Number(match[2]), mode: Number.parseInt(match[3] as string, 8) };
 }
 
 export function snapshotOf(volume: VolumeInfo): Snapshot | undefined {
@@ -74,6 +96,7 @@ export function snapshotOf(volume: VolumeInfo): Snapshot | undefined {
   const name = l[SNAPSHOT_LABEL.name];
   const repoId = l[LABEL.repo];
   if (!name || !repoId) return undefined;
+  const root = parseOwner(l[SNAPSHOT_LABEL.root]);
   return {
     name,
     repoId,
@@ -89,6 +112,7 @@ export function snapshotOf(volume: VolumeInfo): Snapshot | undefined {
     from: l[SNAPSHOT_LABEL.from] ?? '',
     createdAt: l[SNAPSHOT_LABEL.createdAt] ?? '',
     bytes: Number(l[SNAPSHOT_LABEL.bytes] ?? 0),
+    ...(root ? { root } : {}),
   };
 }
 

@@ -11,9 +11,10 @@ export class EngineApiError extends Error {
 }
 
 export interface ApiRequest {
-  method?: 'GET' | 'DELETE' | 'POST';
-  /** A JSON body (POST). */
+  method?: 'GET' | 'DELETE' | 'POST' | 'PUT';
+  /** A JSON body (POST), or bytes sent as they are (an archive upload: `tar`). */
   body?: unknown;
+  tar?: Buffer;
   /** The answer's bytes as they are (container logs), not parsed as JSON. */
   raw?: boolean;
   path: string;
@@ -46,7 +47,11 @@ export function apiRequest<T>(socketPath: string, request: ApiRequest): Promise<
     socketPath,
     path,
     method: request.method ?? 'GET',
-    headers: { Host: 'docker', ...(request.body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
+    headers: {
+      Host: 'docker',
+      ...(request.body !== undefined ? { 'Content-Type': 'application/json' } : {}),
+      ...(request.tar ? { 'Content-Type': 'application/x-tar' } : {}),
+    },
     servername: 'docker',
     signal: request.signal,
   };
@@ -72,7 +77,7 @@ export function apiRequest<T>(socketPath: string, request: ApiRequest): Promise<
     });
     req.on('error', reject);
     if (request.onSocket) req.on('socket', request.onSocket);
-    req.end(request.body !== undefined ? JSON.stringify(request.body) : undefined);
+    req.end(request.tar ?? (request.body !== undefined ? JSON.stringify(request.body) : undefined));
   });
 }
 

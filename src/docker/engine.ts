@@ -1,5 +1,14 @@
 import Docker from 'dockerode';
-import type { ContainerDetail, ContainerSummary, EngineInfo, LabeledItem, LabeledResources, TaskSpec, VolumeInfo } from '../core/deps.ts';
+import type {
+  ContainerDetail,
+  ContainerSummary,
+  DirsSpec,
+  EngineInfo,
+  LabeledItem,
+  LabeledResources,
+  TaskSpec,
+  VolumeInfo,
+} from '../core/deps.ts';
 import { dockerodeOptions } from './endpoint.ts';
 import {
   type ApiContainer,
@@ -16,7 +25,8 @@ import {
   notFoundAsUndefined,
   volumeInfo,
 } from './map.ts';
-import { demux, taskContainer } from './task.ts';
+import { dirsTar } from './tar.ts';
+import { demux, holderContainer, taskContainer } from './task.ts';
 
 /**
  * dockerode behind core's Engine (loaded lazily by lazy.ts, which adds the timeouts, cancellation and
@@ -163,6 +173,16 @@ export class DockerodeEngine {
       return { exitCode: result.StatusCode ?? -1, output: demux(output) };
     } finally {
       await container.remove({ force: true }).catch(() => {});
+    }
+  }
+
+  async makeDirs(spec: DirsSpec, signal: AbortSignal): Promise<void> {
+    const tar = await dirsTar(spec.dirs);
+    const container = await this.docker.createContainer({ ...holderContainer(spec), abortSignal: signal } as Docker.ContainerCreateOptions);
+    try {
+      await container.putArchive(tar, { path: spec.mount.target, abortSignal: signal });
+    } finally {
+      await container.remove({ force: true, v: true }).catch(() => {});
     }
   }
 }

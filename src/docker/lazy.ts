@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import type {
   ContainerDetail,
   ContainerSummary,
+  DirsSpec,
   Engine,
   EngineInfo,
   LabeledItem,
@@ -48,6 +49,7 @@ type Backend = Pick<
   | 'volumes'
   | 'createVolume'
   | 'runTask'
+  | 'makeDirs'
 > & { info(signal: AbortSignal, onSocket?: (socket: Socket) => void): Promise<EngineInfo> };
 
 /**
@@ -209,6 +211,11 @@ export class LazyEngine implements Engine {
     return this.call('runTask', task.cmd.join(' '), task.timeoutMs, 'silence', async (signal) =>
       (await this.engine()).runTask(task, signal),
     );
+  }
+
+  makeDirs(spec: DirsSpec): Promise<void> {
+    const what = `${spec.mount.source}: ${spec.dirs.map((d) => d.path).join(' ')}`;
+    return this.call('makeDirs', what, this.timeouts.remove, 'silence', async (signal) => (await this.engine()).makeDirs(spec, signal));
   }
 
   /**

@@ -1,4 +1,13 @@
-import type { ContainerDetail, ContainerSummary, EngineInfo, LabeledItem, LabeledResources, TaskSpec, VolumeInfo } from '../core/deps.ts';
+import type {
+  ContainerDetail,
+  ContainerSummary,
+  DirsSpec,
+  EngineInfo,
+  LabeledItem,
+  LabeledResources,
+  TaskSpec,
+  VolumeInfo,
+} from '../core/deps.ts';
 import { apiRequest, segment } from './api.ts';
 import type { DockerodeEngine } from './engine.ts';
 import {
@@ -16,7 +25,8 @@ import {
   notFoundAsUndefined,
   volumeInfo,
 } from './map.ts';
-import { demux, taskContainer } from './task.ts';
+import { dirsTar } from './tar.ts';
+import { demux, holderContainer, taskContainer } from './task.ts';
 
 /**
  * The engine on its unix socket (the usual case), through the Engine API's JSON directly: the calls every
@@ -143,6 +153,27 @@ export class SocketEngine {
         signal,
       });
       return { exitCode: result.StatusCode ?? -1, output: demux(logs) };
+    } finally {
+      await this.delete(`/containers/${segment(id)}`, AbortSignal.timeout(10_000), { force: 1, v: 1 }).catch(() => {});
+    }
+  }
+
+  async makeDirs(spec: DirsSpec, signal: AbortSignal): Promise<void> {
+    const tar = await dirsTar(spec.dirs);
+    const { Id: id } = await apiRequest<{ Id: string }>(this.socketPath, {
+      method: 'POST',
+      path: '/containers/create',
+      body: holderContainer(spec),
+      signal,
+    });
+    try {
+      await apiRequest(this.socketPath, {
+        method: 'PUT',
+        path: `/containers/${segment(id)}/archive`,
+        query: { path: spec.mount.target },
+        tar,
+        signal,
+      });
     } finally {
       await this.delete(`/containers/${segment(id)}`, AbortSignal.timeout(10_000), { force: 1, v: 1 }).catch(() => {});
     }

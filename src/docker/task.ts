@@ -1,4 +1,4 @@
-import type { TaskSpec } from '../core/deps.ts';
+import type { DirsSpec, TaskSpec } from '../core/deps.ts';
 
 /** The container of a task (Engine API's create body): root, no network, the mounts, the program as entrypoint. */
 export function taskContainer(task: TaskSpec) {
@@ -13,6 +13,22 @@ export function taskContainer(task: TaskSpec) {
       Mounts: task.mounts.map((m) => ({ Type: m.kind, Source: m.source, Target: m.target, ReadOnly: Boolean(m.readOnly) })),
     },
   };
+}
+
+/**
+ * The container an archive upload goes through (`Engine.makeDirs`): created, never started. No `User`: with
+ * one (set here or by the image), the engine resolves it on its own host and owns every entry by it; without,
+ * the entries keep the owners the tar gives them.
+ */
+export function holderContainer(spec: DirsSpec) {
+  const { User: _user, ...body } = taskContainer({
+    image: spec.image,
+    cmd: ['true'],
+    mounts: [spec.mount],
+    labels: spec.labels,
+    timeoutMs: 0,
+  });
+  return body;
 }
 
 /** Docker multiplexes a non-TTY container's stdout and stderr into frames: 8-byte header, then the payload. */

@@ -163,7 +163,6 @@ export async function makeFakes(model: ComposeModel): Promise<Fakes> {
       return { exitCode: 0, stdout: '', stderr: '' };
     },
     setVolumeOptions: async (_file, volume) => void calls.push(`compose setVolumeOptions ${volume}`),
-    removeServices: async (run) => void calls.push(`compose rm ${run.services.join(' ')}`),
     downVolumes: async (project) => void calls.push(`compose down ${project}`),
     version: async () => '2.26.1',
     ensureRunnable: async () => {},
@@ -252,6 +251,7 @@ export async function makeFakes(model: ComposeModel): Promise<Fakes> {
       volumes.set(spec.name, volume);
       return volume;
     },
+    makeDirs: async (spec) => void calls.push(`engine makeDirs ${spec.dirs.map((d) => d.path).join(' ')}`),
     runTask: async (task) => {
       calls.push('engine runTask');
       // The measuring script answers with a size (KiB) and PG_VERSION; the clone script with its method.

@@ -128,6 +128,54 @@ describe('the socket client and dockerode', () => {
     expect((await socket.labeled(labels, signal())).containers.sort()).toEqual([ids.running, ids.exited].sort());
   });
 
+  it('both make directories with owners and modes in a volume, starting nothing (then remove their container)', async () => {
+    for (const [name, engine] of [
+      ['socket', socket],
+      ['dockerode', dockerode],
+    ] as const) {
+      const volume = await engine.createVolume({ name: `${project}-${name}-dirs`, labels }, signal());
+      const mount = { kind: 'volume' as const, source: volume.name, target: '/v' };
+      await engine.makeDirs(
+        {
+          image: images.busybox,
+          mount,
+          dirs: [
+            { path: 'upper', uid: 999, gid: 998, mode: 0o700 },
+            { path: 'deep/er/work', uid: 0, gid: 0, mode: 0o755 },
+          ],
+          labels,
+        },
+        signal(),
+      );
+      const seen = await engine.runTask(
+        {
+          image: images.busybox,
+          cmd: ['sh', '-c', 'cd /v && stat -c "%n %u:%g %a" upper deep deep/er/work && ls -A upper | wc -l && ls -A deep/er/work | wc -l'],
+          mounts: [mount],
+          labels,
+          timeoutMs: 20_000,
+        },
+        signal(),
+      );
+      expect(seen).toEqual({ exitCode: 0, output: 'upper 999:998 700\ndeep 0:0 755\ndeep/er/work 0:0 755\n0\n0\n' });
+      // An existing directory keeps what it holds and takes the owner and mode it is given.
+      await engine.makeDirs({ image: images.busybox, mount, dirs: [{ path: 'deep', uid: 5, gid: 6, mode: 0o750 }], labels }, signal());
+      const again = await engine.runTask(
+        {
+          image: images.busybox,
+          cmd: ['stat', '-c', '%u:%g %a', '/v/deep', '/v/deep/er/work'],
+          mounts: [mount],
+          labels,
+          timeoutMs: 20_000,
+        },
+        signal(),
+      );
+      expect(again.output).toBe('5:6 750\n0:0 755\n');
+    }
+    // The containers that carried the uploads are gone; nothing of ours runs.
+    expect((await socket.labeled(labels, signal())).containers.sort()).toEqual([ids.running, ids.exited].sort());
+  });
+
   it('the socket client removes all of it (a resource already gone is no error), and nothing is left', async () => {
     const found = await socket.labeled(labels, signal());
     await socket.remove({ ...found, containers: [...found.containers, 'f'.repeat(64)] }, signal());
