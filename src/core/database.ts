@@ -15,6 +15,7 @@ import {
 import {
   type CloneMethod,
   copyFiles,
+  discardLater,
   layOutClone,
   measure,
   type Place,
@@ -205,6 +206,9 @@ export async function prepareClone(
   onProgress?.({ step: 'database', message: `${db.service}: cloned snapshot ${snapshot.name} as ${how} in ${took} s` });
 }
 
+/** A clone's volume (engine volumes, no store) is named after its Compose project. */
+const CLONE_VOLUME_SUFFIX = '-dbclone';
+
 /** A clone of `snapshot` for one Compose project (an env's, or a shared server's): its files and its volume's driver_opts. */
 export async function layClone(
   deps: Deps,
@@ -226,7 +230,7 @@ export async function layClone(
       ? storePlace(settings.store, snapshot.dataDir.slice(settings.store.length + 1), '/store')
       : volumePlace(snapshot.volume, '/snapshot');
   } else {
-    const volume = await deps.engine.createVolume({ name: `${owner.project}-dbclone`, labels: owner.labels });
+    const volume = await deps.engine.createVolume({ name: `${owner.project}${CLONE_VOLUME_SUFFIX}`, labels: owner.labels });
     clone = volumePlace(volume.name, '/clone');
     info = { volume: volume.name, dir: volume.dataDir };
     from = volumePlace(snapshot.volume, '/snapshot');
@@ -511,6 +515,18 @@ export async function removeCloneFiles(deps: Deps, record: EnvRecord, clone = re
 }
 
 /**
+ * Starts the deletion of a clone a reset replaced (its volume stays, emptied, until the env's next reset or
+ * destroy removes it with the env's labels).
+ */
+async function discardClone(deps: Deps, record: EnvRecord, clone: DatabaseRecord['clone']): Promise<void> {
+  if (!clone || !record.database) return;
+  const ctx = taskContext(deps, record, record.database.image);
+  if (clone.volume) return discardLater(ctx, volumePlace(clone.volume, '/clone'));
+  const relative = clone.store ? clone.dir.slice(clone.store.length + 1) : '';
+  if (clone.store && relative.startsWith(`${STORE_CLONES}/`)) await discardLater(ctx, storePlace(clone.store, relative, '/store'));
+}
+
+/**
  * What destroy removes of the env's database beyond its volumes (which go with its labels): clone files in a
  * store, and the snapshot `--db-from` took for this env when no other env was cloned from it. Snapshots of the
  * repository stay.
@@ -575,20 +591,30 @@ export async function resetDatabase(
   }
   if (snapshot) checkCompatible(snapshot, db.image);
   options.onProgress?.({ step: 'reset', message: `removing ${db.service}'s container and data` });
-  const volume = await dataVolume(deps, record).catch(() => undefined);
+  const [volume, ours] = await Promise.all([
+    dataVolume(deps, record).catch(() => undefined),
+    deps.engine.volumes({ [LABEL.project]: record.project }),
+  ]);
   const oldClone = db.clone;
+  // Clone volumes earlier resets emptied go too (listed before the new one exists; one still being emptied is
+  // in use, and goes next time).
+  const stale = ours.map((v) => v.name).filter((name) => name.endsWith(CLONE_VOLUME_SUFFIX) && name !== oldClone?.volume);
   // The old server and its data go while the new clone is laid out beside them (under a name of its own).
   const removingServer = (async () => {
     // Killed, not stopped: its data goes, so a clean shutdown (~0.4 s of Postgres's) would only be waited for.
     const old = await deps.engine.containers({ 'com.docker.compose.project': record.project, 'com.docker.compose.service': db.service });
     const containers = old.filter((c) => c.labels['com.docker.compose.oneoff'] !== 'True').map((c) => c.id);
     await deps.engine.remove({ containers, volumes: [], networks: [], images: [] });
-    const volumes = [...(volume ? [volume] : []), ...(oldClone?.volume ? [oldClone.volume] : [])];
-    if (volumes.length > 0) await deps.engine.remove({ containers: [], volumes, networks: [], images: [] });
+    // The data volume's name is the new one's too: it goes first (a mount point: nothing to delete in it).
+    await deps.engine.remove({ containers: [], volumes: volume ? [volume] : [], networks: [], images: [] });
+    await Promise.all(
+      stale.map((name) => deps.engine.remove({ containers: [], volumes: [name], networks: [], images: [] }).catch(() => {})),
+    );
   })();
-  // The old clone's files in a store are a directory apart from the new one's: they go while the server starts.
-  const removingFiles = removingServer.then(() => removeCloneFiles(deps, record, oldClone));
-  removingFiles.catch(() => {}); // awaited below
+  // The old clone's files are apart from the new one's and can be big (what an overlay copied up are whole
+  // table segments): a task deletes them without being waited for, once the new server has started (deleting a
+  // GB on ext4 slows every file system write meanwhile, the engine's own when it starts a container).
+  let removingFiles: Promise<void> = Promise.resolve();
   try {
     delete db.clone;
     delete db.volumeOptions;
@@ -604,6 +630,8 @@ export async function resetDatabase(
     options.onProgress?.({ step: 'reset', message: `starting ${db.service}` });
     const up = await deps.compose.up({ ...run, timeoutSeconds: 120 });
     if (!up.ok) throw new EnvsError('COMPOSE_FAILED', `docker compose up ${db.service} failed:\n${lastLines(up.stderr, 5)}`);
+    removingFiles = discardClone(deps, record, oldClone);
+    removingFiles.catch(() => {}); // awaited below
     await waitForDatabase(deps, record, options.signal);
   } finally {
     await removingFiles.catch(() => {});

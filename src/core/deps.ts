@@ -385,6 +385,11 @@ export interface Engine {
   /** Runs a task container as root with no network, waits for it, removes it: its exit code and output. */
   runTask(task: TaskSpec): Promise<{ exitCode: number; output: string }>;
   /**
+   * Starts a task container that removes itself when it ends, and returns once it runs: work whose end nobody
+   * waits for (it carries the labels, so destroy and gc find it if it outlives its purpose).
+   */
+  startTask(task: TaskSpec): Promise<void>;
+  /**
    * Makes directories with given owners and modes in a volume or a host directory, through the engine's
    * archive upload into a container that is created and removed but never started: a tenth of a task's cost.
    */

@@ -44,6 +44,8 @@ else
   mkdir -p "$2/upper" "$2/work"; chown "$(stat -c %u:%g "$1")" "$2/upper"; chmod "$(stat -c %a "$1")" "$2/upper"; echo overlay
 fi`;
 const REMOVE = 'rm -rf -- "$1"';
+// A clone's files: its layers or its copy; then its directory, unless it is a volume's root (a mount point).
+const DISCARD = 'rm -rf -- "$1/upper" "$1/work" "$1/data"; rmdir -- "$1" 2>/dev/null || true';
 
 export interface TaskContext {
   engine: Engine;
@@ -173,6 +175,16 @@ export async function layOutOverlay(ctx: TaskContext, clone: Place, root: DirOwn
     labels: ctx.labels,
   });
   return 'overlay';
+}
+
+/**
+ * Deletes a clone's files in a task container nobody waits for. Deleting what an overlay copied up (whole 1 GB
+ * table segments) takes the engine ~1 s per GB, and the engine's own removal of a volume holds its volume lock
+ * meanwhile: a reset's new volume would wait for it.
+ */
+export async function discardLater(ctx: TaskContext, place: Place): Promise<void> {
+  const mounts = [place.mount];
+  await ctx.engine.startTask({ image: ctx.image, cmd: ['sh', '-c', DISCARD, 'sh', place.path], mounts, labels: ctx.labels, timeoutMs: 0 });
 }
 
 /** Removes a directory a task can see (a store's snapshot or clone). */

@@ -176,6 +176,17 @@ export class DockerodeEngine {
     }
   }
 
+  async startTask(task: TaskSpec, signal: AbortSignal): Promise<void> {
+    const container = await this.docker.createContainer({
+      ...taskContainer(task, true),
+      abortSignal: signal,
+    } as Docker.ContainerCreateOptions);
+    await container.start({ abortSignal: signal }).catch(async (error: unknown) => {
+      await container.remove({ force: true, v: true }).catch(() => {});
+      throw error;
+    });
+  }
+
   async makeDirs(spec: DirsSpec, signal: AbortSignal): Promise<void> {
     const tar = await dirsTar(spec.dirs);
     const container = await this.docker.createContainer({ ...holderContainer(spec), abortSignal: signal } as Docker.ContainerCreateOptions);

@@ -50,6 +50,7 @@ type Backend = Pick<
   | 'createVolume'
   | 'runTask'
   | 'makeDirs'
+  | 'startTask'
 > & { info(signal: AbortSignal, onSocket?: (socket: Socket) => void): Promise<EngineInfo> };
 
 /**
@@ -210,6 +211,12 @@ export class LazyEngine implements Engine {
   runTask(task: TaskSpec): Promise<{ exitCode: number; output: string }> {
     return this.call('runTask', task.cmd.join(' '), task.timeoutMs, 'silence', async (signal) =>
       (await this.engine()).runTask(task, signal),
+    );
+  }
+
+  startTask(task: TaskSpec): Promise<void> {
+    return this.call('startTask', task.cmd.join(' '), this.timeouts.remove, 'silence', async (signal) =>
+      (await this.engine()).startTask(task, signal),
     );
   }
 

@@ -158,6 +158,16 @@ export class SocketEngine {
     }
   }
 
+  async startTask(task: TaskSpec, signal: AbortSignal): Promise<void> {
+    const post = <T>(path: string, body?: unknown) =>
+      apiRequest<T>(this.socketPath, { method: 'POST', path, signal, ...(body !== undefined ? { body } : {}) });
+    const { Id: id } = await post<{ Id: string }>('/containers/create', taskContainer(task, true));
+    await post(`/containers/${segment(id)}/start`).catch(async (error: unknown) => {
+      await this.delete(`/containers/${segment(id)}`, AbortSignal.timeout(10_000), { force: 1, v: 1 }).catch(() => {});
+      throw error;
+    });
+  }
+
   async makeDirs(spec: DirsSpec, signal: AbortSignal): Promise<void> {
     const tar = await dirsTar(spec.dirs);
     const { Id: id } = await apiRequest<{ Id: string }>(this.socketPath, {

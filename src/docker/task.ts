@@ -1,7 +1,7 @@
 import type { DirsSpec, TaskSpec } from '../core/deps.ts';
 
 /** The container of a task (Engine API's create body): root, no network, the mounts, the program as entrypoint. */
-export function taskContainer(task: TaskSpec) {
+export function taskContainer(task: TaskSpec, autoRemove = false) {
   return {
     Image: task.image,
     Entrypoint: task.cmd.slice(0, 1),
@@ -10,6 +10,7 @@ export function taskContainer(task: TaskSpec) {
     Labels: task.labels,
     HostConfig: {
       NetworkMode: 'none',
+      ...(autoRemove ? { AutoRemove: true } : {}),
       Mounts: task.mounts.map((m) => ({ Type: m.kind, Source: m.source, Target: m.target, ReadOnly: Boolean(m.readOnly) })),
     },
   };

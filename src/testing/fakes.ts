@@ -251,6 +251,7 @@ export async function makeFakes(model: ComposeModel): Promise<Fakes> {
       volumes.set(spec.name, volume);
       return volume;
     },
+    startTask: async (task) => void calls.push(`engine startTask ${task.cmd.at(-1)}`),
     makeDirs: async (spec) => void calls.push(`engine makeDirs ${spec.dirs.map((d) => d.path).join(' ')}`),
     runTask: async (task) => {
       calls.push('engine runTask');

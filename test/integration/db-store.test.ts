@@ -7,6 +7,7 @@ import { expectNothingLeft } from '../support/docker.ts';
 import { images } from '../support/images.ts';
 import { sql } from '../support/net.ts';
 import { type Fixture, makeRepo } from '../support/repo.ts';
+import { until } from '../support/until.ts';
 import { makeXfs, removeXfs, type Xfs } from '../support/xfs.ts';
 
 /**
@@ -131,8 +132,16 @@ describe.skipIf(process.getuid?.() !== 0)('database.store on an XFS file system 
     await r.ok('db', 'reset', 'feat/a');
     expect(await r.notes('feat/a')).toEqual([]);
     expect(await r.count('feat/a')).toBe(ITEMS);
-    // The reset's new clone replaced the old one in the store; feat/b's is untouched.
-    const after = await r.clones();
+    // The reset's new clone replaced the old one in the store (deleted by a task nobody waits for); feat/b's is
+    // untouched.
+    const after = await until(
+      "the old clone's directory to go",
+      async () => {
+        const now = await r.clones();
+        return now.length === before.length ? now : undefined;
+      },
+      20_000,
+    );
     expect(after.length).toBe(before.length);
     expect(after.filter((c) => c.includes('feat-b'))).toEqual(before.filter((c) => c.includes('feat-b')));
     expect(after.filter((c) => c.includes('feat-a'))).not.toEqual(before.filter((c) => c.includes('feat-a')));
