@@ -20,6 +20,7 @@ import {
   measure,
   type Place,
   removeDir,
+  removeDirs,
   storePlace,
   type TaskContext,
   volumePlace,
@@ -507,24 +508,34 @@ export async function seedDatabase(
 }
 
 /** Files of the env's clone that live outside the engine's volumes (a store directory); volumes go with the env's labels. */
-export async function removeCloneFiles(deps: Deps, record: EnvRecord, clone = record.database?.clone): Promise<void> {
+export async function removeCloneFiles(deps: Deps, record: EnvRecord): Promise<void> {
+  const clone = record.database?.clone;
   if (!clone?.store || !record.database) return;
-  const relative = clone.dir.slice(clone.store.length + 1);
-  if (!relative.startsWith(`${STORE_CLONES}/`)) return;
-  await removeDir(taskContext(deps, record, record.database.image), storePlace(clone.store, relative, '/store'));
+  const store = clone.store;
+  const discarded = Array.isArray(record.database.discarded) ? record.database.discarded : [];
+  const relatives = [clone.dir, ...discarded]
+    .filter((dir) => dir.startsWith(`${store}/${STORE_CLONES}/`))
+    .map((dir) => dir.slice(store.length + 1));
+  if (relatives.length === 0) return;
+  await removeDirs(taskContext(deps, record, record.database.image), store, relatives);
 }
 
 /**
- * Starts the deletion of a clone a reset replaced (its volume stays, emptied, until the env's next reset or
- * destroy removes it with the env's labels).
+ * Starts the deletion of a clone a reset replaced, to run once the new server is up (its volume stays,
+ * emptied, until the env's next reset or destroy removes it with the env's labels).
  */
 async function discardClone(deps: Deps, record: EnvRecord, clone: DatabaseRecord['clone']): Promise<void> {
   if (!clone || !record.database) return;
   const ctx = taskContext(deps, record, record.database.image);
-  if (clone.volume) return discardLater(ctx, volumePlace(clone.volume, '/clone'));
+  if (clone.volume) return discardLater(ctx, volumePlace(clone.volume, '/clone'), DISCARD_AFTER_S);
   const relative = clone.store ? clone.dir.slice(clone.store.length + 1) : '';
-  if (clone.store && relative.startsWith(`${STORE_CLONES}/`)) await discardLater(ctx, storePlace(clone.store, relative, '/store'));
+  if (clone.store && relative.startsWith(`${STORE_CLONES}/`)) {
+    await discardLater(ctx, storePlace(clone.store, relative, '/store'), DISCARD_AFTER_S);
+  }
 }
+
+/** How long a replaced clone waits before it is deleted: a reset's compose up and Postgres's start take ~1 s. */
+const DISCARD_AFTER_S = 3;
 
 /**
  * What destroy removes of the env's database beyond its volumes (which go with its labels): clone files in a
@@ -596,6 +607,7 @@ export async function resetDatabase(
     deps.engine.volumes({ [LABEL.project]: record.project }),
   ]);
   const oldClone = db.clone;
+  if (oldClone?.store) db.discarded = [...(db.discarded ?? []), oldClone.dir].slice(-5);
   // Clone volumes earlier resets emptied go too (listed before the new one exists; one still being emptied is
   // in use, and goes next time).
   const stale = ours.map((v) => v.name).filter((name) => name.endsWith(CLONE_VOLUME_SUFFIX) && name !== oldClone?.volume);
@@ -612,9 +624,9 @@ export async function resetDatabase(
     );
   })();
   // The old clone's files are apart from the new one's and can be big (what an overlay copied up are whole
-  // table segments): a task deletes them without being waited for, once the new server has started (deleting a
-  // GB on ext4 slows every file system write meanwhile, the engine's own when it starts a container).
-  let removingFiles: Promise<void> = Promise.resolve();
+  // table segments): a task nobody waits for deletes them, a few seconds on, when the new server is up.
+  const removingFiles = removingServer.then(() => discardClone(deps, record, oldClone));
+  removingFiles.catch(() => {}); // awaited below
   try {
     delete db.clone;
     delete db.volumeOptions;
@@ -630,8 +642,6 @@ export async function resetDatabase(
     options.onProgress?.({ step: 'reset', message: `starting ${db.service}` });
     const up = await deps.compose.up({ ...run, timeoutSeconds: 120 });
     if (!up.ok) throw new EnvsError('COMPOSE_FAILED', `docker compose up ${db.service} failed:\n${lastLines(up.stderr, 5)}`);
-    removingFiles = discardClone(deps, record, oldClone);
-    removingFiles.catch(() => {}); // awaited below
     await waitForDatabase(deps, record, options.signal);
   } finally {
     await removingFiles.catch(() => {});

@@ -51,6 +51,11 @@ export interface DatabaseRecord {
   method?: 'overlay' | 'reflink' | 'copy';
   /** Where the clone's own files are: an engine volume (swept with the env's labels) or a store directory. */
   clone?: { volume?: string; store?: string; dir: string };
+  /**
+   * Store directories of clones resets replaced: a task deletes each a few seconds after its reset, nobody
+   * waiting; destroy deletes them again, in case it came first (the last few only: older ones are long gone).
+   */
+  discarded?: string[];
   /** driver_opts of the data volume (the overlay, or a bind of the clone's data). */
   volumeOptions?: Record<string, string>;
   /** Strategy template: the shared server and the env's own database on it (core/shared-db.ts). */

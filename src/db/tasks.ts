@@ -44,8 +44,10 @@ else
   mkdir -p "$2/upper" "$2/work"; chown "$(stat -c %u:%g "$1")" "$2/upper"; chmod "$(stat -c %a "$1")" "$2/upper"; echo overlay
 fi`;
 const REMOVE = 'rm -rf -- "$1"';
-// A clone's files: its layers or its copy; then its directory, unless it is a volume's root (a mount point).
-const DISCARD = 'rm -rf -- "$1/upper" "$1/work" "$1/data"; rmdir -- "$1" 2>/dev/null || true';
+const REMOVE_ALL = 'rm -rf -- "$@"';
+// After a pause, a clone's files: its layers or its copy; then its directory, unless it is a volume's root (a
+// mount point).
+const DISCARD = 'sleep "$2"; rm -rf -- "$1/upper" "$1/work" "$1/data"; rmdir -- "$1" 2>/dev/null || true';
 
 export interface TaskContext {
   engine: Engine;
@@ -178,16 +180,30 @@ export async function layOutOverlay(ctx: TaskContext, clone: Place, root: DirOwn
 }
 
 /**
- * Deletes a clone's files in a task container nobody waits for. Deleting what an overlay copied up (whole 1 GB
- * table segments) takes the engine ~1 s per GB, and the engine's own removal of a volume holds its volume lock
- * meanwhile: a reset's new volume would wait for it.
+ * Deletes a clone's files in a task container nobody waits for, `afterSeconds` from now. Deleting what an
+ * overlay copied up (whole 1 GB table segments) takes ~1 s per GB on ext4 and slows every write meanwhile (the
+ * engine starting a container); the engine's own removal of a volume also holds its volume lock, which a
+ * reset's new volume would wait for.
  */
-export async function discardLater(ctx: TaskContext, place: Place): Promise<void> {
-  const mounts = [place.mount];
-  await ctx.engine.startTask({ image: ctx.image, cmd: ['sh', '-c', DISCARD, 'sh', place.path], mounts, labels: ctx.labels, timeoutMs: 0 });
+export async function discardLater(ctx: TaskContext, place: Place, afterSeconds: number): Promise<void> {
+  const cmd = ['sh', '-c', DISCARD, 'sh', place.path, String(afterSeconds)];
+  await ctx.engine.startTask({ image: ctx.image, cmd, mounts: [place.mount], labels: ctx.labels, timeoutMs: 0 });
 }
 
 /** Removes a directory a task can see (a store's snapshot or clone). */
 export async function removeDir(ctx: TaskContext, place: Place): Promise<void> {
   await run(ctx, `remove ${place.path}`, REMOVE, [place.path], [place], SMALL_TIMEOUT_MS);
+}
+
+/** Removes directories of one store (`relatives` under it) in one task. */
+export async function removeDirs(ctx: TaskContext, store: string, relatives: string[]): Promise<void> {
+  const places = relatives.map((relative) => storePlace(store, relative, '/store'));
+  await run(
+    ctx,
+    `remove ${places.map((p) => p.path).join(' ')}`,
+    REMOVE_ALL,
+    places.map((p) => p.path),
+    places,
+    SMALL_TIMEOUT_MS,
+  );
 }
