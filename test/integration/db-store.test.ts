@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { envsOk } from '../support/cli.ts';
+import { POSTGRES_WITH_INIT } from '../support/db-fixture.ts';
 import { expectNothingLeft } from '../support/docker.ts';
-import { images } from '../support/images.ts';
 import { sql } from '../support/net.ts';
 import { type Fixture, makeRepo } from '../support/repo.ts';
 import { until } from '../support/until.ts';
@@ -20,19 +20,7 @@ const ITEMS = 200_000;
 
 function files(store: string, clone?: string): Record<string, string> {
   return {
-    'compose.yaml': `services:
-  db:
-    image: ${images.postgres}
-    environment:
-      POSTGRES_PASSWORD: secret
-      POSTGRES_DB: app
-    ports: ["5432:5432"]
-    volumes:
-      - pgdata:/var/lib/postgresql/data
-      - ./db/init:/docker-entrypoint-initdb.d:ro
-volumes:
-  pgdata:
-`,
+    'compose.yaml': POSTGRES_WITH_INIT,
     'db/init/01-items.sql': `create table items (id int primary key, name text not null);
 insert into items select g, repeat('x', 100) || g from generate_series(1, ${ITEMS}) g;
 create table notes (body text not null);

@@ -3,6 +3,7 @@ import { execa } from 'execa';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { type CliResult, envs, envsOk } from '../support/cli.ts';
+import { POSTGRES_WITH_INIT } from '../support/db-fixture.ts';
 import { containerOf, expectNothingLeft, labelled } from '../support/docker.ts';
 import { images } from '../support/images.ts';
 import { sql } from '../support/net.ts';
@@ -16,19 +17,7 @@ import { snapshot } from '../support/snapshot.ts';
  */
 function shopFiles(envsYaml: string): Record<string, string> {
   return {
-    'compose.yaml': `services:
-  db:
-    image: ${images.postgres}
-    environment:
-      POSTGRES_PASSWORD: secret
-      POSTGRES_DB: app
-    ports: ["5432:5432"]
-    volumes:
-      - pgdata:/var/lib/postgresql/data
-      - ./db/init:/docker-entrypoint-initdb.d:ro
-volumes:
-  pgdata:
-`,
+    'compose.yaml': POSTGRES_WITH_INIT,
     'db/init/01-shop.sql': `create schema shop;
 create table shop.items (id int primary key, name text not null);
 insert into shop.items select g, 'item ' || g from generate_series(1, 100000) g;
