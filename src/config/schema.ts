@@ -198,12 +198,14 @@ export const ConfigSchema = z
         clone: z
           .enum(['auto', 'overlay', 'reflink', 'copy'])
           .describe(
-            'How volume-clone copies a snapshot. auto (default): a reflink copy where the store has it, else an overlay (snapshot as the lower layer), else a full copy.',
+            'How volume-clone copies a snapshot. auto (default): an overlay (the snapshot as its lower layer; on a file system with reflinks its copy-ups are reflinks); reflink: a reflink copy of the data directory; overlay; copy: a full copy.',
           )
           .optional(),
         store: z
           .string()
           .regex(/^\//, "must be an absolute path on the engine's host")
+          // An overlay clone names it in the mount's options, which ',' and ':' separate.
+          .regex(/^[^,:\s]+$/, 'must not contain commas, colons or white space')
           .describe(
             "A directory on the engine's host for snapshots and clones (e.g. on an XFS or Btrfs file system with reflinks). Default: the engine's volumes.",
           )

@@ -512,8 +512,7 @@ export async function removeCloneFiles(deps: Deps, record: EnvRecord): Promise<v
   const clone = record.database?.clone;
   if (!clone?.store || !record.database) return;
   const store = clone.store;
-  const discarded = Array.isArray(record.database.discarded) ? record.database.discarded : [];
-  const relatives = [clone.dir, ...discarded]
+  const relatives = [clone.dir, ...discardedDirs(record.database)]
     .filter((dir) => dir.startsWith(`${store}/${STORE_CLONES}/`))
     .map((dir) => dir.slice(store.length + 1));
   if (relatives.length === 0) return;
@@ -532,6 +531,13 @@ async function discardClone(deps: Deps, record: EnvRecord, clone: DatabaseRecord
   if (clone.store && relative.startsWith(`${STORE_CLONES}/`)) {
     await discardLater(ctx, storePlace(clone.store, relative, '/store'), DISCARD_AFTER_S);
   }
+}
+
+/** The replaced store directories a record keeps (older ones' deletion ran long ago). */
+const DISCARDED_KEPT = 5;
+
+function discardedDirs(db: DatabaseRecord): string[] {
+  return Array.isArray(db.discarded) ? db.discarded.filter((dir) => typeof dir === 'string') : [];
 }
 
 /** How long a replaced clone waits before it is deleted: a reset's compose up and Postgres's start take ~1 s. */
@@ -607,7 +613,13 @@ export async function resetDatabase(
     deps.engine.volumes({ [LABEL.project]: record.project }),
   ]);
   const oldClone = db.clone;
-  if (oldClone?.store) db.discarded = [...(db.discarded ?? []), oldClone.dir].slice(-5);
+  const id = deps.now().getTime().toString(36);
+  // A store's new clone directory is named before it is made: a reset stopped halfway leaves it where destroy looks.
+  const newDir = snapshot && options.settings.store ? `${options.settings.store}/${STORE_CLONES}/${record.project}-${id}` : undefined;
+  if (newDir) {
+    db.discarded = [...discardedDirs(db), newDir].slice(-DISCARDED_KEPT);
+    await deps.records.put(record);
+  }
   // Clone volumes earlier resets emptied go too (listed before the new one exists; one still being emptied is
   // in use, and goes next time).
   const stale = ours.map((v) => v.name).filter((name) => name.endsWith(CLONE_VOLUME_SUFFIX) && name !== oldClone?.volume);
@@ -623,19 +635,33 @@ export async function resetDatabase(
       stale.map((name) => deps.engine.remove({ containers: [], volumes: [name], networks: [], images: [] }).catch(() => {})),
     );
   })();
-  // The old clone's files are apart from the new one's and can be big (what an overlay copied up are whole
-  // table segments): a task nobody waits for deletes them, a few seconds on, when the new server is up.
-  const removingFiles = removingServer.then(() => discardClone(deps, record, oldClone));
-  removingFiles.catch(() => {}); // awaited below
+  let removingFiles: Promise<void> = Promise.resolve();
   try {
     delete db.clone;
     delete db.volumeOptions;
     delete db.method;
     if (snapshot) {
-      await prepareClone(deps, record, snapshot, options.settings, options.onProgress, deps.now().getTime().toString(36));
+      await prepareClone(deps, record, snapshot, options.settings, options.onProgress, id);
     } else {
       delete db.snapshot;
     }
+    // From here the record names the new clone (a reset stopped now leaves an env `up` starts on it), and only
+    // then does the old one go: its files are apart from the new one's and can be big (what an overlay copied
+    // up are whole table segments), so a task nobody waits for deletes them a few seconds on.
+    db.discarded = [...discardedDirs(db).filter((dir) => dir !== db.clone?.dir), ...(oldClone?.store ? [oldClone.dir] : [])].slice(
+      -DISCARDED_KEPT,
+    );
+    if (db.discarded.length === 0) delete db.discarded;
+    await deps.records.put(record);
+    removingFiles = removingServer.then(() =>
+      discardClone(deps, record, oldClone).catch((error: unknown) => {
+        options.onProgress?.({
+          step: 'reset',
+          message: `the replaced clone was not deleted (${(error as Error).message}); destroy removes it`,
+        });
+      }),
+    );
+    removingFiles.catch(() => {}); // awaited below
     await removingServer;
     // The compose file carries the new clone's layers.
     if (db.volume && db.volumeOptions) await deps.compose.setVolumeOptions(record.composeFile, db.volume, db.volumeOptions);
@@ -646,7 +672,6 @@ export async function resetDatabase(
   } finally {
     await removingFiles.catch(() => {});
   }
-  await removingFiles;
   if (snapshot) await alignPassword(deps, record, options.signal);
   // A clone gets the branch's newer migrations; a database made from nothing is migrated and seeded.
   await runDatabaseCommands(deps, record, databaseCommands(options.config, !snapshot), options);

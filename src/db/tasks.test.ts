@@ -51,16 +51,27 @@ describe('layOutClone', () => {
     expect(uploads[0]?.dirs.map((d) => d.path)).toEqual(['clones/envs-app-feat/upper', 'clones/envs-app-feat/work']);
   });
 
-  it('an older snapshot (owner unknown): the task probes for reflinks as before and reports what it made', async () => {
-    for (const [output, method] of [
-      ['overlay\n', 'overlay'],
-      ['reflink\n', 'reflink'],
-    ] as const) {
-      const { ctx, tasks, uploads } = engine(output);
-      expect(await layOutClone(ctx, snapshot, clone, { prefer: 'auto', subpath: 'pgdata' })).toBe(method);
-      expect(uploads).toEqual([]);
-      expect(tasks.map((t) => t.cmd.slice(-4))).toEqual([['/snapshot', '/clone', 'auto', 'pgdata']]);
-    }
+  it('an older snapshot (owner unknown): a task lays the overlay out (it reads the owner itself)', async () => {
+    const { ctx, tasks, uploads } = engine('overlay\n');
+    expect(await layOutClone(ctx, snapshot, clone, { prefer: 'auto', subpath: 'pgdata' })).toBe('overlay');
+    expect(uploads).toEqual([]);
+    expect(tasks.map((t) => t.cmd.slice(-4))).toEqual([['/snapshot', '/clone', 'overlay', 'pgdata']]);
+  });
+
+  it('an owner a tar header cannot hold (uids past 262143, as SSSD hands out), or an engine refusing the upload: the task lays it out', async () => {
+    const big = engine('overlay\n');
+    expect(
+      await layOutClone(big.ctx, snapshot, clone, { prefer: 'auto', subpath: '.', root: { uid: 1_600_000_001, gid: 70, mode: 0o700 } }),
+    ).toBe('overlay');
+    expect(big.uploads).toEqual([]);
+    expect(big.tasks.map((t) => t.cmd.at(-2))).toEqual(['overlay']);
+
+    const refused = engine('overlay\n');
+    refused.ctx.engine.makeDirs = async () => {
+      throw Object.assign(new Error('bind source path does not exist: /mnt/xfs/envs'), { statusCode: 400 });
+    };
+    expect(await layOutClone(refused.ctx, snapshot, clone, { prefer: 'auto', subpath: '.', root })).toBe('overlay');
+    expect(refused.tasks).toHaveLength(1);
   });
 
   it('reflink and copy always run the task (they copy files), whatever is known of the owner', async () => {

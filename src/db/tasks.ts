@@ -31,7 +31,8 @@ export function storePlace(store: string, relative: string, at: string): Place {
  * Scripts of the task containers: fixed text, paths as positional parameters (never interpolated into the
  * script). They run in the database's own image (it is there, and its `cp`/`stat` match its files' owners).
  */
-const MEASURE = 'set -e; du -sk "$1" | cut -f1; cat "$1/$2/PG_VERSION" 2>/dev/null || echo ""; stat -c %u:%g:%a "$1"';
+const MEASURE =
+  'set -e; du -sk "$1" | cut -f1; cat "$1/$2/PG_VERSION" 2>/dev/null || echo ""; stat -c %u:%g:%a "$1" 2>/dev/null || echo ""';
 const COPY = 'set -e; mkdir -p "$2"; cp -a "$1/." "$2/"';
 // Reflink when the file system has it; otherwise the overlay's layers (upper keeps the data root's owner and mode).
 const CLONE_AUTO = `set -e
@@ -132,8 +133,9 @@ export async function copyFiles(ctx: TaskContext, from: Place, to: Place): Promi
  * layer, or `data/` as a reflink (or full) copy. auto is an overlay when the snapshot's top directory's owner is
  * known (`root`, recorded by snapshots since it was): laid out without a task container, and on a file system
  * with reflinks the kernel copies a file up as a reflink (a write into a 1 GB table segment costs milliseconds,
- * not a 1 GB copy). Without it (older snapshots), auto probes for reflinks and falls back to an overlay.
- * reflink insists on a reflink copy (a clone that outlives its snapshot); copy forces a full copy.
+ * not a 1 GB copy). Without it (older snapshots, owners a tar cannot hold, an engine refusing the upload), a
+ * task container lays the overlay out. reflink insists on a reflink copy (a clone that outlives its snapshot);
+ * copy forces a full copy.
  */
 export async function layOutClone(
   ctx: TaskContext,
@@ -142,12 +144,21 @@ export async function layOutClone(
   options: { prefer: 'auto' | CloneMethod; subpath: string; root?: DirOwner | undefined },
 ): Promise<CloneMethod> {
   const mode = options.prefer;
-  if ((mode === 'auto' || mode === 'overlay') && options.root) return layOutOverlay(ctx, clone, options.root);
+  if ((mode === 'auto' || mode === 'overlay') && options.root && fitsTar(options.root)) {
+    // An engine that refuses the upload (a store path it cannot bind, an archive API it does not have for a
+    // container never started) gets the task, whose failures say what to fix.
+    const laid = await layOutOverlay(ctx, clone, options.root).catch((error: unknown) => {
+      if ((error as { statusCode?: number }).statusCode === undefined) throw error;
+      return undefined;
+    });
+    if (laid) return laid;
+  }
   const out = await run(
     ctx,
     'clone the snapshot',
     CLONE_AUTO,
-    [snapshot.path, clone.path, mode === 'reflink' ? 'auto' : mode, options.subpath || '.'],
+    // auto is an overlay here too; reflink is the script's auto (a reflink copy if it can, and the check below).
+    [snapshot.path, clone.path, mode === 'reflink' ? 'auto' : mode === 'auto' ? 'overlay' : mode, options.subpath || '.'],
     [snapshot, clone],
     COPY_TIMEOUT_MS,
   );
@@ -158,6 +169,11 @@ export async function layOutClone(
     });
   }
   return method;
+}
+
+/** A ustar header holds ids up to 0o7777777 octal digits' worth: 262143 (tar-stream clamps larger ones). */
+function fitsTar(owner: DirOwner): boolean {
+  return owner.uid <= 0o777777 && owner.gid <= 0o777777;
 }
 
 /**

@@ -23,6 +23,7 @@ import {
   labelFilters,
   networkSubnets,
   notFoundAsUndefined,
+  removeContainer,
   volumeInfo,
 } from './map.ts';
 import { dirsTar } from './tar.ts';
@@ -78,7 +79,20 @@ export class DockerodeEngine {
     const abortSignal = signal;
     // Containers first (they hold networks and volumes), then the rest; a resource already gone is fine.
     await Promise.all(
-      resources.containers.map((id) => ignoreMissing(this.docker.getContainer(id).remove({ force: true, v: true, abortSignal }))),
+      resources.containers.map((id) =>
+        removeContainer(
+          () => this.docker.getContainer(id).remove({ force: true, v: true, abortSignal }),
+          () =>
+            this.docker
+              .getContainer(id)
+              .inspect({ abortSignal })
+              .then(
+                () => true,
+                (e: unknown) => notFoundAsUndefined(e) ?? false,
+              ),
+          abortSignal,
+        ),
+      ),
     );
     await Promise.all([
       ...resources.networks.map((id) => ignoreMissing(this.docker.getNetwork(id).remove({ abortSignal }))),

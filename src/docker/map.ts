@@ -129,6 +129,24 @@ export function notFoundAsUndefined(error: unknown): undefined {
   throw error;
 }
 
+/** A 409 "removal … is already in progress": a self-removing task container going on its own. */
+function removalUnderway(error: unknown): boolean {
+  return (error as { statusCode?: number }).statusCode === 409 && /already in progress/i.test((error as Error).message ?? '');
+}
+
+/**
+ * Removes a container (force): one already gone is fine, one removing itself (a task started with AutoRemove)
+ * is waited for until it is gone, so what it held (volumes, networks) can go next.
+ */
+export async function removeContainer(remove: () => Promise<unknown>, exists: () => Promise<boolean>, signal: AbortSignal): Promise<void> {
+  try {
+    await remove();
+  } catch (error) {
+    if (!removalUnderway(error)) return notFoundAsUndefined(error);
+    while (!signal.aborted && (await exists())) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 export async function ignoreMissing(promise: Promise<unknown>): Promise<void> {
   try {
     await promise;

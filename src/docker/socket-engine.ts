@@ -23,6 +23,7 @@ import {
   labelFilters,
   networkSubnets,
   notFoundAsUndefined,
+  removeContainer,
   volumeInfo,
 } from './map.ts';
 import { dirsTar } from './tar.ts';
@@ -89,7 +90,17 @@ export class SocketEngine {
   async remove(resources: LabeledResources, signal: AbortSignal): Promise<void> {
     // Containers first (they hold networks and volumes), then the rest; a resource already gone is fine.
     await Promise.all(
-      resources.containers.map((id) => ignoreMissing(this.delete(`/containers/${segment(id)}`, signal, { force: 1, v: 1 }))),
+      resources.containers.map((id) =>
+        removeContainer(
+          () => this.delete(`/containers/${segment(id)}`, signal, { force: 1, v: 1 }),
+          () =>
+            this.get(`/containers/${segment(id)}/json`, signal).then(
+              () => true,
+              (e: unknown) => notFoundAsUndefined(e) ?? false,
+            ),
+          signal,
+        ),
+      ),
     );
     await Promise.all([
       ...resources.networks.map((id) => ignoreMissing(this.delete(`/networks/${segment(id)}`, signal))),

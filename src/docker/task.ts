@@ -17,9 +17,9 @@ export function taskContainer(task: TaskSpec, autoRemove = false) {
 }
 
 /**
- * The container an archive upload goes through (`Engine.makeDirs`): created, never started. No `User`: with
- * one (set here or by the image), the engine resolves it on its own host and owns every entry by it; without,
- * the entries keep the owners the tar gives them.
+ * The container an archive upload goes through (`Engine.makeDirs`): created, never started. The upload is
+ * sent without `copyUIDGID`, so the entries keep the owners the tar gives them (with it, the engine resolves
+ * the container's user on its own host and owns every entry by that); no `User` set here, as nothing runs.
  */
 export function holderContainer(spec: DirsSpec) {
   const { User: _user, ...body } = taskContainer({

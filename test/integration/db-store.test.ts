@@ -4,7 +4,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { envsOk } from '../support/cli.ts';
 import { POSTGRES_WITH_INIT } from '../support/db-fixture.ts';
-import { expectNothingLeft } from '../support/docker.ts';
+import { expectNothingLeft, sweep } from '../support/docker.ts';
 import { sql } from '../support/net.ts';
 import { type Fixture, makeRepo } from '../support/repo.ts';
 import { until } from '../support/until.ts';
@@ -40,17 +40,13 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
+  // A failed case leaves its envs: everything with the repository's labels goes (snapshots included).
   for (const fx of repos) {
-    await execa('docker', ['rm', '-f', '-v', ...(await ids(fx))], { reject: false });
+    await sweep(fx.label);
     await fx.cleanup();
   }
   if (xfs) await removeXfs(xfs);
 }, 120_000);
-
-async function ids(fx: Fixture): Promise<string[]> {
-  const { stdout } = await execa('docker', ['ps', '-aq', '--filter', `label=${fx.label}`]);
-  return stdout.split('\n').filter(Boolean);
-}
 
 async function repo(name: string, clone?: string) {
   const store = join((xfs as Xfs).mount, name);
