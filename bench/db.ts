@@ -304,12 +304,15 @@ async function dbMethod(repo: Repo, env: string): Promise<string> {
   return info.database?.method ?? info.database?.strategy ?? '?';
 }
 
-/** A new env of a repository that has its snapshot (create timed), then its database reset (timed), then destroyed. */
+/** psql in the database's image against an env's database (its PG* variables). */
+async function psqlIn(repo: Repo, env: string, args: string[]): Promise<string> {
+  const vars = JSON.parse(await envsCli(repo, ['env', env, '--json'])) as Record<string, string>;
+  return inImage(['psql', ...args], Object.fromEntries(Object.entries(vars).filter(([k]) => k.startsWith('PG'))));
+}
+
 /** Fails the bench when an env's database does not hold the seeded rows (a fast but empty clone proves nothing). */
 async function expectRows(repo: Repo, env: string, scale: number): Promise<void> {
-  const vars = JSON.parse(await envsCli(repo, ['env', env, '--json'])) as Record<string, string>;
-  const pg = Object.fromEntries(Object.entries(vars).filter(([k]) => k.startsWith('PG')));
-  const count = Number((await inImage(['psql', '-tAc', 'select count(*) from pgbench_accounts'], pg)).trim());
+  const count = Number((await psqlIn(repo, env, ['-tAc', 'select count(*) from pgbench_accounts'])).trim());
   if (count !== scale * 100_000) throw new Error(`bench: ${env}'s database holds ${count} pgbench_accounts rows, not ${scale * 100_000}`);
 }
 
@@ -319,9 +322,7 @@ async function expectRows(repo: Repo, env: string, scale: number): Promise<void>
  * touch (a full copy on ext4, a reflink on XFS); a reflink copy has nothing left to do.
  */
 async function firstQuery(repo: Repo, env: string): Promise<number> {
-  const vars = JSON.parse(await envsCli(repo, ['env', env, '--json'])) as Record<string, string>;
-  const pg = Object.fromEntries(Object.entries(vars).filter(([k]) => k.startsWith('PG')));
-  const out = await inImage(['psql', '-tA', '-c', '\\timing on', '-c', 'select count(*) from pgbench_accounts'], pg);
+  const out = await psqlIn(repo, env, ['-tA', '-c', '\\timing on', '-c', 'select count(*) from pgbench_accounts']);
   const ms = /Time: ([\d.]+) ms/.exec(out)?.[1];
   if (!ms) throw new Error(`bench: no timing in psql's output: ${out}`);
   return Number(ms) / 1000;

@@ -19,7 +19,6 @@ import {
   layOutClone,
   measure,
   type Place,
-  removeDir,
   removeDirs,
   storePlace,
   type TaskContext,
@@ -172,6 +171,11 @@ function taskContext(deps: Deps, record: EnvRecord, image: string): TaskContext 
   return { engine: deps.engine, image, labels: labelsFor(record, deps.home) };
 }
 
+/** The name a clone of the env is made under: its project's, with a reset's own id (both exist for a moment). */
+function cloneProject(record: EnvRecord, id?: string): string {
+  return id ? `${record.project}-${id}` : record.project;
+}
+
 /**
  * Lays out the env's clone of `snapshot` before its database first starts: a reflink copy where the store has
  * reflinks, else an overlay with the snapshot as its read-only lower layer (the env's writes go to its own
@@ -191,7 +195,7 @@ export async function prepareClone(
   const started = performance.now();
   const laid = await layClone(
     deps,
-    { project: id ? `${record.project}-${id}` : record.project, labels: labelsFor(record, deps.home), image: db.image },
+    { project: cloneProject(record, id), labels: labelsFor(record, deps.home), image: db.image },
     snapshot,
     settings,
     subpath(db),
@@ -210,6 +214,17 @@ export async function prepareClone(
 /** A clone's volume (engine volumes, no store) is named after its Compose project. */
 const CLONE_VOLUME_SUFFIX = '-dbclone';
 
+/** A clone's directory in a store, relative to it, named after its Compose project. */
+function storeCloneRelative(project: string): string {
+  return `${STORE_CLONES}/${project}`;
+}
+
+/** Where a task sees a clone directory of a store (undefined for a path that is not one of the store's clones). */
+function storeClonePlace(store: string, dir: string): Place | undefined {
+  const relative = dir.slice(store.length + 1);
+  return dir.startsWith(`${store}/${STORE_CLONES}/`) ? storePlace(store, relative, '/store') : undefined;
+}
+
 /** A clone of `snapshot` for one Compose project (an env's, or a shared server's): its files and its volume's driver_opts. */
 export async function layClone(
   deps: Deps,
@@ -223,7 +238,7 @@ export async function layClone(
   let info: NonNullable<DatabaseRecord['clone']>;
   let from: Place;
   if (settings.store) {
-    const relative = `${STORE_CLONES}/${owner.project}`;
+    const relative = storeCloneRelative(owner.project);
     clone = storePlace(settings.store, relative, '/store');
     info = { store: settings.store, dir: `${settings.store}/${relative}` };
     // A snapshot in the same store is reached through the same mount: a reflink cannot cross mounts on older kernels.
@@ -512,11 +527,10 @@ export async function removeCloneFiles(deps: Deps, record: EnvRecord): Promise<v
   const clone = record.database?.clone;
   if (!clone?.store || !record.database) return;
   const store = clone.store;
-  const relatives = [clone.dir, ...discardedDirs(record.database)]
-    .filter((dir) => dir.startsWith(`${store}/${STORE_CLONES}/`))
-    .map((dir) => dir.slice(store.length + 1));
-  if (relatives.length === 0) return;
-  await removeDirs(taskContext(deps, record, record.database.image), store, relatives);
+  const places = [clone.dir, ...discardedDirs(record.database)]
+    .map((dir) => storeClonePlace(store, dir))
+    .filter((p): p is Place => p !== undefined);
+  if (places.length > 0) await removeDirs(taskContext(deps, record, record.database.image), places);
 }
 
 /**
@@ -526,11 +540,8 @@ export async function removeCloneFiles(deps: Deps, record: EnvRecord): Promise<v
 async function discardClone(deps: Deps, record: EnvRecord, clone: DatabaseRecord['clone']): Promise<void> {
   if (!clone || !record.database) return;
   const ctx = taskContext(deps, record, record.database.image);
-  if (clone.volume) return discardLater(ctx, volumePlace(clone.volume, '/clone'), DISCARD_AFTER_S);
-  const relative = clone.store ? clone.dir.slice(clone.store.length + 1) : '';
-  if (clone.store && relative.startsWith(`${STORE_CLONES}/`)) {
-    await discardLater(ctx, storePlace(clone.store, relative, '/store'), DISCARD_AFTER_S);
-  }
+  const place = clone.volume ? volumePlace(clone.volume, '/clone') : clone.store ? storeClonePlace(clone.store, clone.dir) : undefined;
+  if (place) await discardLater(ctx, place, DISCARD_AFTER_S);
 }
 
 /** The replaced store directories a record keeps (older ones' deletion ran long ago). */
@@ -576,10 +587,9 @@ export async function removeSnapshot(deps: Deps, snapshot: Snapshot, image: stri
     ? snapshot.dataDir.slice(0, -`/${STORE_SNAPSHOTS}/${deps.repoId}/${snapshot.name}`.length)
     : undefined;
   if (storeRoot) {
-    await removeDir(
-      { engine: deps.engine, image, labels: { [LABEL.managed]: 'true', [LABEL.repo]: deps.repoId } },
+    await removeDirs({ engine: deps.engine, image, labels: { [LABEL.managed]: 'true', [LABEL.repo]: deps.repoId } }, [
       storePlace(storeRoot, `${STORE_SNAPSHOTS}/${deps.repoId}/${snapshot.name}`, '/store'),
-    );
+    ]);
   }
 }
 
@@ -615,7 +625,8 @@ export async function resetDatabase(
   const oldClone = db.clone;
   const id = deps.now().getTime().toString(36);
   // A store's new clone directory is named before it is made: a reset stopped halfway leaves it where destroy looks.
-  const newDir = snapshot && options.settings.store ? `${options.settings.store}/${STORE_CLONES}/${record.project}-${id}` : undefined;
+  const newDir =
+    snapshot && options.settings.store ? `${options.settings.store}/${storeCloneRelative(cloneProject(record, id))}` : undefined;
   if (newDir) {
     db.discarded = [...discardedDirs(db), newDir].slice(-DISCARDED_KEPT);
     await deps.records.put(record);
@@ -628,12 +639,10 @@ export async function resetDatabase(
     // Killed, not stopped: its data goes, so a clean shutdown (~0.4 s of Postgres's) would only be waited for.
     const old = await deps.engine.containers({ 'com.docker.compose.project': record.project, 'com.docker.compose.service': db.service });
     const containers = old.filter((c) => c.labels['com.docker.compose.oneoff'] !== 'True').map((c) => c.id);
-    await deps.engine.remove({ containers, volumes: [], networks: [], images: [] });
-    // The data volume's name is the new one's too: it goes first (a mount point: nothing to delete in it).
-    await deps.engine.remove({ containers: [], volumes: volume ? [volume] : [], networks: [], images: [] });
-    await Promise.all(
-      stale.map((name) => deps.engine.remove({ containers: [], volumes: [name], networks: [], images: [] }).catch(() => {})),
-    );
+    // Then the data volume (the engine removes containers first), whose name is the new one's too (a mount
+    // point: nothing to delete in it).
+    await deps.engine.remove({ containers, volumes: volume ? [volume] : [], networks: [], images: [] });
+    await deps.engine.remove({ containers: [], volumes: stale, networks: [], images: [] }).catch(() => {});
   })();
   let removingFiles: Promise<void> = Promise.resolve();
   try {

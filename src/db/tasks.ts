@@ -44,8 +44,7 @@ else
   rmdir "$2/data" 2>/dev/null || true
   mkdir -p "$2/upper" "$2/work"; chown "$(stat -c %u:%g "$1")" "$2/upper"; chmod "$(stat -c %a "$1")" "$2/upper"; echo overlay
 fi`;
-const REMOVE = 'rm -rf -- "$1"';
-const REMOVE_ALL = 'rm -rf -- "$@"';
+const REMOVE = 'rm -rf -- "$@"';
 // After a pause, a clone's files: its layers or its copy; then its directory, unless it is a volume's root (a
 // mount point).
 const DISCARD = 'sleep "$2"; rm -rf -- "$1/upper" "$1/work" "$1/data"; rmdir -- "$1" 2>/dev/null || true';
@@ -206,20 +205,8 @@ export async function discardLater(ctx: TaskContext, place: Place, afterSeconds:
   await ctx.engine.startTask({ image: ctx.image, cmd, mounts: [place.mount], labels: ctx.labels, timeoutMs: 0 });
 }
 
-/** Removes a directory a task can see (a store's snapshot or clone). */
-export async function removeDir(ctx: TaskContext, place: Place): Promise<void> {
-  await run(ctx, `remove ${place.path}`, REMOVE, [place.path], [place], SMALL_TIMEOUT_MS);
-}
-
-/** Removes directories of one store (`relatives` under it) in one task. */
-export async function removeDirs(ctx: TaskContext, store: string, relatives: string[]): Promise<void> {
-  const places = relatives.map((relative) => storePlace(store, relative, '/store'));
-  await run(
-    ctx,
-    `remove ${places.map((p) => p.path).join(' ')}`,
-    REMOVE_ALL,
-    places.map((p) => p.path),
-    places,
-    SMALL_TIMEOUT_MS,
-  );
+/** Removes directories a task can see (a store's snapshot, an env's clones), in one task. */
+export async function removeDirs(ctx: TaskContext, places: Place[]): Promise<void> {
+  const paths = places.map((p) => p.path);
+  await run(ctx, `remove ${paths.join(' ')}`, REMOVE, paths, places, SMALL_TIMEOUT_MS);
 }

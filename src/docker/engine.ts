@@ -82,14 +82,7 @@ export class DockerodeEngine {
       resources.containers.map((id) =>
         removeContainer(
           () => this.docker.getContainer(id).remove({ force: true, v: true, abortSignal }),
-          () =>
-            this.docker
-              .getContainer(id)
-              .inspect({ abortSignal })
-              .then(
-                () => true,
-                (e: unknown) => notFoundAsUndefined(e) ?? false,
-              ),
+          () => this.docker.getContainer(id).inspect({ abortSignal }),
           abortSignal,
         ),
       ),

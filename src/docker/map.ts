@@ -138,11 +138,16 @@ function removalUnderway(error: unknown): boolean {
  * Removes a container (force): one already gone is fine, one removing itself (a task started with AutoRemove)
  * is waited for until it is gone, so what it held (volumes, networks) can go next.
  */
-export async function removeContainer(remove: () => Promise<unknown>, exists: () => Promise<boolean>, signal: AbortSignal): Promise<void> {
+export async function removeContainer(remove: () => Promise<unknown>, inspect: () => Promise<unknown>, signal: AbortSignal): Promise<void> {
   try {
     await remove();
   } catch (error) {
     if (!removalUnderway(error)) return notFoundAsUndefined(error);
+    const exists = () =>
+      inspect().then(
+        () => true,
+        (e: unknown) => notFoundAsUndefined(e) ?? false,
+      );
     while (!signal.aborted && (await exists())) await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

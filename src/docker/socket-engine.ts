@@ -53,6 +53,15 @@ export class SocketEngine {
     return apiRequest<void>(this.socketPath, { method: 'DELETE', path, signal, ...(query ? { query } : {}) });
   }
 
+  private post<T>(path: string, signal: AbortSignal, body?: unknown): Promise<T> {
+    return apiRequest<T>(this.socketPath, { method: 'POST', path, signal, ...(body !== undefined ? { body } : {}) });
+  }
+
+  /** Removes a container envs made for a moment (a task's, an upload's), also after Ctrl-C: its own deadline. */
+  private async dispose(id: string): Promise<void> {
+    await this.delete(`/containers/${segment(id)}`, AbortSignal.timeout(10_000), { force: 1, v: 1 }).catch(() => {});
+  }
+
   async info(signal: AbortSignal, onSocket?: (socket: import('node:net').Socket) => void): Promise<EngineInfo> {
     const info = await apiRequest<{ ID?: string; ServerVersion?: string }>(this.socketPath, {
       path: '/info',
@@ -93,11 +102,7 @@ export class SocketEngine {
       resources.containers.map((id) =>
         removeContainer(
           () => this.delete(`/containers/${segment(id)}`, signal, { force: 1, v: 1 }),
-          () =>
-            this.get(`/containers/${segment(id)}/json`, signal).then(
-              () => true,
-              (e: unknown) => notFoundAsUndefined(e) ?? false,
-            ),
+          () => this.get(`/containers/${segment(id)}/json`, signal),
           signal,
         ),
       ),
@@ -151,12 +156,10 @@ export class SocketEngine {
 
   /** A task container's whole life on the API itself (a clone's layout sits on create's path: no dockerode load). */
   async runTask(task: TaskSpec, signal: AbortSignal): Promise<{ exitCode: number; output: string }> {
-    const post = <T>(path: string, body?: unknown) =>
-      apiRequest<T>(this.socketPath, { method: 'POST', path, signal, ...(body !== undefined ? { body } : {}) });
-    const { Id: id } = await post<{ Id: string }>('/containers/create', taskContainer(task));
+    const { Id: id } = await this.post<{ Id: string }>('/containers/create', signal, taskContainer(task));
     try {
-      await post(`/containers/${segment(id)}/start`);
-      const result = await post<{ StatusCode?: number }>(`/containers/${segment(id)}/wait`);
+      await this.post(`/containers/${segment(id)}/start`, signal);
+      const result = await this.post<{ StatusCode?: number }>(`/containers/${segment(id)}/wait`, signal);
       const logs = await apiRequest<Buffer>(this.socketPath, {
         path: `/containers/${segment(id)}/logs`,
         query: { stdout: 1, stderr: 1 },
@@ -165,28 +168,21 @@ export class SocketEngine {
       });
       return { exitCode: result.StatusCode ?? -1, output: demux(logs) };
     } finally {
-      await this.delete(`/containers/${segment(id)}`, AbortSignal.timeout(10_000), { force: 1, v: 1 }).catch(() => {});
+      await this.dispose(id);
     }
   }
 
   async startTask(task: TaskSpec, signal: AbortSignal): Promise<void> {
-    const post = <T>(path: string, body?: unknown) =>
-      apiRequest<T>(this.socketPath, { method: 'POST', path, signal, ...(body !== undefined ? { body } : {}) });
-    const { Id: id } = await post<{ Id: string }>('/containers/create', taskContainer(task, true));
-    await post(`/containers/${segment(id)}/start`).catch(async (error: unknown) => {
-      await this.delete(`/containers/${segment(id)}`, AbortSignal.timeout(10_000), { force: 1, v: 1 }).catch(() => {});
+    const { Id: id } = await this.post<{ Id: string }>('/containers/create', signal, taskContainer(task, true));
+    await this.post(`/containers/${segment(id)}/start`, signal).catch(async (error: unknown) => {
+      await this.dispose(id);
       throw error;
     });
   }
 
   async makeDirs(spec: DirsSpec, signal: AbortSignal): Promise<void> {
     const tar = await dirsTar(spec.dirs);
-    const { Id: id } = await apiRequest<{ Id: string }>(this.socketPath, {
-      method: 'POST',
-      path: '/containers/create',
-      body: holderContainer(spec),
-      signal,
-    });
+    const { Id: id } = await this.post<{ Id: string }>('/containers/create', signal, holderContainer(spec));
     try {
       await apiRequest(this.socketPath, {
         method: 'PUT',
@@ -196,7 +192,7 @@ export class SocketEngine {
         signal,
       });
     } finally {
-      await this.delete(`/containers/${segment(id)}`, AbortSignal.timeout(10_000), { force: 1, v: 1 }).catch(() => {});
+      await this.dispose(id);
     }
   }
 }
