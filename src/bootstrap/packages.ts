@@ -149,7 +149,7 @@ export async function isDirectory(path: string): Promise<boolean> {
 async function pnpmWorkspacePatterns(dir: string): Promise<unknown[] | undefined> {
   const text = await readFile(join(dir, 'pnpm-workspace.yaml'), 'utf8').catch(() => undefined);
   if (text === undefined) return undefined;
-  const { parse } = await import('yaml');
+  const { parse } = await import('../formats/yaml.ts');
   try {
     const doc = parse(text) as { packages?: unknown } | null;
     return Array.isArray(doc?.packages) ? doc.packages : [];

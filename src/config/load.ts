@@ -7,7 +7,7 @@ import type { Config } from './schema.ts';
  * has an envs.yaml.
  */
 export async function parseConfig(text: string, file = 'envs.yaml'): Promise<Config> {
-  const [{ parseDocument }, { ConfigSchema }] = await Promise.all([import('yaml'), import('./schema.ts')]);
+  const [{ parseDocument }, { ConfigSchema }] = await Promise.all([import('../formats/yaml.ts'), import('./schema.ts')]);
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) {
     throw invalid(

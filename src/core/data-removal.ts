@@ -35,7 +35,7 @@ export async function removeDataPaths(deps: Deps, record: EnvRecord): Promise<vo
 
 /** The image of a service of the env's generated compose file that bind-mounts `path` (it wrote the files). */
 async function imageMounting(record: EnvRecord, path: string): Promise<string | undefined> {
-  const { parse } = await import('yaml');
+  const { parse } = await import('../formats/yaml.ts');
   const model = parse(await readFile(record.composeFile, 'utf8').catch(() => 'services: {}')) as ComposeModel;
   const services = Object.values(model?.services ?? {});
   const mounting = services.find((s) =>

@@ -73,7 +73,7 @@ async function parseLoosely(text: string, path: string): Promise<unknown> {
       },
     );
   }
-  const { parse } = await import('yaml');
+  const { parse } = await import('../formats/yaml.ts');
   try {
     // Unknown tags (`!reset`, `!override`) only warn, and `silent` keeps that quiet.
     return parse(text, { logLevel: 'silent' });
@@ -232,8 +232,8 @@ async function chooseComposeFiles(config: Config, first: Map<string, Buffer>, tr
 }
 
 async function parseDotenv(content: Buffer): Promise<Record<string, string>> {
-  const { parse } = await import('dotenv');
-  return parse(content);
+  const { parseEnv } = await import('../bootstrap/dotenv-format.ts');
+  return parseEnv(content.toString('utf8'));
 }
 
 interface ResolvedReference {
