@@ -61,6 +61,12 @@ export interface SourceFile {
   via?: string;
 }
 
+/** The main checkout's files to copy, as read once (plan), and those it passed over. */
+export interface CollectedSources {
+  sources: SourceFile[];
+  skipped: SkippedFile[];
+}
+
 export interface SkippedFile {
   path: string;
   reason: string;
@@ -82,7 +88,7 @@ function insideDir(root: string, path: string): boolean {
  * The files to copy from the main checkout, read. A symlink is followed only to a file inside the
  * repository; one pointing outside is skipped (its content is the user's to share, not ours to spread).
  */
-export async function collectSources(repo: string, options: EnvFilesOptions): Promise<{ sources: SourceFile[]; skipped: SkippedFile[] }> {
+export async function collectSources(repo: string, options: EnvFilesOptions): Promise<CollectedSources> {
   const skipped: SkippedFile[] = [];
   const from = new Map<string, SourceFile['from']>();
   if (options.defaults !== false) {
@@ -158,6 +164,8 @@ export interface PlannedFile {
 
 export interface EnvFilesPlan {
   files: PlannedFile[];
+  /** What the plan read from the main checkout: create writes from these instead of reading them again. */
+  collected?: CollectedSources;
   /** Every rewritten variable (raw values: show through redactChange). */
   changes: AddressChange[];
   skipped: SkippedFile[];
@@ -347,7 +355,8 @@ export interface PreviewInput extends EnvFilesOptions {
 
 /** For `plan`: what `applyEnvFiles` would write into a fresh worktree. Reads only. */
 export async function previewEnvFiles(input: PreviewInput): Promise<EnvFilesPlan> {
-  const { sources, skipped } = await collectSources(input.repo, input);
+  const collected = await collectSources(input.repo, input);
+  const { sources, skipped } = collected;
   // Before the worktree exists, the main checkout's ignore rules stand in for the branch's.
   const local = await modeLocalDirs(input.env, input.repo, input.nextApps, input.nextjs);
   const plan = planEnvFiles({ ...input, sources, modeLocal: local.dirs });
@@ -361,13 +370,15 @@ export async function previewEnvFiles(input: PreviewInput): Promise<EnvFilesPlan
     );
     refuseTracked([...tracked].sort(), `files the branch tracks at ${input.commit.slice(0, 12)}`);
   }
-  return { ...plan, skipped: [...skipped, ...plan.skipped] };
+  return { ...plan, skipped: [...skipped, ...plan.skipped], collected };
 }
 
 export interface ApplyInput extends PreviewInput {
   worktree: string;
   /** The env record's `WrittenFile`s from the last run (resume, `up`). */
   previous?: readonly WrittenFile[];
+  /** The sources a plan read moments ago (create): not read again. */
+  collected?: CollectedSources;
 }
 
 export interface ApplyResult {
@@ -390,7 +401,9 @@ export interface ApplyResult {
  */
 export async function applyEnvFiles(input: ApplyInput): Promise<ApplyResult> {
   const worktree = await realpath(input.worktree);
-  const { sources, skipped } = await collectSources(input.repo, input);
+  const { sources, skipped } = input.collected
+    ? { sources: input.collected.sources, skipped: [...input.collected.skipped] }
+    : await collectSources(input.repo, input);
   const local = await modeLocalDirs(input.env, worktree, input.nextApps, input.nextjs);
   const candidates = [...new Set([...sources.map((s) => s.path), ...modeTargets(local.dirs)])];
   const existing = new Map<string, Buffer>();

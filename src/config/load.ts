@@ -7,7 +7,7 @@ import type { Config } from './schema.ts';
  * has an envs.yaml.
  */
 export async function parseConfig(text: string, file = 'envs.yaml'): Promise<Config> {
-  const [{ parseDocument }, { ConfigSchema }] = await Promise.all([import('../formats/yaml.ts'), import('./schema.ts')]);
+  const [{ parseDocument }, { ConfigSchema }] = await configModules();
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) {
     throw invalid(
@@ -31,4 +31,17 @@ function invalid(file: string, problems: string[]): EnvsError {
     hint: `Fix ${file} (its JSON Schema is schema/envs.schema.json in the envs package) and run the command again.`,
     details: { problems },
   });
+}
+
+/** The parser and the schema (building the schema alone is ~25 ms of CPU). */
+function configModules() {
+  return Promise.all([import('../formats/yaml.ts'), import('./schema.ts')]);
+}
+
+/**
+ * Starts loading the parser and the schema without waiting for them: a command that will read envs.yaml
+ * after a few git calls calls this first, so the loading fills the time the process waits on git.
+ */
+export function preloadConfig(): void {
+  configModules().catch(() => {}); // a failure shows again where the modules are needed
 }

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { templateSyntaxProblems } from '../bootstrap/templates.ts';
 import { POLICY_KEYS } from '../compose/policy.ts';
 

@@ -17,7 +17,7 @@ import {
   processAddressEntries,
 } from '../bootstrap/addresses.ts';
 import { detectStack, type StackFacts } from '../bootstrap/detect.ts';
-import type { WrittenFile } from '../bootstrap/env-files.ts';
+import type { CollectedSources, WrittenFile } from '../bootstrap/env-files.ts';
 import { type ProcessSpec, processSpecs } from '../bootstrap/processes.ts';
 import { renderTemplates, templatePorts } from '../bootstrap/templates.ts';
 import type { PortRequest } from '../compose/transform.ts';
@@ -202,6 +202,7 @@ export async function writeAppFiles(
   config: Config,
   app: AppPlan | undefined,
   map: AddressMap,
+  collected?: CollectedSources,
 ): Promise<{ written: WrittenFile[]; changes: AddressChange[]; warnings: string[] }> {
   const result = await deps.app.writeEnvFiles({
     env: deps.env,
@@ -212,6 +213,7 @@ export async function writeAppFiles(
     label: `env ${record.name}`,
     previous: record.envFiles ?? [],
     ...envFilesOptions(config),
+    ...(collected ? { collected } : {}),
   });
   return { written: result.written, changes: result.plan.changes, warnings: result.warnings };
 }

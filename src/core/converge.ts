@@ -1,4 +1,5 @@
 import { type AddressMap, rewriteServiceEnvironments } from '../bootstrap/addresses.ts';
+import type { CollectedSources } from '../bootstrap/env-files.ts';
 import { leaseProcessPorts } from '../bootstrap/processes.ts';
 import { conflictingPorts, networkFailure } from '../compose/conflicts.ts';
 import type { ComposeModel } from '../compose/model.ts';
@@ -27,6 +28,8 @@ export type Progress = (event: { step: string; message: string }) => void;
 export interface ConvergeOptions {
   /** The app part of the env (processes, Supabase, env files); absent: containers only. */
   app?: AppPlan;
+  /** The main checkout's env files as the plan read them (create); absent: read them now (up). */
+  envSources?: CollectedSources;
   range: PortRange;
   subnets: SubnetRangeSetting & { size: number };
   waitTimeout: number;
@@ -93,7 +96,7 @@ export async function converge(deps: Deps, record: EnvRecord, rendered: Rendered
     services = transformed.services;
     await deps.compose.write(record.composeFile, transformed.model);
     if (options.app) {
-      const files = await writeAppFiles(deps, record, rendered.config, options.app, map);
+      const files = await writeAppFiles(deps, record, rendered.config, options.app, map, options.envSources);
       record.envFiles = files.written;
       warnings.push(...files.warnings);
     }
@@ -139,6 +142,16 @@ export async function converge(deps: Deps, record: EnvRecord, rendered: Rendered
     throw failedService ?? upFailed(record, result.stderr, taken.length > 0 ? 'ports' : network, (text) => redactor.text(text));
   }
 
+  // Postgres on a cloned data directory accepts connections about when its container has been up long
+  // enough for the wait below (~0.25 s): its probe starts now, beside the wait, and is used when the port
+  // read after the wait is the one it asked.
+  const stopEarly = new AbortController();
+  const early = record.database?.shared
+    ? undefined
+    : earlyProbe(deps, record, rendered, {
+        deadline,
+        signal: options.signal ? AbortSignal.any([options.signal, stopEarly.signal]) : stopEarly.signal,
+      });
   await waitForServices(deps, {
     project: record.project,
     services: rendered.model.services,
@@ -146,44 +159,51 @@ export async function converge(deps: Deps, record: EnvRecord, rendered: Rendered
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     scrub: (text) => redactor.text(text),
+  }).catch((error: unknown) => {
+    stopEarly.abort(); // a probe left polling would keep the process alive until the deadline
+    throw error;
   });
 
-  record.ports = orderBindings(await readBindings(deps, record.project), rendered.serviceOrder);
-  const vars = envVarsFor({
-    name: record.name,
-    branch: record.branch,
-    project: record.project,
-    worktree: record.worktree,
-    composeFile: record.composeFile,
-    model: rendered.model,
-    bindings: record.ports,
-    ...(rendered.config.database?.service ? { databaseService: rendered.config.database.service } : {}),
-  });
-  const shared = record.database?.shared;
-  if (shared) {
-    // Strategy template: the env's database is its own, on the shared server (core/shared-db.ts).
-    await ensureSharedRunning(deps, serverOf(deps, shared), options.signal, options.onProgress);
-    Object.assign(vars.env, sharedDatabaseEnv(shared));
-    vars.database = {
-      service: record.database?.service ?? 'db',
-      host: '127.0.0.1',
-      port: shared.port,
-      user: shared.user,
-      database: shared.database,
-    };
-  }
-  if (vars.database) {
-    progress('database', `waiting for Postgres (${vars.database.service}) to accept connections`);
-    const { host, port, user, database } = vars.database;
-    if (!(await deps.probes.postgres({ host, port, user, database }, deadline, options.signal))) {
-      throw new EnvsError(
-        'SERVICE_FAILED',
-        `The database ${printable(vars.database.service)} did not accept connections on ${host}:${port} in time.`,
-        {
-          hint: `See its log with \`docker compose -p ${record.project} logs ${vars.database.service}\`; raise up.waitTimeout in envs.yaml if it only needs longer.`,
-        },
-      );
+  let vars: ReturnType<typeof varsOf>;
+  try {
+    record.ports = orderBindings(await readBindings(deps, record.project), rendered.serviceOrder);
+    vars = varsOf(record, rendered);
+    const shared = record.database?.shared;
+    if (shared) {
+      // Strategy template: the env's database is its own, on the shared server (core/shared-db.ts).
+      await ensureSharedRunning(deps, serverOf(deps, shared), options.signal, options.onProgress);
+      Object.assign(vars.env, sharedDatabaseEnv(shared));
+      vars.database = {
+        service: record.database?.service ?? 'db',
+        host: '127.0.0.1',
+        port: shared.port,
+        user: shared.user,
+        database: shared.database,
+      };
     }
+    if (vars.database) {
+      progress('database', `waiting for Postgres (${vars.database.service}) to accept connections`);
+      const { host, port, user, database } = vars.database;
+      const target = { host, port, user, database };
+      const asked = await early?.target.catch(() => undefined);
+      let ready: boolean;
+      if (early && asked && sameTarget(asked, target)) ready = await early.ready;
+      else {
+        stopEarly.abort();
+        ready = await deps.probes.postgres(target, deadline, options.signal);
+      }
+      if (!ready) {
+        throw new EnvsError(
+          'SERVICE_FAILED',
+          `The database ${printable(vars.database.service)} did not accept connections on ${host}:${port} in time.`,
+          {
+            hint: `See its log with \`docker compose -p ${record.project} logs ${vars.database.service}\`; raise up.waitTimeout in envs.yaml if it only needs longer.`,
+          },
+        );
+      }
+    }
+  } finally {
+    stopEarly.abort(); // whatever happened above, no probe outlives this step
   }
   const app = appVariables(record, rendered.config, options.app, {
     map: map ?? addressMapFor([], leased, undefined, {}),
@@ -221,6 +241,46 @@ export async function converge(deps: Deps, record: EnvRecord, rendered: Rendered
   record.sourceFiles = rendered.sourceFiles;
   record.projectDir = rendered.projectDir;
   if (rendered.template) record.template = rendered.template;
+}
+
+/** The env's variables from its bindings (`record.ports`) and its rendered model. */
+function varsOf(record: EnvRecord, rendered: RenderedSource, bindings: Binding[] = record.ports) {
+  return envVarsFor({
+    name: record.name,
+    branch: record.branch,
+    project: record.project,
+    worktree: record.worktree,
+    composeFile: record.composeFile,
+    model: rendered.model,
+    bindings,
+    ...(rendered.config.database?.service ? { databaseService: rendered.config.database.service } : {}),
+  });
+}
+
+type PostgresTarget = { host: string; port: number; user: string; database: string };
+
+function sameTarget(a: PostgresTarget, b: PostgresTarget): boolean {
+  return a.host === b.host && a.port === b.port && a.user === b.user && a.database === b.database;
+}
+
+/**
+ * The database's readiness probe, started right after `up` on the bindings the engine shows then: `target`
+ * (undefined when no database shows yet), then whether it accepted connections before the deadline.
+ */
+function earlyProbe(
+  deps: Deps,
+  record: EnvRecord,
+  rendered: RenderedSource,
+  options: { deadline: number; signal: AbortSignal },
+): { target: Promise<PostgresTarget | undefined>; ready: Promise<boolean> } {
+  const target = readBindings(deps, record.project).then((bindings) => {
+    const db = varsOf(record, rendered, bindings).database;
+    return db ? { host: db.host, port: db.port, user: db.user, database: db.database } : undefined;
+  });
+  const ready = target.then((t) => (t ? deps.probes.postgres(t, options.deadline, options.signal) : false));
+  target.catch(() => {});
+  ready.catch(() => {}); // awaited only when its target is the one read after the wait
+  return { target, ready };
 }
 
 /**

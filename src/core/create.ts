@@ -15,6 +15,7 @@ import { envLock, withWorktreeLock } from './guards.ts';
 import { namesFor } from './naming.ts';
 import { type CreateOptions, type EnvPlan, planCreate } from './plan.ts';
 import type { EnvRecord, Phase } from './record.ts';
+import { settledInOrder } from './settled.ts';
 import { createFromTemplate, credentialsOf, ensureSharedRunning, ensureSharedServer, envDatabaseName, serverOf } from './shared-db.ts';
 import { removeResources } from './teardown.ts';
 import { type EnvView, viewOf } from './view.ts';
@@ -48,20 +49,26 @@ export async function createEnv(deps: Deps, options: CreateRunOptions): Promise<
 
 function lockedCreate(deps: Deps, plan: EnvPlan, options: CreateRunOptions, phases: Phases): Promise<EnvView> {
   return deps.locks.with(envLock(deps.repoId, plan.names.name), { what: `envs create ${plan.branch}`, waitMs: 0 }, async () => {
-    // Between planning and locking another process may have made (or finished) this env.
-    const now = await deps.records.get(plan.names.name);
-    if (now && now.updatedAt !== plan.resume?.updatedAt) {
-      throw new EnvsError('ENV_EXISTS', `${plan.branch} got an env from another envs process meanwhile.`, {
-        hint: `See it with \`envs info ${plan.branch}\`.`,
-      });
-    }
-    // Read before the first change: a damaged registry stops create here (STATE_CORRUPT), not in its rollback.
-    await deps.ports.leases(plan.names.project);
-    return applyCreate(deps, plan, options, phases);
+    // Under the lock, read before the first change (at once; the first error in this order):
+    // - between planning and locking another process may have made (or finished) this env;
+    // - a damaged registry stops create here (STATE_CORRUPT), not in its rollback;
+    // - the worktree's path, as it is now (refuses a path someone filled meanwhile).
+    const [, , worktree] = await settledInOrder([
+      deps.records.get(plan.names.name).then((now) => {
+        if (now && now.updatedAt !== plan.resume?.updatedAt) {
+          throw new EnvsError('ENV_EXISTS', `${plan.branch} got an env from another envs process meanwhile.`, {
+            hint: `See it with \`envs info ${plan.branch}\`.`,
+          });
+        }
+      }),
+      deps.ports.leases(plan.names.project),
+      worktreeStep(deps, plan),
+    ] as const);
+    return applyCreate(deps, plan, options, phases, worktree);
   });
 }
 
-async function applyCreate(deps: Deps, plan: EnvPlan, options: CreateRunOptions, phases: Phases): Promise<EnvView> {
+async function applyCreate(deps: Deps, plan: EnvPlan, options: CreateRunOptions, phases: Phases, worktree: WorktreeStep): Promise<EnvView> {
   const record = plan.resume ? { ...plan.resume, status: 'creating' as const, error: undefined } : newRecord(deps, plan);
   const made = { worktree: false, branchAt: undefined as string | undefined, resources: false };
   const enter = async (phase: Phase) => {
@@ -71,7 +78,6 @@ async function applyCreate(deps: Deps, plan: EnvPlan, options: CreateRunOptions,
     await deps.records.put(record);
   };
   const progress = (step: string, message: string) => options.onProgress?.({ step, message });
-  const worktree = await worktreeStep(deps, plan); // refuses before anything is written
   const installAbort = new AbortController();
   let installing: Promise<unknown> | undefined;
 
@@ -123,6 +129,7 @@ async function applyCreate(deps: Deps, plan: EnvPlan, options: CreateRunOptions,
     await converge(deps, record, plan.source, {
       ...plan.settings,
       app: plan.app,
+      ...(plan.preview.files.collected ? { envSources: plan.preview.files.collected } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       enter: async (phase) => {
@@ -312,7 +319,9 @@ function describeCheckout(plan: EnvPlan): string {
  * repository's registered worktree of this branch (a resumed create). Anything else at the path is
  * someone's and stops create before it changes anything there.
  */
-async function worktreeStep(deps: Deps, plan: EnvPlan): Promise<'add' | 'add-over-stale-entry' | 'reuse'> {
+type WorktreeStep = 'add' | 'add-over-stale-entry' | 'reuse';
+
+async function worktreeStep(deps: Deps, plan: EnvPlan): Promise<WorktreeStep> {
   const entry = (await deps.git.worktrees()).find((w) => w.path === plan.worktree);
   const dotGit = await stat(join(plan.worktree, '.git')).catch(() => undefined);
   if (entry && !entry.prunable && entry.branch === plan.branch && dotGit?.isFile()) return 'reuse';

@@ -8,7 +8,7 @@
  */
 import { realpath } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { EnvsError } from '../errors.ts';
 import type { Progress } from './converge.ts';
 import { createEnv } from './create.ts';

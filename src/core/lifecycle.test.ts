@@ -124,6 +124,91 @@ describe('create', () => {
   });
 });
 
+describe('create: the database probe beside the stack wait', () => {
+  /** Containers that started just now: the wait must see them up for a while before it is done. */
+  function youngContainers(events: string[]): void {
+    const inspect = fakes.deps.engine.inspect;
+    const started = new Map<string, string>();
+    fakes.deps.engine.inspect = async (ids) => {
+      events.push('inspect');
+      return (await inspect(ids)).map((d) => {
+        if (!started.has(d.id)) started.set(d.id, new Date().toISOString());
+        return { ...d, startedAt: started.get(d.id) as string };
+      });
+    };
+  }
+
+  it('asks Postgres while the wait still runs, once, on the port the env published', async () => {
+    await createEnv(fakes.deps, { branch: 'feat/x' }); // the snapshot
+    const events: string[] = [];
+    const asked: number[] = [];
+    youngContainers(events);
+    fakes.deps.probes.postgres = async (target) => {
+      events.push('probe');
+      asked.push(target.port);
+      return true;
+    };
+    const view = await createEnv(fakes.deps, { branch: 'feat/y' });
+    expect(asked).toEqual([view.ports.find((p) => p.service === 'db')?.published]);
+    // Before the wait's last look at the (young) containers, not after it.
+    expect(events.indexOf('probe')).toBeLessThan(events.lastIndexOf('inspect'));
+  });
+
+  it('reports the wait’s failure, not the probe’s, and stops the probe', async () => {
+    await createEnv(fakes.deps, { branch: 'feat/x' });
+    const containers = fakes.deps.engine.containers;
+    fakes.deps.engine.containers = async (labels) =>
+      (await containers(labels)).map((c) =>
+        c.service === 'web' && c.project.includes('feat-y') ? { ...c, state: 'exited (3)', ports: [] } : c,
+      );
+    const inspect = fakes.deps.engine.inspect;
+    fakes.deps.engine.inspect = async (ids) =>
+      (await inspect(ids)).map((d) => (d.id.endsWith('-web') ? { ...d, status: 'exited', exitCode: 3 } : d));
+    let stopped: AbortSignal | undefined;
+    fakes.deps.probes.postgres = (_target, _deadline, signal) => {
+      stopped = signal;
+      return new Promise((resolve) => signal?.addEventListener('abort', () => resolve(false)));
+    };
+    const error = await createEnv(fakes.deps, { branch: 'feat/y' }).catch((e: unknown) => e);
+    expect(EnvsError.is(error) && error.code).toBe('SERVICE_FAILED');
+    expect(String((error as Error).message)).toMatch(/Service web exited with code 3/);
+    expect(stopped?.aborted).toBe(true);
+  });
+
+  it('asks again when the port read after the wait is not the one it asked', async () => {
+    await createEnv(fakes.deps, { branch: 'feat/x' });
+    // Right after up the engine shows no database port yet (a restart): the early probe has nothing to ask.
+    let listings = 0;
+    const containers = fakes.deps.engine.containers;
+    fakes.deps.engine.containers = async (labels) => {
+      const found = await containers(labels);
+      return labels['com.docker.compose.project']?.includes('feat-y') && listings++ === 0 ? found.map((c) => ({ ...c, ports: [] })) : found;
+    };
+    const asked: number[] = [];
+    fakes.deps.probes.postgres = async (target) => {
+      asked.push(target.port);
+      return true;
+    };
+    const view = await createEnv(fakes.deps, { branch: 'feat/y' });
+    expect(asked).toEqual([view.ports.find((p) => p.service === 'db')?.published]);
+  });
+});
+
+describe('create: the env files the plan read', () => {
+  it('are written as read, not read from the main checkout again', async () => {
+    const collected = { sources: [{ path: '.env', from: 'default' as const, content: Buffer.from('A=1\n') }], skipped: [] };
+    fakes.deps.app.previewEnvFiles = async () => ({ files: [], changes: [], skipped: [], warnings: [], collected });
+    const given: unknown[] = [];
+    const write = fakes.deps.app.writeEnvFiles;
+    fakes.deps.app.writeEnvFiles = async (input) => {
+      given.push(input.collected);
+      return write(input);
+    };
+    await createEnv(fakes.deps, { branch: 'feat/x' });
+    expect(given).toEqual([collected]);
+  });
+});
+
 describe('list', () => {
   it('asks the engine once, however many envs there are', async () => {
     for (const branch of ['feat/a', 'feat/b', 'feat/c']) await createEnv(fakes.deps, { branch });

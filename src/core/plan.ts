@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { AddressMap } from '../bootstrap/addresses.ts';
@@ -7,6 +8,7 @@ import { processLeaseKey } from '../bootstrap/processes.ts';
 import { subnetNeeds } from '../compose/networks.ts';
 import { collectPortRequests, type PortRequest } from '../compose/transform.ts';
 import { CONFIG_FILES } from '../config/files.ts';
+import { preloadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { EnvsError } from '../errors.ts';
 import type { Lease } from '../ports/allocate.ts';
@@ -22,6 +24,7 @@ import { enforcePolicy } from './policy.ts';
 import type { EnvRecord } from './record.ts';
 import { resolveEnv } from './resolve.ts';
 import { pinnedRenderEnv, type UpSettings, upSettings } from './settings.ts';
+import { settledInOrder } from './settled.ts';
 import { commitTree, configFrom, type RenderedSource, readSource, renderSource } from './source.ts';
 
 export interface CreateOptions {
@@ -79,20 +82,24 @@ export interface EnvPlan {
 export async function planCreate(deps: Deps, options: CreateOptions): Promise<EnvPlan> {
   const { branch } = options;
   checkBranchShape(branch);
+  const names = namesFor(deps.repoId, branch);
+  // Every lookup below only reads: they run at once, and git's verdict on the name is still the first error.
+  const lookups = Promise.all([
+    deps.records.get(names.name),
+    deps.locks.isHeld(envLock(deps.repoId, names.name)),
+    deps.git.branchState(branch),
+    deps.git.worktrees(),
+  ]);
+  const base = defaultBranchCommit(deps);
+  lookups.catch(() => {});
+  if (CONFIG_FILES.some((name) => existsSync(join(deps.git.repo.root, name)))) preloadConfig();
   const normalised = await deps.git.checkBranchName(branch);
   if (normalised !== branch) {
     throw new EnvsError('INVALID_BRANCH', `"${printable(branch)}" is not a valid branch name.`, {
       hint: 'Branch names cannot contain spaces, "..", "~", "^", ":", "?", "*", "[", "\\\\" or "@{" (see `git check-ref-format --help`).',
     });
   }
-  const names = namesFor(deps.repoId, branch);
-
-  const [existing, busy, state, worktrees] = await Promise.all([
-    deps.records.get(names.name),
-    deps.locks.isHeld(envLock(deps.repoId, names.name)),
-    deps.git.branchState(branch),
-    deps.git.worktrees(),
-  ]);
+  const [existing, busy, state, worktrees] = await lookups;
   if (busy) throw busyError(branch);
   const resume = existing && (existing.status === 'creating' || existing.status === 'failed') ? existing : undefined;
   if (existing && !resume) {
@@ -107,7 +114,7 @@ export async function planCreate(deps: Deps, options: CreateOptions): Promise<En
     });
   }
 
-  const [checkout, baseConfig] = await Promise.all([resolveCheckout(deps, options, state, resume), defaultBranchConfig(deps)]);
+  const [checkout, baseConfig] = await Promise.all([resolveCheckout(deps, options, state, resume, base), defaultBranchConfig(deps, base)]);
   const secrets = resume?.secrets ?? { ENVS_DB_PASSWORD: randomBytes(18).toString('base64url') };
   const renderEnv = pinnedRenderEnv(deps.env, resume?.renderEnv);
   const sourceEnv = { ...deps.env, ...renderEnv, ...secrets };
@@ -133,40 +140,18 @@ export async function planCreate(deps: Deps, options: CreateOptions): Promise<En
   await enforcePolicy(deps, rendered.model, { branch, worktree, baseConfig, files: { commit: checkout.commit } });
   checkDatabaseService(rendered);
 
-  // Lease previews: a port or subnet range that is full refuses here, before anything is made.
+  // Three independent reads at once; their refusals keep the order of a sequential run (settled, below).
   const owner = { project: names.project, repo: deps.repoId, env: names.name };
-  const [ports, subnets] = await Promise.all([
-    deps.ports.preview({ owner, requests: [...collectPortRequests(rendered.model), ...supabaseRequests(app)], range: settings.range }),
-    deps.subnets.preview({ owner, requests: subnetNeeds(rendered.model, settings.subnets.size), range: settings.subnets }),
-  ]);
-
-  // The app's files, previewed with these ports: a tracked env file is refused now (ENV_FILE_TRACKED), and
-  // plan can show every rewrite.
-  const processLeases = app.processes.some((p) => p.port !== undefined)
-    ? await deps.ports.preview({
-        owner,
-        kind: 'process',
-        requests: app.processes
-          .filter((p) => p.port !== undefined)
-          .map((p) => ({ key: processLeaseKey(p.name), protocol: 'tcp' as const })),
-        range: settings.range,
-      })
-    : [];
-  const processPorts = Object.fromEntries(
-    app.processes.flatMap((p) => {
-      const lease = processLeases.find((l) => l.key === processLeaseKey(p.name));
-      return lease ? [[p.name, lease.port]] : [];
-    }),
-  );
-  const leased = new Map(ports.map((l) => [l.key, l.port]));
-  const map = addressMapFor(collectPortRequests(rendered.model), leased, app, processPorts);
-  checkTemplates(rendered, { ...names, branch, worktree }, app, { map, leased, processPorts });
-  const files = await previewAppFiles(deps, source.config, app, { commit: checkout.commit, map, name: names.name });
-
-  const database = await planEnvDatabase(deps, rendered, baseConfig, { commit: checkout.commit, resume, dbFrom: options.dbFrom });
-
+  const previews = previewLeasesAndFiles(deps, { owner, rendered, app, settings, names, branch, worktree, commit: checkout.commit });
+  const databasePlan = planEnvDatabase(deps, rendered, baseConfig, { commit: checkout.commit, resume, dbFrom: options.dbFrom });
   const mounts = worktreeMounts(rendered.model, worktree);
-  const dataPaths = mounts.length > 0 ? dataPathCandidates(mounts, await deps.git.listFiles(checkout.commit), rendered.copies) : [];
+  const tracked = mounts.length > 0 ? deps.git.listFiles(checkout.commit) : Promise.resolve([]);
+  const [{ ports, subnets, processPorts, map, files }, database, trackedFiles] = await settledInOrder([
+    previews,
+    databasePlan,
+    tracked,
+  ] as const);
+  const dataPaths = mounts.length > 0 ? dataPathCandidates(mounts, trackedFiles, rendered.copies) : [];
 
   return {
     branch,
@@ -187,6 +172,52 @@ export async function planCreate(deps: Deps, options: CreateOptions): Promise<En
     ...(database ? { database } : {}),
     warnings: [...rendered.notes, ...app.warnings, ...(database?.target.note ? [`Database: ${database.target.note}.`] : [])],
   };
+}
+
+/**
+ * Lease previews (a port or subnet range that is full refuses here, before anything is made), then the app's
+ * files previewed with those ports: a tracked env file is refused now (ENV_FILE_TRACKED), and plan can show
+ * every rewrite.
+ */
+async function previewLeasesAndFiles(
+  deps: Deps,
+  input: {
+    owner: { project: string; repo: string; env: string };
+    rendered: RenderedSource;
+    app: AppPlan;
+    settings: UpSettings;
+    names: EnvNames;
+    branch: string;
+    worktree: string;
+    commit: string;
+  },
+) {
+  const { owner, rendered, app, settings, names } = input;
+  const [ports, subnets] = await Promise.all([
+    deps.ports.preview({ owner, requests: [...collectPortRequests(rendered.model), ...supabaseRequests(app)], range: settings.range }),
+    deps.subnets.preview({ owner, requests: subnetNeeds(rendered.model, settings.subnets.size), range: settings.subnets }),
+  ]);
+  const processLeases = app.processes.some((p) => p.port !== undefined)
+    ? await deps.ports.preview({
+        owner,
+        kind: 'process',
+        requests: app.processes
+          .filter((p) => p.port !== undefined)
+          .map((p) => ({ key: processLeaseKey(p.name), protocol: 'tcp' as const })),
+        range: settings.range,
+      })
+    : [];
+  const processPorts = Object.fromEntries(
+    app.processes.flatMap((p) => {
+      const lease = processLeases.find((l) => l.key === processLeaseKey(p.name));
+      return lease ? [[p.name, lease.port]] : [];
+    }),
+  );
+  const leased = new Map(ports.map((l) => [l.key, l.port]));
+  const map = addressMapFor(collectPortRequests(rendered.model), leased, app, processPorts);
+  checkTemplates(rendered, { ...names, branch: input.branch, worktree: input.worktree }, app, { map, leased, processPorts });
+  const files = await previewAppFiles(deps, rendered.config, app, { commit: input.commit, map, name: names.name });
+  return { ports, subnets, processPorts, map, files };
 }
 
 /**
@@ -280,11 +311,25 @@ export function allowedIn(config: Config | undefined, env: NodeJS.ProcessEnv): s
   return (config?.policy?.allowPaths ?? []).map((p) => (p.startsWith('~/') ? `${home}/${p.slice(2)}` : p));
 }
 
+/** The default branch and its commit, asked once for everything a plan needs of them. */
+export interface BaseLookup {
+  /** Rejects as `git.defaultBranch()` does when the repository has none. */
+  ref: Promise<string>;
+  commit: Promise<string | undefined>;
+}
+
+export function defaultBranchCommit(deps: Deps): BaseLookup {
+  const ref = deps.git.defaultBranch();
+  const commit = ref.then((name) => deps.git.resolveCommit(name));
+  commit.catch(() => {}); // the callers see the failure when they await
+  return { ref, commit };
+}
+
 /** envs.yaml as it is on the default branch (settings a branch must not choose for itself); undefined when none. */
-export async function defaultBranchConfig(deps: Deps): Promise<Config | undefined> {
+export async function defaultBranchConfig(deps: Deps, base = defaultBranchCommit(deps)): Promise<Config | undefined> {
   let commit: string | undefined;
   try {
-    commit = await deps.git.resolveCommit(await deps.git.defaultBranch());
+    commit = await base.commit;
   } catch {
     return undefined;
   }
@@ -301,6 +346,7 @@ async function resolveCheckout(
   options: CreateOptions,
   state: { local?: string; remote?: string },
   resume: EnvRecord | undefined,
+  base: BaseLookup,
 ): Promise<Checkout> {
   if (state.local) {
     const commit = await deps.git.resolveCommit(`refs/heads/${options.branch}`);
@@ -321,8 +367,8 @@ async function resolveCheckout(
     const commit = await deps.git.resolveCommit(`refs/remotes/${state.remote}`);
     if (commit) return { kind: 'track', ref: state.remote, commit };
   }
-  const from = options.from ?? (await deps.git.defaultBranch());
-  const commit = await deps.git.resolveCommit(from);
+  const from = options.from ?? (await base.ref);
+  const commit = options.from === undefined ? await base.commit : await deps.git.resolveCommit(from);
   if (!commit) {
     throw new EnvsError('UNKNOWN_REF', `--from ${printable(from)}: no such branch, tag or commit in ${deps.git.repo.root}.`, {
       hint: 'Check the spelling (`git branch -a`), or `git fetch` if it exists only on the remote.',

@@ -1,10 +1,9 @@
 import { readFile, rm } from 'node:fs/promises';
-import { request } from 'node:http';
 import { EnvsError } from '../errors.ts';
 import { isAlive, killGroup, logTail, processIdentity, sleep, startDetached } from '../process/group.ts';
 import { ensurePrivateDir } from '../state/atomic.ts';
 import { type PidFile, proxyFiles, readPidFile } from './files.ts';
-import { STATUS_PATH } from './server.ts';
+import { STATUS_PATH } from './targets.ts';
 
 export interface RouteView {
   url: string;
@@ -42,7 +41,7 @@ async function ours(pidFile: PidFile | undefined): Promise<PidFile | undefined> 
 /** GET on the router itself with the token; undefined when it does not answer in time. */
 function askStatus(port: number, token: string): Promise<any | undefined> {
   return new Promise((resolve) => {
-    const req = request(
+    const req = http().request(
       { host: '127.0.0.1', port, path: STATUS_PATH, headers: { host: `127.0.0.1:${port}`, 'x-envs-token': token }, timeout: 2_000 },
       (res) => {
         let body = '';
@@ -157,7 +156,7 @@ export interface Probe {
 /** One GET through the router on 127.0.0.1 with the preview's Host (Node does not resolve *.localhost). */
 export function probe(port: number, host: string, timeoutMs = 2_000): Promise<Probe | undefined> {
   return new Promise((resolve) => {
-    const req = request(
+    const req = http().request(
       { host: '127.0.0.1', port, path: '/', headers: { host: `${host}:${port}`, accept: 'text/html' }, timeout: timeoutMs, agent: false },
       (res) => {
         res.resume();
@@ -186,4 +185,12 @@ export async function waitForPreview(
     if (Date.now() >= deadline || signal?.aborted) return { ready: false, last };
     await sleep(150);
   }
+}
+
+/**
+ * `node:http` as CommonJS, loaded on first use: create and up load this module after every start, and an ESM
+ * import of node:http fills in its WebSocket getter, which loads undici (~40 ms of CPU; see docker/api.ts).
+ */
+function http(): typeof import('node:http') {
+  return process.getBuiltinModule('node:http');
 }

@@ -7,7 +7,7 @@ import { parseHost } from './hosts.ts';
 import { type ErrorPage, sendError, wantsJson } from './pages.ts';
 import { type EnvRoute, type Resolution, type RouteTable, resolveRoute } from './routes.ts';
 import { LiveTable } from './table.ts';
-import { routerUrl, type Target } from './targets.ts';
+import { routerUrl, STATUS_PATH, type Target } from './targets.ts';
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -35,7 +35,6 @@ export interface Router {
 
 export const LOOPBACK_HOSTS = ['127.0.0.1', '::1'] as const;
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
-export const STATUS_PATH = '/_envs/status';
 
 /** Host processes may listen on 127.0.0.1 or ::1 only: both are tried (Happy Eyeballs), no resolver asked. */
 const loopbackLookup: LookupFunction = (_host, options, callback) => {

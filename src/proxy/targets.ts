@@ -3,6 +3,9 @@ import type { EnvRecord } from '../core/record.ts';
 /** The router's default port: `ENVS_PROXY_PORT` overrides it. */
 export const DEFAULT_PROXY_PORT = 1355;
 
+/** The router's own status endpoint (answered only with the per-user token). */
+export const STATUS_PATH = '/_envs/status';
+
 /** Where a name under an env's host goes: a service's published port or a host process's port, on loopback. */
 export interface Target {
   name: string;
