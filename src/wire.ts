@@ -98,6 +98,7 @@ function lazyAppRunner(): AppRunner {
   return {
     writeEnvFiles: async (input) => (await envFiles()).applyEnvFiles(input),
     previewEnvFiles: async (input) => (await envFiles()).previewEnvFiles(input),
+    collectEnvFiles: async (input) => (await envFiles()).collectSources(input.repo, input),
     install: async (options) => (await import('./bootstrap/install.ts')).installDependencies(options),
     bootstrap: async (options) => (await import('./bootstrap/bootstrap.ts')).runBootstrap(options),
     start: async (options) => (await processes()).startProcesses(options),

@@ -351,12 +351,15 @@ export interface PreviewInput extends EnvFilesOptions {
   nextApps: readonly string[];
   map: AddressMap;
   label: string;
+  /** The sources read moments ago (create's plan reads them once, beside its other reads): not read again. */
+  collected?: CollectedSources;
 }
 
 /** For `plan`: what `applyEnvFiles` would write into a fresh worktree. Reads only. */
 export async function previewEnvFiles(input: PreviewInput): Promise<EnvFilesPlan> {
-  const collected = await collectSources(input.repo, input);
-  const { sources, skipped } = collected;
+  const collected = input.collected ?? (await collectSources(input.repo, input));
+  const { sources } = collected;
+  const skipped = [...collected.skipped];
   // Before the worktree exists, the main checkout's ignore rules stand in for the branch's.
   const local = await modeLocalDirs(input.env, input.repo, input.nextApps, input.nextjs);
   const plan = planEnvFiles({ ...input, sources, modeLocal: local.dirs });
@@ -377,8 +380,6 @@ export interface ApplyInput extends PreviewInput {
   worktree: string;
   /** The env record's `WrittenFile`s from the last run (resume, `up`). */
   previous?: readonly WrittenFile[];
-  /** The sources a plan read moments ago (create): not read again. */
-  collected?: CollectedSources;
 }
 
 export interface ApplyResult {

@@ -182,9 +182,10 @@ export async function previewAppFiles(
   deps: Deps,
   config: Config,
   app: AppPlan | undefined,
-  input: { commit: string; map: AddressMap; name: string },
+  input: { commit: string; map: AddressMap; name: string; collected?: CollectedSources },
 ) {
   return deps.app.previewEnvFiles({
+    ...(input.collected ? { collected: input.collected } : {}),
     env: deps.env,
     repo: deps.git.repo.root,
     commit: input.commit,
@@ -193,6 +194,11 @@ export async function previewAppFiles(
     label: `env ${input.name}`,
     ...envFilesOptions(config),
   });
+}
+
+/** The main checkout's env files the env gets (copied, rewritten), read: a plan starts this beside its other reads. */
+export function collectAppFiles(deps: Deps, config: Config): Promise<CollectedSources> {
+  return deps.app.collectEnvFiles({ env: deps.env, repo: deps.git.repo.root, ...envFilesOptions(config) });
 }
 
 /** Writes the env files into the worktree (again on `up`: ports may have moved); returns what envs wholly made. */

@@ -6,7 +6,7 @@
 
 import type { AgentState, StartAgentOptions, StopAgentsOptions } from '../bootstrap/agent.ts';
 import type { BootstrapOptions, BootstrapResult } from '../bootstrap/bootstrap.ts';
-import type { ApplyInput, ApplyResult, EnvFilesPlan, PreviewInput } from '../bootstrap/env-files.ts';
+import type { ApplyInput, ApplyResult, CollectedSources, EnvFilesOptions, EnvFilesPlan, PreviewInput } from '../bootstrap/env-files.ts';
 import type { InstallOptions, InstallResult } from '../bootstrap/install.ts';
 import type { ProcessState, StartOptions, StopOptions } from '../bootstrap/processes.ts';
 import type { ComposeModel } from '../compose/model.ts';
@@ -153,6 +153,8 @@ export interface GitClient {
   branchState(branch: string): Promise<{ local?: string; remote?: string }>;
   /** The repository's default branch as a ref to start from (`main`, `origin/main`, …). */
   defaultBranch(): Promise<string>;
+  /** The default branch with its commit when the same lookup tells it (else resolve the ref). */
+  defaultBase(): Promise<{ ref: string; commit?: string }>;
   worktrees(): Promise<WorktreeEntry[]>;
   addWorktree(options: AddWorktree): Promise<void>;
   removeWorktree(path: string, force: boolean): Promise<void>;
@@ -470,6 +472,8 @@ export interface AppRunner {
   writeEnvFiles(input: ApplyInput): Promise<ApplyResult>;
   /** What writeEnvFiles would write, writing nothing (plan). */
   previewEnvFiles(input: PreviewInput): Promise<EnvFilesPlan>;
+  /** The main checkout's env files those two copy, read (a plan reads them once, beside its other reads). */
+  collectEnvFiles(input: EnvFilesOptions & { repo: string }): Promise<CollectedSources>;
   install(options: InstallOptions): Promise<InstallResult>;
   bootstrap(options: BootstrapOptions): Promise<BootstrapResult>;
   start(options: StartOptions): Promise<ProcessState[]>;

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ComposeModel } from '../compose/model.ts';
 import { EnvsError } from '../errors.ts';
@@ -125,33 +126,45 @@ describe('create', () => {
 });
 
 describe('create: the database probe beside the stack wait', () => {
-  /** Containers that started just now: the wait must see them up for a while before it is done. */
-  function youngContainers(events: string[]): void {
+  /**
+   * The database's container started just now by the fakes' clock, which stands still: by its age alone it
+   * would never have been up the 250 ms the wait asks, so only its probe's answer can end the wait.
+   */
+  function youngDatabase(): void {
     const inspect = fakes.deps.engine.inspect;
-    const started = new Map<string, string>();
-    fakes.deps.engine.inspect = async (ids) => {
-      events.push('inspect');
-      return (await inspect(ids)).map((d) => {
-        if (!started.has(d.id)) started.set(d.id, new Date().toISOString());
-        return { ...d, startedAt: started.get(d.id) as string };
-      });
-    };
+    fakes.deps.engine.inspect = async (ids) =>
+      (await inspect(ids)).map((d) =>
+        d.id.includes('feat-y') && d.id.endsWith('-db') ? { ...d, startedAt: fakes.deps.now().toISOString() } : d,
+      );
   }
 
-  it('asks Postgres while the wait still runs, once, on the port the env published', async () => {
+  it('asks Postgres while the wait runs, once, on the published port, and a database that answers is up', async () => {
     await createEnv(fakes.deps, { branch: 'feat/x' }); // the snapshot
-    const events: string[] = [];
+    youngDatabase();
     const asked: number[] = [];
-    youngContainers(events);
     fakes.deps.probes.postgres = async (target) => {
-      events.push('probe');
       asked.push(target.port);
       return true;
     };
     const view = await createEnv(fakes.deps, { branch: 'feat/y' });
+    expect(view.status).toBe('running');
     expect(asked).toEqual([view.ports.find((p) => p.service === 'db')?.published]);
-    // Before the wait's last look at the (young) containers, not after it.
-    expect(events.indexOf('probe')).toBeLessThan(events.lastIndexOf('inspect'));
+  });
+
+  it('holds a young database that does not answer yet, like any young container', async () => {
+    await createEnv(fakes.deps, { branch: 'feat/x' });
+    youngDatabase();
+    fakes.deps.probes.postgres = (_target, _deadline, signal) =>
+      new Promise((resolve) => signal?.addEventListener('abort', () => resolve(false)));
+    const cancel = new AbortController();
+    const creating = createEnv(fakes.deps, { branch: 'feat/y', signal: cancel.signal }).then(
+      () => 'created',
+      (e: unknown) => (EnvsError.is(e) ? e.code : String(e)),
+    );
+    const first = await Promise.race([creating, sleep(300).then(() => 'still waiting')]);
+    cancel.abort();
+    expect(first).toBe('still waiting');
+    expect(await creating).toBe('CANCELLED');
   });
 
   it('reports the wait’s failure, not the probe’s, and stops the probe', async () => {

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { AddressMap } from '../bootstrap/addresses.ts';
-import type { EnvFilesPlan } from '../bootstrap/env-files.ts';
+import type { CollectedSources, EnvFilesPlan } from '../bootstrap/env-files.ts';
 import { processLeaseKey } from '../bootstrap/processes.ts';
 import { subnetNeeds } from '../compose/networks.ts';
 import { collectPortRequests, type PortRequest } from '../compose/transform.ts';
@@ -13,7 +13,7 @@ import type { Config } from '../config/schema.ts';
 import { EnvsError } from '../errors.ts';
 import type { Lease } from '../ports/allocate.ts';
 import type { SubnetLease } from '../subnets/allocate.ts';
-import { type AppPlan, addressMapFor, appVariables, planApp, previewAppFiles, supabaseRequests } from './app.ts';
+import { type AppPlan, addressMapFor, appVariables, collectAppFiles, planApp, previewAppFiles, supabaseRequests } from './app.ts';
 import { dataPathCandidates, worktreeMounts } from './data-paths.ts';
 import { type DatabasePlan, databaseSettings, planDatabase, requireDatabase } from './database.ts';
 import type { Deps, EngineInfo, WorktreeEntry } from './deps.ts';
@@ -114,11 +114,20 @@ export async function planCreate(deps: Deps, options: CreateOptions): Promise<En
     });
   }
 
-  const [checkout, baseConfig] = await Promise.all([resolveCheckout(deps, options, state, resume, base), defaultBranchConfig(deps, base)]);
+  // The branch's files are read as soon as its commit is known; the default branch's envs.yaml (what it
+  // allows) is read meanwhile, and awaited where a reference leads outside the repository.
+  const reading = defaultBranchConfig(deps, base);
+  const allowPaths = reading.then((config) => allowedIn(config, deps.env));
+  allowPaths.catch(() => {}); // a failed read is thrown below, where the config is awaited
+  const checkout = await resolveCheckout(deps, options, state, resume, base);
   const secrets = resume?.secrets ?? { ENVS_DB_PASSWORD: randomBytes(18).toString('base64url') };
   const renderEnv = pinnedRenderEnv(deps.env, resume?.renderEnv);
   const sourceEnv = { ...deps.env, ...renderEnv, ...secrets };
-  const source = await readSource(deps, commitTree(deps, checkout.commit), { env: sourceEnv, allowPaths: allowedIn(baseConfig, deps.env) });
+  const source = await readSource(deps, commitTree(deps, checkout.commit), {
+    env: sourceEnv,
+    allowPaths,
+  });
+  const baseConfig = await reading;
   const worktree = resume?.worktree ?? adopted ?? worktreePath(deps, source.config, names.name);
   if (!resume && !adopted && !(await isFreePath(worktree))) {
     // Another create of this branch may have got there between our first look and now: say that.
@@ -131,6 +140,9 @@ export async function planCreate(deps: Deps, options: CreateOptions): Promise<En
   }
 
   const settings = upSettings(deps.env, source.config);
+  // The main checkout's env files are read now, beside Compose's render (git ls-files walks the checkout).
+  const collecting = collectAppFiles(deps, source.config);
+  collecting.catch(() => {}); // awaited with the previews below, after the refusals that come first
   const [engine, rendered, app] = await Promise.all([
     deps.engine.info(),
     renderSource(deps, source, { project: names.project, worktree, onDisk: false, env: { ...renderEnv, ...secrets } }),
@@ -142,7 +154,17 @@ export async function planCreate(deps: Deps, options: CreateOptions): Promise<En
 
   // Three independent reads at once; their refusals keep the order of a sequential run (settled, below).
   const owner = { project: names.project, repo: deps.repoId, env: names.name };
-  const previews = previewLeasesAndFiles(deps, { owner, rendered, app, settings, names, branch, worktree, commit: checkout.commit });
+  const previews = previewLeasesAndFiles(deps, {
+    owner,
+    rendered,
+    app,
+    settings,
+    names,
+    branch,
+    worktree,
+    commit: checkout.commit,
+    collecting,
+  });
   const databasePlan = planEnvDatabase(deps, rendered, baseConfig, { commit: checkout.commit, resume, dbFrom: options.dbFrom });
   const mounts = worktreeMounts(rendered.model, worktree);
   const tracked = mounts.length > 0 ? deps.git.listFiles(checkout.commit) : Promise.resolve([]);
@@ -190,6 +212,7 @@ async function previewLeasesAndFiles(
     branch: string;
     worktree: string;
     commit: string;
+    collecting: Promise<CollectedSources>;
   },
 ) {
   const { owner, rendered, app, settings, names } = input;
@@ -216,7 +239,8 @@ async function previewLeasesAndFiles(
   const leased = new Map(ports.map((l) => [l.key, l.port]));
   const map = addressMapFor(collectPortRequests(rendered.model), leased, app, processPorts);
   checkTemplates(rendered, { ...names, branch: input.branch, worktree: input.worktree }, app, { map, leased, processPorts });
-  const files = await previewAppFiles(deps, rendered.config, app, { commit: input.commit, map, name: names.name });
+  const collected = await input.collecting;
+  const files = await previewAppFiles(deps, rendered.config, app, { commit: input.commit, map, name: names.name, collected });
   return { ports, subnets, processPorts, map, files };
 }
 
@@ -319,8 +343,9 @@ export interface BaseLookup {
 }
 
 export function defaultBranchCommit(deps: Deps): BaseLookup {
-  const ref = deps.git.defaultBranch();
-  const commit = ref.then((name) => deps.git.resolveCommit(name));
+  const base = deps.git.defaultBase();
+  const ref = base.then((b) => b.ref);
+  const commit = base.then((b) => b.commit ?? deps.git.resolveCommit(b.ref));
   commit.catch(() => {}); // the callers see the failure when they await
   return { ref, commit };
 }

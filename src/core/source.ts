@@ -97,8 +97,11 @@ const MAX_COMPOSE_BYTES = 8 * 2 ** 20;
 export interface ReadSourceOptions {
   /** The environment Compose will interpolate from (the user's shell, plus envs's own variables). */
   env: Record<string, string | undefined>;
-  /** Absolute paths outside the repository that compose files may name (`policy.allowPaths` of the default branch). */
-  allowPaths?: readonly string[];
+  /**
+   * Absolute paths outside the repository that compose files may name (`policy.allowPaths` of the default
+   * branch); a promise when the default branch's envs.yaml is still being read (awaited only to follow references).
+   */
+  allowPaths?: readonly string[] | Promise<readonly string[]>;
 }
 
 /**
@@ -166,7 +169,7 @@ export async function readSource(deps: Deps, base: Tree, options: ReadSourceOpti
       originalName ??= projectName(doc);
     }
     const refs = frontier.flatMap((path, i) => references(path, docs[i]));
-    const resolved = await resolveReferences(refs, interpolate, options.allowPaths ?? []);
+    const resolved = await resolveReferences(refs, interpolate, (await options.allowPaths) ?? []);
     const unread = [...new Set(resolved.filter((r) => r.ref.readByRender && r.path !== undefined).map((r) => r.path as string))].filter(
       (path) => !files.has(path),
     );

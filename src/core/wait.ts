@@ -23,6 +23,12 @@ export interface WaitOptions {
   onProgress?: Progress;
   /** Masks secrets in the log lines an error shows. */
   scrub: (text: string) => string;
+  /**
+   * Services shown up another way while the wait runs (the database accepting connections): a running
+   * container of theirs that never restarted need not have been up STARTED_MS. `settled` resolves when the
+   * set will not grow any more (the wait then looks again at once).
+   */
+  proven?: { services: ReadonlySet<string>; settled: Promise<unknown> };
 }
 
 export interface WaitResult {
@@ -40,6 +46,24 @@ export interface WaitResult {
 export async function waitForServices(deps: Deps, options: WaitOptions): Promise<WaitResult> {
   const restarted = new Set<string>(); // container ids seen restarting: they must prove they are stable
   let announced = false;
+  let proving = options.proven?.settled.then(
+    () => {
+      proving = undefined;
+    },
+    () => {
+      proving = undefined;
+    },
+  );
+  const proven = (d: ContainerDetail) => d.restartCount === 0 && (options.proven?.services.has(d.service) ?? false);
+  // How long a container has been up: by the engine's clock, or — when that clock runs ahead of ours (a VM's
+  // drift) — since this wait first saw the start, so a skewed clock cannot hold the wait forever.
+  const seen = new Map<string, number>();
+  const upFor = (d: Pick<ContainerDetail, 'id' | 'startedAt'>) => {
+    const now = deps.now().getTime();
+    const key = `${d.id}@${d.startedAt}`;
+    if (!seen.has(key)) seen.set(key, now);
+    return Math.max(now - Date.parse(d.startedAt), now - (seen.get(key) as number));
+  };
   for (;;) {
     let pause = POLL_MS;
     if (options.signal?.aborted) throw new EnvsError('CANCELLED', 'Cancelled.');
@@ -48,7 +72,7 @@ export async function waitForServices(deps: Deps, options: WaitOptions): Promise
     );
     const suspicious = containers.filter((c) => c.state !== 'running' || restarted.has(c.id));
     const details = new Map((await deps.engine.inspect(suspicious.map((c) => c.id))).map((d) => [d.id, d]));
-    const verdicts = containers.map((c) => judge(c, details.get(c.id), options.services[c.service] ?? {}, restarted));
+    const verdicts = containers.map((c) => judge(c, details.get(c.id), options.services[c.service] ?? {}, restarted, upFor));
 
     const failed = verdicts.find((v) => v.kind === 'failed');
     if (failed && failed.kind === 'failed') throw await serviceFailed(deps, failed, options.scrub);
@@ -58,8 +82,8 @@ export async function waitForServices(deps: Deps, options: WaitOptions): Promise
       // Everything looks up: one more look at every running container, to catch one that died right after
       // starting (it was running when listed) or that has not been running for long.
       const all = await deps.engine.inspect(containers.filter((c) => !details.has(c.id)).map((c) => c.id));
-      const left = (d: ContainerDetail) => (d.restartCount > 0 ? STABLE_MS : STARTED_MS) - (Date.now() - Date.parse(d.startedAt));
-      const shaky = all.filter((d) => d.status !== 'running' || left(d) > 0);
+      const left = (d: ContainerDetail) => (d.restartCount > 0 ? STABLE_MS : STARTED_MS) - upFor(d);
+      const shaky = all.filter((d) => d.status !== 'running' || (left(d) > 0 && !proven(d)));
       if (shaky.length === 0) {
         return { oneShots: [...new Set(verdicts.filter((v) => v.kind === 'done').map((v) => v.service))].sort() };
       }
@@ -75,7 +99,8 @@ export async function waitForServices(deps: Deps, options: WaitOptions): Promise
       announced = true;
       options.onProgress?.({ step: 'wait', message: `waiting for ${[...new Set(waiting.map((v) => v.service))].join(', ')}` });
     }
-    await sleep(pause, undefined, options.signal ? { signal: options.signal } : {}).catch(() => {});
+    const pausing = sleep(pause, undefined, options.signal ? { signal: options.signal } : {}).catch(() => {});
+    await (proving ? Promise.race([pausing, proving]) : pausing);
   }
 }
 
@@ -92,7 +117,7 @@ export async function diagnoseServices(
   );
   const details = new Map((await deps.engine.inspect(containers.map((c) => c.id))).map((d) => [d.id, d]));
   for (const c of containers) {
-    const verdict = judge(c, details.get(c.id), options.services[c.service] ?? {}, new Set());
+    const verdict = judge(c, details.get(c.id), options.services[c.service] ?? {}, new Set(), (d) => Date.now() - Date.parse(d.startedAt));
     if (verdict.kind === 'failed') return serviceFailed(deps, verdict, options.scrub);
   }
   return undefined;
@@ -108,7 +133,13 @@ export function isOneShotPolicy(restart: unknown): boolean {
   return restart === undefined || restart === 'no' || (typeof restart === 'string' && restart.startsWith('on-failure'));
 }
 
-function judge(c: ContainerSummary, detail: ContainerDetail | undefined, service: Service, restarted: Set<string>): Verdict {
+function judge(
+  c: ContainerSummary,
+  detail: ContainerDetail | undefined,
+  service: Service,
+  restarted: Set<string>,
+  upFor: (d: ContainerDetail) => number,
+): Verdict {
   const name = c.service;
   if (detail && detail.restartCount > 0) restarted.add(c.id);
   const restarts = detail?.restartCount ?? 0;
@@ -123,7 +154,7 @@ function judge(c: ContainerSummary, detail: ContainerDetail | undefined, service
   if (c.state === 'running') {
     if (c.health === 'unhealthy') return { kind: 'failed', service: name, id: c.id, why: 'is unhealthy' };
     if (c.health === 'health: starting') return { kind: 'waiting', service: name, why: 'health check starting' };
-    if (restarted.has(c.id) && detail && Date.now() - Date.parse(detail.startedAt) < STABLE_MS) {
+    if (restarted.has(c.id) && detail && upFor(detail) < STABLE_MS) {
       return { kind: 'waiting', service: name, why: `restarted ${restarts} time(s)` };
     }
     return { kind: 'up', service: name };

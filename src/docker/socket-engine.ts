@@ -181,14 +181,16 @@ export class SocketEngine {
   }
 
   async makeDirs(spec: DirsSpec, signal: AbortSignal): Promise<void> {
-    const tar = await dirsTar(spec.dirs);
+    // The archive is made (tar-stream loads on first use) while the engine creates the container.
+    const tarring = dirsTar(spec.dirs);
+    tarring.catch(() => {});
     const { Id: id } = await this.post<{ Id: string }>('/containers/create', signal, holderContainer(spec));
     try {
       await apiRequest(this.socketPath, {
         method: 'PUT',
         path: `/containers/${segment(id)}/archive`,
         query: { path: spec.mount.target },
-        tar,
+        tar: await tarring,
         signal,
       });
     } finally {

@@ -90,9 +90,13 @@ export class CliGitClient implements GitClient {
   }
 
   async defaultBranch(): Promise<string> {
+    return (await this.defaultBase()).ref;
+  }
+
+  async defaultBase(): Promise<{ ref: string; commit?: string }> {
     const result = await this.run([
       'for-each-ref',
-      '--format=%(refname)%00%(symref)',
+      '--format=%(refname)%00%(symref)%00%(objecttype)%00%(objectname)',
       'refs/remotes/origin/HEAD',
       'refs/heads/main',
       'refs/heads/master',
@@ -101,18 +105,23 @@ export class CliGitClient implements GitClient {
       result.stdout
         .split('\n')
         .filter(Boolean)
-        .map((line) => line.split('\0') as [string, string]),
+        .map((line) => {
+          const [name = '', symref = '', type, oid] = line.split('\0');
+          return [name, { symref, ...(type === 'commit' && oid ? { commit: oid } : {}) }] as const;
+        }),
     );
-    const originHead = refs.get('refs/remotes/origin/HEAD');
+    const originHead = refs.get('refs/remotes/origin/HEAD')?.symref;
     if (originHead) {
       const remoteBranch = originHead.replace(/^refs\/remotes\/origin\//, '');
       const local = await this.branchState(remoteBranch);
-      return local.local ?? `origin/${remoteBranch}`;
+      return { ref: local.local ?? `origin/${remoteBranch}` };
     }
-    if (refs.has('refs/heads/main')) return 'main';
-    if (refs.has('refs/heads/master')) return 'master';
+    for (const name of ['main', 'master']) {
+      const found = refs.get(`refs/heads/${name}`);
+      if (found) return { ref: name, ...(found.commit ? { commit: found.commit } : {}) };
+    }
     const main = (await this.worktrees())[0];
-    if (main?.branch && main.head && !/^0+$/.test(main.head)) return main.branch;
+    if (main?.branch && main.head && !/^0+$/.test(main.head)) return { ref: main.branch };
     if (main?.branch) {
       throw new EnvsError('EMPTY_REPO', `${this.repo.root} has no commits yet: envs makes each env's worktree from a commit.`, {
         hint: 'Make a first commit (`git commit --allow-empty -m init` will do), then run the command again.',

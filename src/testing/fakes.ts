@@ -85,6 +85,7 @@ export async function makeFakes(model: ComposeModel): Promise<Fakes> {
     resolveCommit: async (ref) => branches.get(ref.replace(/^refs\/heads\//, '')) ?? (ref === 'c0ffee' ? ref : undefined),
     branchState: async (b) => (branches.has(b) ? { local: b } : {}),
     defaultBranch: async () => 'main',
+    defaultBase: async () => ({ ref: 'main' }),
     worktrees: async () => worktrees,
     addWorktree: async (o) => {
       calls.push(`worktree add ${o.branch}`);
@@ -299,6 +300,7 @@ export async function makeFakes(model: ComposeModel): Promise<Fakes> {
     app: {
       writeEnvFiles: async () => ({ plan: { files: [], changes: [], skipped: [], warnings: [] }, written: [], skipped: [], warnings: [] }),
       previewEnvFiles: async () => ({ files: [], changes: [], skipped: [], warnings: [] }),
+      collectEnvFiles: async () => ({ sources: [], skipped: [] }),
       install: async () => {
         calls.push('app install');
         return { method: 'none', copied: [], durationMs: 0, env: {}, warnings: [] };

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import type { ContainerDetail, ContainerSummary, Deps } from './deps.ts';
+import { waitForServices } from './wait.ts';
+
+/** An engine with one running container of service `db`, started at `startedAt` by the engine's clock. */
+function engineWith(startedAt: string): Deps {
+  const container: ContainerSummary = {
+    id: 'c1',
+    project: 'p',
+    service: 'db',
+    state: 'running',
+    labels: { 'com.docker.compose.project': 'p', 'com.docker.compose.service': 'db' },
+    ports: [],
+  };
+  const detail: ContainerDetail = {
+    id: 'c1',
+    service: 'db',
+    status: 'running',
+    exitCode: 0,
+    restartCount: 0,
+    startedAt,
+    restartPolicy: 'always',
+  };
+  return {
+    engine: { containers: async () => [container], inspect: async (ids: string[]) => (ids.includes('c1') ? [detail] : []) },
+    now: () => new Date(),
+  } as unknown as Deps;
+}
+
+const options = { project: 'p', services: { db: { image: 'postgres' } }, deadline: Date.now() + 60_000, scrub: (t: string) => t };
+
+describe('waitForServices', () => {
+  it('is not held by an engine whose clock runs an hour ahead: a container counts as up 250 ms after the wait first saw it', async () => {
+    const started = Date.now();
+    await waitForServices(engineWith(new Date(Date.now() + 3_600_000).toISOString()), options);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(240);
+  });
+});
