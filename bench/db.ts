@@ -26,7 +26,8 @@
  *   floor: start                  docker start of a stopped server on its own data, answering: what any row
  *                                 that starts a server pays on this machine, with nothing copied
  *
- * Each run does every row once, in a rotating order; medians are what count (the machine is shared and noisy).
+ * Each run does every row once, in a rotating order, each timed step after a `sync`; medians are what count
+ * (the machine is shared and noisy).
  * BENCH_RUNS sets the runs (default 5), BENCH_DB_SIZES the sizes in MiB (default "100,1024"; pgbench's scale is
  * the size / 15 MiB). Images come from the same variables as the tests. Everything made is removed at the end,
  * also on failure or Ctrl-C.
@@ -62,7 +63,13 @@ async function sh(file: string, args: string[], options: { cwd?: string; env?: R
   return result.stdout;
 }
 
+/**
+ * Every timed step starts on a settled disk: `sync` first, untimed, so no row pays for the writeback of the
+ * one before it (a full copy or a restore of 1 GiB, or an overlay's copy-up of a 1 GB table, leaves seconds of
+ * dirty pages that slowed the next create at 1 GiB by ~0.3 s).
+ */
 async function timed(step: () => Promise<unknown>): Promise<number> {
+  await sh('sync', []);
   const start = performance.now();
   await step();
   return (performance.now() - start) / 1000;
