@@ -69,7 +69,7 @@ export async function converge(deps: Deps, record: EnvRecord, rendered: Rendered
   const buildPerEnv = await ensureImages(deps, record, rendered, options);
 
   for (let attempt = 0; ; attempt++) {
-    await options.enter?.('ports');
+    if (attempt > 0) await options.enter?.('ports'); // back from compose-up: recorded again
     const [leases, subnets] = await Promise.all([
       deps.ports.reserve({ owner, requests, range: options.range, avoid }),
       deps.subnets.reserve({ owner, requests: networks, range: options.subnets }),

@@ -185,6 +185,7 @@ export class SocketEngine {
     const tarring = dirsTar(spec.dirs);
     tarring.catch(() => {});
     const { Id: id } = await this.post<{ Id: string }>('/containers/create', signal, holderContainer(spec));
+    let made = false;
     try {
       await apiRequest(this.socketPath, {
         method: 'PUT',
@@ -193,8 +194,13 @@ export class SocketEngine {
         tar: await tarring,
         signal,
       });
+      made = true;
     } finally {
-      await this.dispose(id);
+      // Once the directories are there, the holder's removal (~25 ms) goes on while the caller does (create's
+      // compose up); its request keeps the process alive until it ends. A removal that fails leaves a
+      // container with the env's labels, which destroy and gc remove.
+      const removing = this.dispose(id);
+      if (!made) await removing;
     }
   }
 }

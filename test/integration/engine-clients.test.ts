@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerodeEngine } from '../../src/docker/engine.ts';
 import { SocketEngine } from '../../src/docker/socket-engine.ts';
 import { images } from '../support/images.ts';
+import { until } from '../support/until.ts';
 
 /**
  * envs talks to a unix-socket engine through its own Engine API client (no dockerode import at every
@@ -172,8 +173,13 @@ describe('the socket client and dockerode', () => {
       );
       expect(again.output).toBe('5:6 750\n0:0 755\n');
     }
-    // The containers that carried the uploads are gone; nothing of ours runs.
-    expect((await socket.labeled(labels, signal())).containers.sort()).toEqual([ids.running, ids.exited].sort());
+    // The containers that carried the uploads go (the socket client removes them while its caller goes on);
+    // nothing of ours runs.
+    const expected = [ids.running, ids.exited].sort();
+    await until('the upload containers to be removed', async () => {
+      const left = (await socket.labeled(labels, signal())).containers.sort();
+      return JSON.stringify(left) === JSON.stringify(expected) ? left : undefined;
+    });
   });
 
   it('the socket client removes all of it (a resource already gone is no error), and nothing is left', async () => {
