@@ -30,17 +30,19 @@ const result = await build({
   logLevel: 'warning',
 });
 
-/** The packages whose code went into the chunks, with their licence texts. */
-const bundled = new Set<string>();
+/** The packages whose code went into the chunks (nested ones by their own directory), with their licence texts. */
+const bundled = new Map<string, string>(); // package directory → name
 for (const input of Object.keys(result.metafile.inputs)) {
-  const match = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input);
-  if (match?.[1]) bundled.add(match[1]);
+  const match = /^(.*node_modules\/((?:@[^/]+\/)?[^/]+))\//.exec(input);
+  if (match?.[1] && match[2]) bundled.set(match[1], match[2]);
 }
-const notices = [...bundled].sort().map((name) => {
-  const dir = join(root, 'node_modules', name);
-  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string; license?: string };
-  const file = readdirSync(dir).find((f) => /^(licen[cs]e|copying)(\.|$)/i.test(f));
-  const text = file ? readFileSync(join(dir, file), 'utf8').trim() : `License: ${pkg.license ?? 'see the package'}`;
-  return `${name}@${pkg.version}\n\n${text}\n`;
-});
+const notices = [...bundled]
+  .sort(([, a], [, b]) => a.localeCompare(b))
+  .map(([path, name]) => {
+    const dir = join(root, path);
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string; license?: string };
+    const file = readdirSync(dir).find((f) => /^(licen[cs]e|copying)(\.|$)/i.test(f));
+    const text = file ? readFileSync(join(dir, file), 'utf8').trim() : `License: ${pkg.license ?? 'see the package'}`;
+    return `${name}@${pkg.version}\n\n${text}\n`;
+  });
 writeFileSync(join(outdir, 'THIRD_PARTY_LICENSES'), `${notices.join(`\n${'-'.repeat(72)}\n\n`)}`);

@@ -66,7 +66,10 @@ export async function converge(deps: Deps, record: EnvRecord, rendered: Rendered
   let map: AddressMap | undefined;
 
   await options.enter?.('ports');
-  const buildPerEnv = await ensureImages(deps, record, rendered, options);
+  const images = await ensureImages(deps, record, rendered, options);
+  const buildPerEnv = images.buildPerEnv;
+  // The env files the plan read are written as read unless a pull made them old (read again then).
+  const envSources = images.pulled ? undefined : options.envSources;
 
   for (let attempt = 0; ; attempt++) {
     if (attempt > 0) await options.enter?.('ports'); // back from compose-up: recorded again
@@ -96,7 +99,7 @@ export async function converge(deps: Deps, record: EnvRecord, rendered: Rendered
     services = transformed.services;
     await deps.compose.write(record.composeFile, transformed.model);
     if (options.app) {
-      const files = await writeAppFiles(deps, record, rendered.config, options.app, map, options.envSources);
+      const files = await writeAppFiles(deps, record, rendered.config, options.app, map, envSources);
       record.envFiles = files.written;
       warnings.push(...files.warnings);
     }
@@ -143,9 +146,8 @@ export async function converge(deps: Deps, record: EnvRecord, rendered: Rendered
   }
 
   // Postgres on a cloned data directory accepts connections ~0.12 s after its container starts: its probe
-  // starts now, beside the wait, and is used when the port read after the wait is the one it asked. A
-  // database that answers has shown it is up: the wait does not hold it for the 250 ms it asks of a
-  // container that gives no other sign (wait.ts).
+  // starts now, beside the wait. A database that answers has shown it is up: the wait does not hold it for
+  // the 250 ms it asks of a container that gives no other sign (wait.ts).
   const stopEarly = new AbortController();
   const early = record.database?.shared
     ? undefined
@@ -191,13 +193,12 @@ export async function converge(deps: Deps, record: EnvRecord, rendered: Rendered
       progress('database', `waiting for Postgres (${vars.database.service}) to accept connections`);
       const { host, port, user, database } = vars.database;
       const target = { host, port, user, database };
+      // The early answer let the wait end sooner; it may be older than the wait's last look, so the server is
+      // asked once more (one round trip when it is up): a server that answered and then went down is not up.
       const asked = await early?.target.catch(() => undefined);
-      let ready: boolean;
-      if (early && asked && sameTarget(asked, target)) ready = await early.ready;
-      else {
-        stopEarly.abort();
-        ready = await deps.probes.postgres(target, deadline, options.signal);
-      }
+      if (early && asked && sameTarget(asked, target)) await early.ready.catch(() => false);
+      stopEarly.abort();
+      const ready = await deps.probes.postgres(target, deadline, options.signal);
       if (!ready) {
         throw new EnvsError(
           'SERVICE_FAILED',
@@ -297,14 +298,19 @@ function earlyProbe(
  * pull them; when they cannot be had, the env builds them under a per-env tag (returned), so one env's
  * build never replaces the image another env runs.
  */
-async function ensureImages(deps: Deps, record: EnvRecord, rendered: RenderedSource, options: ConvergeOptions): Promise<Set<string>> {
+async function ensureImages(
+  deps: Deps,
+  record: EnvRecord,
+  rendered: RenderedSource,
+  options: ConvergeOptions,
+): Promise<{ buildPerEnv: Set<string>; pulled: boolean }> {
   const model = rendered.model;
   const builders = buildAndImageServices(model);
   const pulled = Object.entries(model.services).filter(([, s]) => s.image && !s.build && s.pull_policy !== 'build');
   const refs = [
     ...new Set([...builders.map((name) => model.services[name]?.image as string), ...pulled.map(([, s]) => s.image as string)]),
   ];
-  if (refs.length === 0) return new Set(builders);
+  if (refs.length === 0) return { buildPerEnv: new Set(builders), pulled: false };
   const present = await deps.engine.imagesPresent(refs);
 
   const missing = pulled.filter(([, s]) => !present.has(s.image as string) && s.pull_policy !== 'never');
@@ -332,9 +338,10 @@ async function ensureImages(deps: Deps, record: EnvRecord, rendered: RenderedSou
       );
     for (const ref of after) present.add(ref);
   }
-  return new Set(
+  const buildPerEnv = new Set(
     builders.filter((name) => model.services[name]?.pull_policy === 'build' || !present.has(model.services[name]?.image as string)),
   );
+  return { buildPerEnv, pulled: missing.length + tryPull.length > 0 };
 }
 
 function pullFailed(record: EnvRecord, images: string[], stderr: string): EnvsError {

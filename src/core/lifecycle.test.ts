@@ -115,6 +115,19 @@ describe('create', () => {
     await expect(createEnv(fakes.deps, { branch: 'feat/x' })).rejects.toSatisfy((e: unknown) => EnvsError.is(e) && e.code === 'ENV_EXISTS');
   });
 
+  it('needs no default branch when the start is given, and refuses a bad name plainly without one', async () => {
+    // No origin/HEAD, main or master, the main checkout detached: common in CI checkouts.
+    fakes.deps.git.defaultBase = async () => {
+      throw new EnvsError('UNKNOWN_REF', "Could not tell this repository's default branch.");
+    };
+    const view = await createEnv(fakes.deps, { branch: 'feat/x', from: 'main' });
+    expect(view.status).toBe('running');
+    const error = await createEnv(fakes.deps, { branch: 'bad name' }).catch((e: unknown) => e);
+    expect(EnvsError.is(error) && error.code).toBe('INVALID_BRANCH');
+    const none = await createEnv(fakes.deps, { branch: 'feat/y' }).catch((e: unknown) => e);
+    expect(EnvsError.is(none) && none.code).toBe('UNKNOWN_REF');
+  });
+
   it('changes nothing when the engine is down', async () => {
     fakes.engineDown = true;
     await expect(createEnv(fakes.deps, { branch: 'feat/x' })).rejects.toSatisfy(
@@ -138,7 +151,7 @@ describe('create: the database probe beside the stack wait', () => {
       );
   }
 
-  it('asks Postgres while the wait runs, once, on the published port, and a database that answers is up', async () => {
+  it('asks Postgres while the wait runs, on the published port, and a database that answers is up (asked once more after)', async () => {
     await createEnv(fakes.deps, { branch: 'feat/x' }); // the snapshot
     youngDatabase();
     const asked: number[] = [];
@@ -148,7 +161,27 @@ describe('create: the database probe beside the stack wait', () => {
     };
     const view = await createEnv(fakes.deps, { branch: 'feat/y' });
     expect(view.status).toBe('running');
-    expect(asked).toEqual([view.ports.find((p) => p.service === 'db')?.published]);
+    const port = view.ports.find((p) => p.service === 'db')?.published;
+    expect(asked).toEqual([port, port]);
+  });
+
+  it('asks the port read after the wait when the engine showed another one right after up', async () => {
+    await createEnv(fakes.deps, { branch: 'feat/x' });
+    let listings = 0;
+    const containers = fakes.deps.engine.containers;
+    fakes.deps.engine.containers = async (labels) => {
+      const found = await containers(labels);
+      if (!labels['com.docker.compose.project']?.includes('feat-y') || listings++ > 0) return found;
+      return found.map((c) => ({ ...c, ports: c.ports.map((p) => ({ ...p, published: p.published + 1 })) }));
+    };
+    const asked: number[] = [];
+    fakes.deps.probes.postgres = async (target) => {
+      asked.push(target.port);
+      return true;
+    };
+    const view = await createEnv(fakes.deps, { branch: 'feat/y' });
+    const port = view.ports.find((p) => p.service === 'db')?.published as number;
+    expect(asked).toEqual([port + 1, port]);
   });
 
   it('holds a young database that does not answer yet, like any young container', async () => {

@@ -140,9 +140,6 @@ export async function planCreate(deps: Deps, options: CreateOptions): Promise<En
   }
 
   const settings = upSettings(deps.env, source.config);
-  // The main checkout's env files are read now, beside Compose's render (git ls-files walks the checkout).
-  const collecting = collectAppFiles(deps, source.config);
-  collecting.catch(() => {}); // awaited with the previews below, after the refusals that come first
   const [engine, rendered, app] = await Promise.all([
     deps.engine.info(),
     renderSource(deps, source, { project: names.project, worktree, onDisk: false, env: { ...renderEnv, ...secrets } }),
@@ -152,6 +149,10 @@ export async function planCreate(deps: Deps, options: CreateOptions): Promise<En
   await enforcePolicy(deps, rendered.model, { branch, worktree, baseConfig, files: { commit: checkout.commit } });
   checkDatabaseService(rendered);
 
+  // The main checkout's env files (git ls-files walks the checkout) are read beside the lease previews and the
+  // database's plan — after the refusals a broken branch gets, which must not wait for that walk.
+  const collecting = collectAppFiles(deps, source.config);
+  collecting.catch(() => {}); // awaited in the previews
   // Three independent reads at once; their refusals keep the order of a sequential run (settled, below).
   const owner = { project: names.project, repo: deps.repoId, env: names.name };
   const previews = previewLeasesAndFiles(deps, {
@@ -346,7 +347,10 @@ export function defaultBranchCommit(deps: Deps): BaseLookup {
   const base = deps.git.defaultBase();
   const ref = base.then((b) => b.ref);
   const commit = base.then((b) => b.commit ?? deps.git.resolveCommit(b.ref));
-  commit.catch(() => {}); // the callers see the failure when they await
+  // A repository without a default branch is fine until a caller needs it (`--from`, an existing branch):
+  // each caller sees the failure when it awaits, and none may surface as an unhandled rejection.
+  ref.catch(() => {});
+  commit.catch(() => {});
   return { ref, commit };
 }
 

@@ -99,7 +99,8 @@ export interface ReadSourceOptions {
   env: Record<string, string | undefined>;
   /**
    * Absolute paths outside the repository that compose files may name (`policy.allowPaths` of the default
-   * branch); a promise when the default branch's envs.yaml is still being read (awaited only to follow references).
+   * branch); a promise when the default branch's envs.yaml is still being read (awaited once the compose files
+   * are read and their references are checked).
    */
   allowPaths?: readonly string[] | Promise<readonly string[]>;
 }

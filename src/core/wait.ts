@@ -56,7 +56,8 @@ export async function waitForServices(deps: Deps, options: WaitOptions): Promise
   );
   const proven = (d: ContainerDetail) => d.restartCount === 0 && (options.proven?.services.has(d.service) ?? false);
   // How long a container has been up: by the engine's clock, or — when that clock runs ahead of ours (a VM's
-  // drift) — since this wait first saw the start, so a skewed clock cannot hold the wait forever.
+  // drift) — since this wait first saw the start, so a skewed clock cannot hold the wait forever. Ages are
+  // taken with deps.now() (the tests' clock can stand still), the deadline with the real clock.
   const seen = new Map<string, number>();
   const upFor = (d: Pick<ContainerDetail, 'id' | 'startedAt'>) => {
     const now = deps.now().getTime();
@@ -88,13 +89,19 @@ export async function waitForServices(deps: Deps, options: WaitOptions): Promise
         return { oneShots: [...new Set(verdicts.filter((v) => v.kind === 'done').map((v) => v.service))].sort() };
       }
       for (const d of shaky) if (d.restartCount > 0) restarted.add(d.id);
+      if (Date.now() >= options.deadline) {
+        throw timedOut(
+          options.project,
+          shaky.map((d) => `${printable(d.service)} (${d.status === 'running' ? 'just started' : d.status})`),
+        );
+      }
       // Only young ones: look again when the youngest has been up long enough, not a whole poll later.
       if (shaky.every((d) => d.status === 'running')) pause = Math.max(10, Math.min(POLL_MS, Math.max(...shaky.map(left)) + 5));
     } else if (Date.now() >= options.deadline) {
-      const list = waiting.map((v) => `${printable(v.service)} (${v.why})`).join(', ');
-      throw new EnvsError('SERVICE_FAILED', `Timed out waiting for ${list}.`, {
-        hint: `See what they say with \`docker compose -p ${options.project} logs\`; raise up.waitTimeout in envs.yaml if they only need longer.`,
-      });
+      throw timedOut(
+        options.project,
+        waiting.map((v) => `${printable(v.service)} (${v.why})`),
+      );
     } else if (!announced && waiting.length > 0) {
       announced = true;
       options.onProgress?.({ step: 'wait', message: `waiting for ${[...new Set(waiting.map((v) => v.service))].join(', ')}` });
@@ -102,6 +109,12 @@ export async function waitForServices(deps: Deps, options: WaitOptions): Promise
     const pausing = sleep(pause, undefined, options.signal ? { signal: options.signal } : {}).catch(() => {});
     await (proving ? Promise.race([pausing, proving]) : pausing);
   }
+}
+
+function timedOut(project: string, what: string[]): EnvsError {
+  return new EnvsError('SERVICE_FAILED', `Timed out waiting for ${[...new Set(what)].join(', ')}.`, {
+    hint: `See what they say with \`docker compose -p ${project} logs\`; raise up.waitTimeout in envs.yaml if they only need longer.`,
+  });
 }
 
 /**
