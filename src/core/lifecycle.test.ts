@@ -5,6 +5,7 @@ import { EnvsError } from '../errors.ts';
 import { type Fakes, makeFakes } from '../testing/fakes.ts';
 import { createEnv } from './create.ts';
 import { resetEnvDatabase } from './db-commands.ts';
+import type { ContainerSummary } from './deps.ts';
 import { destroyEnv } from './destroy.ts';
 import { listEnvs } from './list.ts';
 import { upEnv } from './updown.ts';
@@ -154,31 +155,37 @@ describe('create: the database probe beside the stack wait', () => {
   it('asks Postgres while the wait runs, on the published port, and a database that answers is up (asked once more after)', async () => {
     await createEnv(fakes.deps, { branch: 'feat/x' }); // the snapshot
     youngDatabase();
-    const asked: number[] = [];
-    fakes.deps.probes.postgres = async (target) => {
-      asked.push(target.port);
-      return true;
-    };
+    const asked = probedPorts();
     const view = await createEnv(fakes.deps, { branch: 'feat/y' });
     expect(view.status).toBe('running');
     const port = view.ports.find((p) => p.service === 'db')?.published;
     expect(asked).toEqual([port, port]);
   });
 
-  it('asks the port read after the wait when the engine showed another one right after up', async () => {
-    await createEnv(fakes.deps, { branch: 'feat/x' });
+  /** The engine's first listing of feat/y's containers (the one right after up) seen through `change`. */
+  function firstListingOfY(change: (c: ContainerSummary) => ContainerSummary): void {
     let listings = 0;
     const containers = fakes.deps.engine.containers;
     fakes.deps.engine.containers = async (labels) => {
       const found = await containers(labels);
-      if (!labels['com.docker.compose.project']?.includes('feat-y') || listings++ > 0) return found;
-      return found.map((c) => ({ ...c, ports: c.ports.map((p) => ({ ...p, published: p.published + 1 })) }));
+      return labels['com.docker.compose.project']?.includes('feat-y') && listings++ === 0 ? found.map(change) : found;
     };
+  }
+
+  /** The ports Postgres is asked on, in order; it always answers. */
+  function probedPorts(): number[] {
     const asked: number[] = [];
     fakes.deps.probes.postgres = async (target) => {
       asked.push(target.port);
       return true;
     };
+    return asked;
+  }
+
+  it('asks the port read after the wait when the engine showed another one right after up', async () => {
+    await createEnv(fakes.deps, { branch: 'feat/x' });
+    firstListingOfY((c) => ({ ...c, ports: c.ports.map((p) => ({ ...p, published: p.published + 1 })) }));
+    const asked = probedPorts();
     const view = await createEnv(fakes.deps, { branch: 'feat/y' });
     const port = view.ports.find((p) => p.service === 'db')?.published as number;
     expect(asked).toEqual([port + 1, port]);
@@ -224,17 +231,8 @@ describe('create: the database probe beside the stack wait', () => {
   it('asks again when the port read after the wait is not the one it asked', async () => {
     await createEnv(fakes.deps, { branch: 'feat/x' });
     // Right after up the engine shows no database port yet (a restart): the early probe has nothing to ask.
-    let listings = 0;
-    const containers = fakes.deps.engine.containers;
-    fakes.deps.engine.containers = async (labels) => {
-      const found = await containers(labels);
-      return labels['com.docker.compose.project']?.includes('feat-y') && listings++ === 0 ? found.map((c) => ({ ...c, ports: [] })) : found;
-    };
-    const asked: number[] = [];
-    fakes.deps.probes.postgres = async (target) => {
-      asked.push(target.port);
-      return true;
-    };
+    firstListingOfY((c) => ({ ...c, ports: [] }));
+    const asked = probedPorts();
     const view = await createEnv(fakes.deps, { branch: 'feat/y' });
     expect(asked).toEqual([view.ports.find((p) => p.service === 'db')?.published]);
   });
