@@ -164,8 +164,6 @@ export interface PlannedFile {
 
 export interface EnvFilesPlan {
   files: PlannedFile[];
-  /** What the plan read from the main checkout: create writes from these instead of reading them again. */
-  collected?: CollectedSources;
   /** Every rewritten variable (raw values: show through redactChange). */
   changes: AddressChange[];
   skipped: SkippedFile[];
@@ -357,9 +355,7 @@ export interface PreviewInput extends EnvFilesOptions {
 
 /** For `plan`: what `applyEnvFiles` would write into a fresh worktree. Reads only. */
 export async function previewEnvFiles(input: PreviewInput): Promise<EnvFilesPlan> {
-  const collected = input.collected ?? (await collectSources(input.repo, input));
-  const { sources } = collected;
-  const skipped = [...collected.skipped];
+  const { sources, skipped } = input.collected ?? (await collectSources(input.repo, input));
   // Before the worktree exists, the main checkout's ignore rules stand in for the branch's.
   const local = await modeLocalDirs(input.env, input.repo, input.nextApps, input.nextjs);
   const plan = planEnvFiles({ ...input, sources, modeLocal: local.dirs });
@@ -373,7 +369,7 @@ export async function previewEnvFiles(input: PreviewInput): Promise<EnvFilesPlan
     );
     refuseTracked([...tracked].sort(), `files the branch tracks at ${input.commit.slice(0, 12)}`);
   }
-  return { ...plan, skipped: [...skipped, ...plan.skipped], collected };
+  return { ...plan, skipped: [...skipped, ...plan.skipped] };
 }
 
 export interface ApplyInput extends PreviewInput {

@@ -145,35 +145,32 @@ export async function converge(deps: Deps, record: EnvRecord, rendered: Rendered
     throw failedService ?? upFailed(record, result.stderr, taken.length > 0 ? 'ports' : network, (text) => redactor.text(text));
   }
 
-  // Postgres on a cloned data directory accepts connections ~0.12 s after its container starts: its probe
-  // starts now, beside the wait. A database that answers has shown it is up: the wait does not hold it for
-  // the 250 ms it asks of a container that gives no other sign (wait.ts).
+  // Postgres on a cloned data directory accepts connections ~0.12 s after its container starts: it is asked
+  // beside the wait, and a database that answers has shown it is up, so the wait does not hold it for the
+  // 250 ms it asks of a container that gives no other sign (wait.ts). After the wait it is asked once more,
+  // on the port the engine shows then.
   const stopEarly = new AbortController();
-  const early = record.database?.shared
+  const proven = new Set<string>();
+  const proving = record.database?.shared
     ? undefined
-    : earlyProbe(deps, record, rendered, {
+    : answeringDatabase(deps, record, rendered, {
         deadline,
         signal: options.signal ? AbortSignal.any([options.signal, stopEarly.signal]) : stopEarly.signal,
+      }).then((service) => {
+        if (service) proven.add(service);
       });
-  const proven = new Set<string>();
-  const proving = early?.target.then(async (target) => {
-    if (target && (await early.ready)) proven.add(target.service);
-  });
-  await waitForServices(deps, {
-    project: record.project,
-    services: rendered.model.services,
-    deadline,
-    ...(options.signal ? { signal: options.signal } : {}),
-    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-    scrub: (text) => redactor.text(text),
-    ...(proving ? { proven: { services: proven, settled: proving } } : {}),
-  }).catch((error: unknown) => {
-    stopEarly.abort(); // a probe left polling would keep the process alive until the deadline
-    throw error;
-  });
-
   let vars: ReturnType<typeof varsOf>;
   try {
+    await waitForServices(deps, {
+      project: record.project,
+      services: rendered.model.services,
+      deadline,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      scrub: (text) => redactor.text(text),
+      ...(proving ? { proven: { services: proven, settled: proving } } : {}),
+    });
+    stopEarly.abort();
     record.ports = orderBindings(await readBindings(deps, record.project), rendered.serviceOrder);
     vars = varsOf(record, rendered);
     const shared = record.database?.shared;
@@ -192,14 +189,7 @@ export async function converge(deps: Deps, record: EnvRecord, rendered: Rendered
     if (vars.database) {
       progress('database', `waiting for Postgres (${vars.database.service}) to accept connections`);
       const { host, port, user, database } = vars.database;
-      const target = { host, port, user, database };
-      // The early answer let the wait end sooner; it may be older than the wait's last look, so the server is
-      // asked once more (one round trip when it is up): a server that answered and then went down is not up.
-      const asked = await early?.target.catch(() => undefined);
-      if (early && asked && sameTarget(asked, target)) await early.ready.catch(() => false);
-      stopEarly.abort();
-      const ready = await deps.probes.postgres(target, deadline, options.signal);
-      if (!ready) {
+      if (!(await deps.probes.postgres({ host, port, user, database }, deadline, options.signal))) {
         throw new EnvsError(
           'SERVICE_FAILED',
           `The database ${printable(vars.database.service)} did not accept connections on ${host}:${port} in time.`,
@@ -210,7 +200,7 @@ export async function converge(deps: Deps, record: EnvRecord, rendered: Rendered
       }
     }
   } finally {
-    stopEarly.abort(); // whatever happened above, no probe outlives this step
+    stopEarly.abort(); // a probe left polling would keep the process alive until the deadline
   }
   const app = appVariables(record, rendered.config, options.app, {
     map: map ?? addressMapFor([], leased, undefined, {}),
@@ -264,32 +254,20 @@ function varsOf(record: EnvRecord, rendered: RenderedSource, bindings: Binding[]
   });
 }
 
-type PostgresTarget = { host: string; port: number; user: string; database: string };
-
-function sameTarget(a: PostgresTarget, b: PostgresTarget): boolean {
-  return a.host === b.host && a.port === b.port && a.user === b.user && a.database === b.database;
-}
-
 /**
- * The database's readiness probe, started right after `up` on the bindings the engine shows then: `target`
- * (undefined when no database shows yet), then whether it accepted connections before the deadline.
+ * The database's service once it accepts connections on the port the engine shows right after `up`;
+ * undefined when no database shows yet, or it did not answer before the deadline or the signal.
  */
-function earlyProbe(
+async function answeringDatabase(
   deps: Deps,
   record: EnvRecord,
   rendered: RenderedSource,
   options: { deadline: number; signal: AbortSignal },
-): { target: Promise<(PostgresTarget & { service: string }) | undefined>; ready: Promise<boolean> } {
-  const target = readBindings(deps, record.project).then((bindings) => {
-    const db = varsOf(record, rendered, bindings).database;
-    return db ? { service: db.service, host: db.host, port: db.port, user: db.user, database: db.database } : undefined;
-  });
-  const ready = target.then((t) =>
-    t ? deps.probes.postgres({ host: t.host, port: t.port, user: t.user, database: t.database }, options.deadline, options.signal) : false,
-  );
-  target.catch(() => {});
-  ready.catch(() => {}); // awaited only when its target is the one read after the wait
-  return { target, ready };
+): Promise<string | undefined> {
+  const db = varsOf(record, rendered, await readBindings(deps, record.project)).database;
+  if (!db) return undefined;
+  const { host, port, user, database } = db;
+  return (await deps.probes.postgres({ host, port, user, database }, options.deadline, options.signal)) ? db.service : undefined;
 }
 
 /**

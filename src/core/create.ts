@@ -129,7 +129,7 @@ async function applyCreate(deps: Deps, plan: EnvPlan, options: CreateRunOptions,
     await converge(deps, record, plan.source, {
       ...plan.settings,
       app: plan.app,
-      ...(plan.preview.files.collected ? { envSources: plan.preview.files.collected } : {}),
+      envSources: plan.envSources,
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       enter: async (phase) => {

@@ -239,17 +239,32 @@ describe('create: the database probe beside the stack wait', () => {
 });
 
 describe('create: the env files the plan read', () => {
-  it('are written as read, not read from the main checkout again', async () => {
-    const collected = { sources: [{ path: '.env', from: 'default' as const, content: Buffer.from('A=1\n') }], skipped: [] };
-    fakes.deps.app.previewEnvFiles = async () => ({ files: [], changes: [], skipped: [], warnings: [], collected });
+  const collected = { sources: [{ path: '.env', from: 'default' as const, content: Buffer.from('A=1\n') }], skipped: [] };
+
+  /** What each writing of the env files was given to write from (undefined: it reads them itself). */
+  function writtenFrom(): unknown[] {
+    fakes.deps.app.collectEnvFiles = async () => collected;
     const given: unknown[] = [];
     const write = fakes.deps.app.writeEnvFiles;
     fakes.deps.app.writeEnvFiles = async (input) => {
       given.push(input.collected);
       return write(input);
     };
+    return given;
+  }
+
+  it('are written as read, not read from the main checkout again', async () => {
+    const given = writtenFrom();
     await createEnv(fakes.deps, { branch: 'feat/x' });
     expect(given).toEqual([collected]);
+  });
+
+  it('are read again when an image had to be pulled meanwhile (the pull may take minutes)', async () => {
+    const given = writtenFrom();
+    let looks = 0;
+    fakes.deps.engine.imagesPresent = async (refs) => new Set(looks++ === 0 ? [] : refs);
+    await createEnv(fakes.deps, { branch: 'feat/x' });
+    expect(given).toEqual([undefined]);
   });
 });
 

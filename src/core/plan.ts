@@ -65,6 +65,8 @@ export interface EnvPlan {
   renderEnv: Record<string, string>;
   /** The app part: stack detected at the commit, host processes. */
   app: AppPlan;
+  /** The main checkout's env files as the plan read them: create writes these, not a second reading. */
+  envSources: CollectedSources;
   /** Bind-mount sources in the worktree that will hold the env's data, if they do not exist before. */
   dataPaths: string[];
   engine: EngineInfo;
@@ -154,9 +156,7 @@ export async function planCreate(deps: Deps, options: CreateOptions): Promise<En
   const collecting = collectAppFiles(deps, source.config);
   collecting.catch(() => {}); // awaited in the previews
   // Three independent reads at once; their refusals keep the order of a sequential run (settled, below).
-  const owner = { project: names.project, repo: deps.repoId, env: names.name };
   const previews = previewLeasesAndFiles(deps, {
-    owner,
     rendered,
     app,
     settings,
@@ -174,7 +174,8 @@ export async function planCreate(deps: Deps, options: CreateOptions): Promise<En
     databasePlan,
     tracked,
   ] as const);
-  const dataPaths = mounts.length > 0 ? dataPathCandidates(mounts, trackedFiles, rendered.copies) : [];
+  const dataPaths = dataPathCandidates(mounts, trackedFiles, rendered.copies);
+  const envSources = await collecting; // read by now: the previews awaited it
 
   return {
     branch,
@@ -190,6 +191,7 @@ export async function planCreate(deps: Deps, options: CreateOptions): Promise<En
     secrets,
     renderEnv,
     app,
+    envSources,
     dataPaths,
     engine,
     ...(database ? { database } : {}),
@@ -205,7 +207,6 @@ export async function planCreate(deps: Deps, options: CreateOptions): Promise<En
 async function previewLeasesAndFiles(
   deps: Deps,
   input: {
-    owner: { project: string; repo: string; env: string };
     rendered: RenderedSource;
     app: AppPlan;
     settings: UpSettings;
@@ -216,7 +217,8 @@ async function previewLeasesAndFiles(
     collecting: Promise<CollectedSources>;
   },
 ) {
-  const { owner, rendered, app, settings, names } = input;
+  const { rendered, app, settings, names } = input;
+  const owner = { project: names.project, repo: deps.repoId, env: names.name };
   const [ports, subnets] = await Promise.all([
     deps.ports.preview({ owner, requests: [...collectPortRequests(rendered.model), ...supabaseRequests(app)], range: settings.range }),
     deps.subnets.preview({ owner, requests: subnetNeeds(rendered.model, settings.subnets.size), range: settings.subnets }),

@@ -46,14 +46,11 @@ export interface WaitResult {
 export async function waitForServices(deps: Deps, options: WaitOptions): Promise<WaitResult> {
   const restarted = new Set<string>(); // container ids seen restarting: they must prove they are stable
   let announced = false;
-  let proving = options.proven?.settled.then(
-    () => {
-      proving = undefined;
-    },
-    () => {
-      proving = undefined;
-    },
-  );
+  // Raced against each pause until it settles (a proof, or none coming), then no more.
+  const settled = () => {
+    proving = undefined;
+  };
+  let proving: Promise<void> | undefined = options.proven?.settled.then(settled, settled);
   const proven = (d: ContainerDetail) => d.restartCount === 0 && (options.proven?.services.has(d.service) ?? false);
   // How long a container has been up: by the engine's clock, or — when that clock runs ahead of ours (a VM's
   // drift) — since this wait first saw the start, so a skewed clock cannot hold the wait forever. Ages are
