@@ -6,8 +6,8 @@ import type { ComposeModel } from '../compose/model.ts';
 import { subnetNeeds } from '../compose/networks.ts';
 import { buildAndImageServices, collectPortRequests, LOOPBACK, transformModel } from '../compose/transform.ts';
 import { EnvsError, lastLines } from '../errors.ts';
-import type { PortRange } from '../ports/allocate.ts';
-import type { SubnetRangeSetting } from '../subnets/allocate.ts';
+import type { Lease, PortRange } from '../ports/allocate.ts';
+import type { SubnetLease, SubnetRangeSetting } from '../subnets/allocate.ts';
 import { type AppPlan, addressMapFor, appVariables, supabaseRequests, turboAdvice, writeAppFiles } from './app.ts';
 import { withDatabaseVolume } from './database.ts';
 import type { Deps } from './deps.ts';
@@ -37,6 +37,56 @@ export interface ConvergeOptions {
   /** Called before each step so the caller can record the phase. */
   enter?: (phase: Phase) => Promise<void>;
   onProgress?: Progress;
+  /** The first attempt's images and leases, begun by the caller (create: beside `git worktree add`). */
+  leased?: Promise<Leased>;
+}
+
+/** What converge needs before it writes the compose file: the images on the engine, ports and subnets leased. */
+export interface Leased {
+  images: { buildPerEnv: Set<string>; pulled: boolean };
+  leases: Lease[];
+  subnets: SubnetLease[];
+  processPorts: Record<string, number>;
+}
+
+type LeaseOptions = Pick<ConvergeOptions, 'app' | 'range' | 'subnets' | 'signal' | 'onProgress'>;
+
+/**
+ * The images made sure of, then the env's ports and subnets leased (keeping its own). Needs no worktree,
+ * so create runs it while git adds one; converge runs it itself otherwise.
+ */
+export async function leaseFor(deps: Deps, record: EnvRecord, rendered: RenderedSource, options: LeaseOptions): Promise<Leased> {
+  const images = await ensureImages(deps, record, rendered, options);
+  return { images, ...(await reserve(deps, record, rendered, options, new Set())) };
+}
+
+async function reserve(
+  deps: Deps,
+  record: EnvRecord,
+  rendered: RenderedSource,
+  options: LeaseOptions,
+  avoid: Set<number>,
+): Promise<Omit<Leased, 'images'>> {
+  const owner = { project: record.project, repo: record.repoId, env: record.name };
+  const requests = [
+    ...collectPortRequests(rendered.model).map(({ key, protocol }) => ({ key, protocol })),
+    ...supabaseRequests(options.app),
+  ];
+  const networks = subnetNeeds(rendered.model, options.subnets.size).map(({ key, prefix }) => ({ key, prefix }));
+  const [leases, subnets] = await Promise.all([
+    deps.ports.reserve({ owner, requests, range: options.range, avoid }),
+    deps.subnets.reserve({ owner, requests: networks, range: options.subnets }),
+  ]);
+  const processPorts = options.app?.processes.length
+    ? await leaseProcessPorts({
+        ports: deps.ports,
+        owner,
+        processes: options.app.processes,
+        range: options.range,
+        stateDir: deps.records.envDir(record.name),
+      })
+    : {};
+  return { leases, subnets, processPorts };
 }
 
 /**
@@ -48,11 +98,7 @@ export interface ConvergeOptions {
  * real bindings are read back from the engine and the env's variables derived. Updates `record` in place.
  */
 export async function converge(deps: Deps, record: EnvRecord, rendered: RenderedSource, options: ConvergeOptions): Promise<void> {
-  const owner = { project: record.project, repo: record.repoId, env: record.name };
   const composeRequests = collectPortRequests(rendered.model);
-  const requests = [...composeRequests.map(({ key, protocol }) => ({ key, protocol })), ...supabaseRequests(options.app)];
-  const stateDir = deps.records.envDir(record.name);
-  const networks = subnetNeeds(rendered.model, options.subnets.size).map(({ key, prefix }) => ({ key, prefix }));
   const labels = labelsFor(record, deps.home);
   const secrets = Object.values(record.secrets);
   const redactor = createRedactor({ secretValues: secrets });
@@ -66,21 +112,16 @@ export async function converge(deps: Deps, record: EnvRecord, rendered: Rendered
   let map: AddressMap | undefined;
 
   await options.enter?.('ports');
-  const images = await ensureImages(deps, record, rendered, options);
-  const buildPerEnv = images.buildPerEnv;
+  const first = await (options.leased ?? leaseFor(deps, record, rendered, options));
+  const buildPerEnv = first.images.buildPerEnv;
   // The env files the plan read are written as read unless a pull made them old (read again then).
-  const envSources = images.pulled ? undefined : options.envSources;
+  const envSources = first.images.pulled ? undefined : options.envSources;
 
   for (let attempt = 0; ; attempt++) {
     if (attempt > 0) await options.enter?.('ports'); // back from compose-up: recorded again
-    const [leases, subnets] = await Promise.all([
-      deps.ports.reserve({ owner, requests, range: options.range, avoid }),
-      deps.subnets.reserve({ owner, requests: networks, range: options.subnets }),
-    ]);
+    const { leases, subnets, processPorts: ports } = attempt === 0 ? first : await reserve(deps, record, rendered, options, avoid);
     leased = new Map(leases.map((l) => [l.key, l.port]));
-    processPorts = options.app?.processes.length
-      ? await leaseProcessPorts({ ports: deps.ports, owner, processes: options.app.processes, range: options.range, stateDir })
-      : {};
+    processPorts = ports;
     map = addressMapFor(composeRequests, leased, options.app, processPorts);
     const rewrite = rewriteServiceEnvironments(map, rendered.model.services);
     await options.enter?.('compose-file');
@@ -280,8 +321,8 @@ async function ensureImages(
   deps: Deps,
   record: EnvRecord,
   rendered: RenderedSource,
-  options: ConvergeOptions,
-): Promise<{ buildPerEnv: Set<string>; pulled: boolean }> {
+  options: Pick<ConvergeOptions, 'signal' | 'onProgress'>,
+): Promise<Leased['images']> {
   const model = rendered.model;
   const builders = buildAndImageServices(model);
   const pulled = Object.entries(model.services).filter(([, s]) => s.image && !s.build && s.pull_policy !== 'build');

@@ -5,7 +5,7 @@ import { EnvsError } from '../errors.ts';
 import { proxyPortFrom } from '../proxy/targets.ts';
 import { logFile } from './app.ts';
 import { finishApp, startInstall, stopApp } from './app-run.ts';
-import { converge, type Progress } from './converge.ts';
+import { converge, type Leased, leaseFor, type Progress } from './converge.ts';
 import { absentPaths, copyFromMain } from './copies.ts';
 import { databaseRecord, dropDatabase, FORK_PREFIX, prepareClone, seedDatabase, snapshotEnv } from './database.ts';
 import type { Deps } from './deps.ts';
@@ -82,12 +82,20 @@ async function applyCreate(deps: Deps, plan: EnvPlan, options: CreateRunOptions,
   let installing: Promise<unknown> | undefined;
 
   let preparing: Promise<void> | undefined;
+  let leasing: Promise<Leased> | undefined;
   try {
     await enter('worktree');
-    // The database's clone needs no worktree: it is laid out while git adds one (rollback removes it too).
+    // The database's clone, the images and the leases need no worktree: they are made while git adds one
+    // (rollback removes and releases them too).
     made.resources = true;
+    const events = {
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    };
     preparing = prepareEnvDatabase(deps, record, plan, options);
     preparing.catch(() => {}); // awaited below; a failure of the worktree comes first
+    leasing = leaseFor(deps, record, plan.source, { ...plan.settings, app: plan.app, ...events });
+    leasing.catch(() => {}); // awaited by converge
     if (worktree === 'reuse' && plan.adopted && !plan.resume)
       progress('worktree', `adopting ${plan.worktree} (${plan.branch}); its files are left as they are`);
     if (worktree !== 'reuse') {
@@ -130,8 +138,8 @@ async function applyCreate(deps: Deps, plan: EnvPlan, options: CreateRunOptions,
       ...plan.settings,
       app: plan.app,
       envSources: plan.envSources,
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      leased: leasing,
+      ...events,
       enter: async (phase) => {
         if (phase === 'compose-file') failpoint(deps.env, 'after-ports');
         if (phase === 'compose-up') failpoint(deps.env, 'after-compose-file');
@@ -166,7 +174,7 @@ async function applyCreate(deps: Deps, plan: EnvPlan, options: CreateRunOptions,
   } catch (error) {
     // An install still running must not write into what the rollback removes.
     installAbort.abort();
-    await Promise.all([installing?.catch(() => {}), preparing?.catch(() => {})]);
+    await Promise.all([installing?.catch(() => {}), preparing?.catch(() => {}), leasing?.catch(() => {})]);
     if (options.keepOnFailure || plan.resume) {
       record.status = 'failed';
       record.error = EnvsError.is(error) ? error.message : String(error);

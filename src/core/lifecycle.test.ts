@@ -129,6 +129,37 @@ describe('create', () => {
     expect(EnvsError.is(none) && none.code).toBe('UNKNOWN_REF');
   });
 
+  /** Makes `git worktree add` wait (up to a second) until the env's ports are leased, and say whether they were. */
+  function addWaitingForLeases(then: 'add' | 'fail'): { leasedFirst?: boolean } {
+    const seen: { leasedFirst?: boolean } = {};
+    const add = fakes.deps.git.addWorktree;
+    fakes.deps.git.addWorktree = async (o) => {
+      const until = Date.now() + 1_000;
+      while ((await fakes.deps.ports.leases()).length === 0 && Date.now() < until) await sleep(5);
+      seen.leasedFirst = (await fakes.deps.ports.leases()).length > 0;
+      if (then === 'fail') throw new EnvsError('GIT_FAILED', 'git worktree add failed: disk full');
+      await add(o);
+    };
+    return seen;
+  }
+
+  it('leases its ports while git adds the worktree', async () => {
+    const seen = addWaitingForLeases('add');
+    const view = await createEnv(fakes.deps, { branch: 'feat/x' });
+    expect(seen.leasedFirst).toBe(true);
+    expect(view.status).toBe('running');
+    expect((await fakes.deps.ports.leases()).map((l) => l.port).sort()).toEqual(view.ports.map((p) => p.published).sort());
+  });
+
+  it('releases the ports leased beside a worktree add that fails', async () => {
+    const seen = addWaitingForLeases('fail');
+    const error = await createEnv(fakes.deps, { branch: 'feat/x' }).catch((e: unknown) => e);
+    expect(seen.leasedFirst).toBe(true);
+    expect(EnvsError.is(error) && error.code).toBe('GIT_FAILED');
+    expect(await fakes.deps.ports.leases()).toEqual([]);
+    expect(fakes.records.size).toBe(0);
+  });
+
   it('changes nothing when the engine is down', async () => {
     fakes.engineDown = true;
     await expect(createEnv(fakes.deps, { branch: 'feat/x' })).rejects.toSatisfy(
