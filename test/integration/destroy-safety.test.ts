@@ -57,6 +57,33 @@ describe('destroy never loses work without --force', () => {
     // The commit made in the env survives on its branch.
     expect(await fx.git('log', '-1', '--format=%s', 'feat/ignored')).toBe('edit');
   });
+
+  it('deletes the ignored names its worktree’s envs.yaml calls disposable, and only those', async () => {
+    const env = (await envsOk(fx.repo, fx.home, ['create', 'feat/venv', '--json'])).json;
+    await appendFile(join(env.worktree, '.gitignore'), '.venv/\nnotes/\n');
+    // An envs.yaml that says nothing of disposable names: .venv is work like any ignored file.
+    await writeFile(join(env.worktree, 'envs.yaml'), 'up:\n  waitTimeout: 120\n');
+    await fx.git('-C', env.worktree, 'add', '.gitignore', 'envs.yaml');
+    await fx.git('-C', env.worktree, 'commit', '-qm', 'ignore .venv and notes');
+    for (const dir of ['.venv/lib', 'notes']) await mkdir(join(env.worktree, dir), { recursive: true });
+    await writeFile(join(env.worktree, '.venv', 'lib', 'site.py'), '');
+    await writeFile(join(env.worktree, 'notes', 'todo.md'), 'mine');
+
+    const refused = await envs(fx.repo, fx.home, ['destroy', 'feat/venv', '--json']);
+    expect(refused.json.error.details.files).toEqual([
+      { path: '.venv/', kind: 'ignored' },
+      { path: 'notes/', kind: 'ignored' },
+    ]);
+
+    await writeFile(join(env.worktree, 'envs.yaml'), 'up:\n  waitTimeout: 120\ndestroy:\n  disposable: [.venv]\n');
+    await fx.git('-C', env.worktree, 'commit', '-qam', 'venv is disposable');
+    const still = await envs(fx.repo, fx.home, ['destroy', 'feat/venv', '--json']);
+    expect(still.json.error.details.files).toEqual([{ path: 'notes/', kind: 'ignored' }]);
+
+    await rm(join(env.worktree, 'notes'), { recursive: true });
+    await envsOk(fx.repo, fx.home, ['destroy', 'feat/venv']);
+    expect(existsSync(env.worktree)).toBe(false);
+  });
 });
 
 describe('plan', () => {
