@@ -292,7 +292,10 @@ async function accepts(strategy: Strategy): Promise<{ ok: boolean; why: string }
 }
 
 const repos: Repo[] = [];
+/** template: the clone kept running so the shared server is up. */
 const WARM = 'bench/warm';
+/** The untimed cycle of each clone repository before the first run. */
+const WARM_UP = 'bench/warm-up';
 
 /** A repository of the bench and its first env (it seeds; with volume-clone and template it makes the snapshot). */
 async function makeEnvsRepo(strategy: Strategy, scale: number, name: string, store?: string, clone?: Repo['clone']): Promise<Repo> {
@@ -345,7 +348,7 @@ async function cloneCycle(
   i: number,
   scale: number,
 ): Promise<{ create: number; reset: number; query: number | undefined; method: string }> {
-  const env = i < 0 ? 'bench/warm-up' : `bench/clone-${i}`;
+  const env = i < 0 ? WARM_UP : `bench/clone-${i}`;
   const create = await timed(() => envsCli(repo, ['create', env]));
   try {
     const query = repo.strategy === 'volume-clone' ? await firstQuery(repo, env) : undefined;
@@ -360,7 +363,7 @@ async function cloneCycle(
 }
 
 async function removeRepo(repo: Repo): Promise<void> {
-  const envs = ['bench/seed', WARM, ...Array.from({ length: RUNS }, (_, i) => `bench/clone-${i}`)];
+  const envs = ['bench/seed', WARM, WARM_UP, ...Array.from({ length: RUNS }, (_, i) => `bench/clone-${i}`)];
   for (const env of envs)
     await execa('node', [BIN, 'destroy', env, '--force'], { cwd: repo.fx.repo, env: { ENVS_HOME: repo.fx.home }, reject: false });
   const snaps = await execa('node', [BIN, 'db', 'snapshots', '--json'], {
@@ -526,8 +529,8 @@ try {
       ],
     ];
     // One untimed cycle of each clone repository first: right after seeding several GiB, the first run was the
-    // slowest in most rows, the dump/restore floor too (1 GiB, 2026-12-02: ext4 create 1.76 s, then 1.51 and
-    // 1.58 s; dump/restore 41.7 s, then 29.3 and 28.9 s).
+    // slowest in most rows (1 GiB, 2026-12-02: ext4 create 1.76 s, then 1.51 and 1.58 s). The floors and migrate
+    // get none: their first run stays in their medians.
     for (const repo of [ext4, onXfs, reflinked, tmpl]) if (repo) await cloneCycle(repo, -1, scale);
     for (let i = 0; i < RUNS; i++) {
       const order = [...steps.slice(i % steps.length), ...steps.slice(0, i % steps.length)];

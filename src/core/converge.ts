@@ -16,6 +16,7 @@ import { labelsFor } from './labels.ts';
 import { printable } from './naming.ts';
 import type { Binding, EnvRecord, Phase } from './record.ts';
 import { createRedactor } from './redact.ts';
+import { settledInOrder } from './settled.ts';
 import { ensureSharedRunning, serverOf, sharedDatabaseEnv } from './shared-db.ts';
 import type { RenderedSource } from './source.ts';
 import { diagnoseServices, isOneShotPolicy, waitForServices } from './wait.ts';
@@ -37,27 +38,32 @@ export interface ConvergeOptions {
   /** Called before each step so the caller can record the phase. */
   enter?: (phase: Phase) => Promise<void>;
   onProgress?: Progress;
-  /** The first attempt's images and leases, begun by the caller (create: beside `git worktree add`). */
+  /** The first attempt's leases and the images found, begun by the caller (create: beside `git worktree add`). */
   leased?: Promise<Leased>;
 }
 
-/** What converge needs before it writes the compose file: the images on the engine, ports and subnets leased. */
+/** What converge needs before it writes the compose file: the images the engine has, ports and subnets leased. */
 export interface Leased {
-  images: { buildPerEnv: Set<string>; pulled: boolean };
+  /** The stack's images the engine has (a pull of the others waits for converge: Compose reads the worktree's .env). */
+  present: Set<string>;
   leases: Lease[];
   subnets: SubnetLease[];
   processPorts: Record<string, number>;
 }
 
-type LeaseOptions = Pick<ConvergeOptions, 'app' | 'range' | 'subnets' | 'signal' | 'onProgress'>;
+type LeaseOptions = Pick<ConvergeOptions, 'app' | 'range' | 'subnets'>;
 
 /**
- * The images made sure of, then the env's ports and subnets leased (keeping its own). Needs no worktree,
- * so create runs it while git adds one; converge runs it itself otherwise.
+ * The env's ports and subnets leased (keeping its own) and the images the engine has: needs no worktree, so
+ * create runs it while git adds one; converge runs it itself otherwise. Every part has ended when it settles
+ * (a rollback releases after it), and its first error in this order is thrown.
  */
 export async function leaseFor(deps: Deps, record: EnvRecord, rendered: RenderedSource, options: LeaseOptions): Promise<Leased> {
-  const images = await ensureImages(deps, record, rendered, options);
-  return { images, ...(await reserve(deps, record, rendered, options, new Set())) };
+  const [present, leased] = await settledInOrder([
+    imagesPresent(deps, rendered.model),
+    reserve(deps, record, rendered, options, new Set()),
+  ] as const);
+  return { present, ...leased };
 }
 
 async function reserve(
@@ -66,17 +72,17 @@ async function reserve(
   rendered: RenderedSource,
   options: LeaseOptions,
   avoid: Set<number>,
-): Promise<Omit<Leased, 'images'>> {
+): Promise<Omit<Leased, 'present'>> {
   const owner = { project: record.project, repo: record.repoId, env: record.name };
   const requests = [
     ...collectPortRequests(rendered.model).map(({ key, protocol }) => ({ key, protocol })),
     ...supabaseRequests(options.app),
   ];
   const networks = subnetNeeds(rendered.model, options.subnets.size).map(({ key, prefix }) => ({ key, prefix }));
-  const [leases, subnets] = await Promise.all([
+  const [leases, subnets] = await settledInOrder([
     deps.ports.reserve({ owner, requests, range: options.range, avoid }),
     deps.subnets.reserve({ owner, requests: networks, range: options.subnets }),
-  ]);
+  ] as const);
   const processPorts = options.app?.processes.length
     ? await leaseProcessPorts({
         ports: deps.ports,
@@ -113,9 +119,10 @@ export async function converge(deps: Deps, record: EnvRecord, rendered: Rendered
 
   await options.enter?.('ports');
   const first = await (options.leased ?? leaseFor(deps, record, rendered, options));
-  const buildPerEnv = first.images.buildPerEnv;
+  const images = await ensureImages(deps, record, rendered, options, first.present);
+  const buildPerEnv = images.buildPerEnv;
   // The env files the plan read are written as read unless a pull made them old (read again then).
-  const envSources = first.images.pulled ? undefined : options.envSources;
+  const envSources = images.pulled ? undefined : options.envSources;
 
   for (let attempt = 0; ; attempt++) {
     if (attempt > 0) await options.enter?.('ports'); // back from compose-up: recorded again
@@ -322,15 +329,12 @@ async function ensureImages(
   record: EnvRecord,
   rendered: RenderedSource,
   options: Pick<ConvergeOptions, 'signal' | 'onProgress'>,
-): Promise<Leased['images']> {
+  found: ReadonlySet<string>,
+): Promise<{ buildPerEnv: Set<string>; pulled: boolean }> {
   const model = rendered.model;
-  const builders = buildAndImageServices(model);
-  const pulled = Object.entries(model.services).filter(([, s]) => s.image && !s.build && s.pull_policy !== 'build');
-  const refs = [
-    ...new Set([...builders.map((name) => model.services[name]?.image as string), ...pulled.map(([, s]) => s.image as string)]),
-  ];
+  const { builders, pulled, refs } = imageServices(model);
   if (refs.length === 0) return { buildPerEnv: new Set(builders), pulled: false };
-  const present = await deps.engine.imagesPresent(refs);
+  const present = new Set(found);
 
   const missing = pulled.filter(([, s]) => !present.has(s.image as string) && s.pull_policy !== 'never');
   const tryPull = builders.filter((name) => {
@@ -361,6 +365,22 @@ async function ensureImages(
     builders.filter((name) => model.services[name]?.pull_policy === 'build' || !present.has(model.services[name]?.image as string)),
   );
   return { buildPerEnv, pulled: missing.length + tryPull.length > 0 };
+}
+
+/** Services that build and name an image, services that only pull one, and every image they name. */
+function imageServices(model: ComposeModel) {
+  const builders = buildAndImageServices(model);
+  const pulled = Object.entries(model.services).filter(([, s]) => s.image && !s.build && s.pull_policy !== 'build');
+  const refs = [
+    ...new Set([...builders.map((name) => model.services[name]?.image as string), ...pulled.map(([, s]) => s.image as string)]),
+  ];
+  return { builders, pulled, refs };
+}
+
+/** Which of the stack's images the engine has. */
+async function imagesPresent(deps: Deps, model: ComposeModel): Promise<Set<string>> {
+  const { refs } = imageServices(model);
+  return refs.length === 0 ? new Set() : deps.engine.imagesPresent(refs);
 }
 
 function pullFailed(record: EnvRecord, images: string[], stderr: string): EnvsError {

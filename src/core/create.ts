@@ -85,8 +85,8 @@ async function applyCreate(deps: Deps, plan: EnvPlan, options: CreateRunOptions,
   let leasing: Promise<Leased> | undefined;
   try {
     await enter('worktree');
-    // The database's clone, the images and the leases need no worktree: they are made while git adds one
-    // (rollback removes and releases them too).
+    // The database's clone, the leases and a look at which images the engine has need no worktree: they are
+    // made while git adds one (rollback removes and releases them too). A pull waits for converge.
     made.resources = true;
     const events = {
       ...(options.signal ? { signal: options.signal } : {}),
@@ -94,7 +94,7 @@ async function applyCreate(deps: Deps, plan: EnvPlan, options: CreateRunOptions,
     };
     preparing = prepareEnvDatabase(deps, record, plan, options);
     preparing.catch(() => {}); // awaited below; a failure of the worktree comes first
-    leasing = leaseFor(deps, record, plan.source, { ...plan.settings, app: plan.app, ...events });
+    leasing = leaseFor(deps, record, plan.source, { ...plan.settings, app: plan.app });
     leasing.catch(() => {}); // awaited by converge
     if (worktree === 'reuse' && plan.adopted && !plan.resume)
       progress('worktree', `adopting ${plan.worktree} (${plan.branch}); its files are left as they are`);

@@ -160,6 +160,22 @@ describe('create', () => {
     expect(fakes.records.size).toBe(0);
   });
 
+  it('pulls a missing image only once the worktree and its env files are there (Compose reads its .env)', async () => {
+    let looks = 0;
+    fakes.deps.engine.imagesPresent = async (refs) => new Set(looks++ === 0 ? [] : refs);
+    const phases: (string | undefined)[] = [];
+    fakes.deps.compose.pull = async () => {
+      phases.push([...fakes.records.values()][0]?.phase);
+      fakes.calls.push('compose pull');
+      return { ok: true, stderr: '' };
+    };
+    await createEnv(fakes.deps, { branch: 'feat/x' });
+    // Past the worktree and env-files phases: in converge's own.
+    expect(phases).toEqual(['ports']);
+    expect(fakes.calls.indexOf('worktree add feat/x')).toBeLessThan(fakes.calls.indexOf('compose pull'));
+    expect(fakes.calls.indexOf('compose pull')).toBeLessThan(fakes.calls.indexOf('compose up'));
+  });
+
   it('changes nothing when the engine is down', async () => {
     fakes.engineDown = true;
     await expect(createEnv(fakes.deps, { branch: 'feat/x' })).rejects.toSatisfy(
