@@ -285,7 +285,7 @@ function refuseLoss(record: EnvRecord, risk: WorkAtRisk, containersGone: boolean
 async function extraDisposable(worktree: string): Promise<string[]> {
   try {
     const files = await dirReader(worktree)(CONFIG_FILES);
-    if (![...files.values()].some((text) => text.includes('disposable'))) return [];
+    if (![...files.values()].some((content) => content.includes('disposable'))) return [];
     return (await configFrom(files)).destroy?.disposable ?? [];
   } catch {
     return [];
