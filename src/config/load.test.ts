@@ -15,6 +15,14 @@ describe('parseConfig', () => {
     expect(config.ports?.range).toBe('30000-30999');
   });
 
+  it('takes `compose: { embedded: true }` alone (the hint COMPOSE_NOT_CHOSEN gives), refuses it beside files', async () => {
+    expect((await parseConfig('compose: { embedded: true }\n')).compose).toEqual({ embedded: true });
+    await expect(parseConfig('compose:\n  embedded: true\n  files: [compose.yaml]\n')).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      details: { problems: [expect.stringMatching(/compose: give either files or embedded: true, not both/)] },
+    });
+  });
+
   it('reports every problem at once', async () => {
     try {
       await parseConfig('compose:\n  files: [/etc/passwd]\nports:\n  range: lots\nunknown: 1\n');

@@ -91,9 +91,12 @@ export const ConfigSchema = z
           .min(1)
           .describe(
             'Compose files, repository-relative, in merge order. Default: what `docker compose` would pick (compose.yaml + compose.override.yaml, …).',
-          ),
+          )
+          .optional(),
       })
       .strict()
+      // Either says what the env runs; both would leave one of them silently unused.
+      .refine((c) => !(c.embedded && c.files), 'give either files or embedded: true, not both')
       .optional(),
     ports: z
       .object({
@@ -222,7 +225,15 @@ export const ConfigSchema = z
       .optional(),
     up: z
       .object({
-        waitTimeout: z.number().int().positive().max(3600).describe('Seconds `docker compose up --wait` may take. Default 300.').optional(),
+        waitTimeout: z
+          .number()
+          .int()
+          .positive()
+          .max(3600)
+          .describe(
+            'Seconds create and up wait for every service to be up (and the database to answer) after `docker compose up`. Default 300.',
+          )
+          .optional(),
       })
       .strict()
       .optional(),
