@@ -3,7 +3,8 @@ import { EnvsError } from '../errors.ts';
 import type { ComposeClient, Engine } from './deps.ts';
 import { compareVersions } from './version.ts';
 
-export const REQUIRED = { node: '22.0.0', git: '2.36.0', compose: '2.24.4' } as const;
+// node: package.json's engines (22.18 runs .ts type-stripped and has every API envs uses).
+export const REQUIRED = { node: '22.18.0', git: '2.36.0', compose: '2.24.4' } as const;
 
 export interface Check {
   name: string;
@@ -65,7 +66,7 @@ export async function runDoctor(deps: DoctorDeps): Promise<DoctorResult> {
       'node',
       async () => deps.nodeVersion,
       REQUIRED.node,
-      'Install Node.js 22 or later (24 LTS recommended), e.g. with nvm, fnm or your package manager.',
+      'Install Node.js 22.18 or later (24 LTS recommended), e.g. with nvm, fnm or your package manager.',
     ),
     versionCheck('git', deps.gitVersion, REQUIRED.git, 'Install git 2.36 or later.'),
     versionCheck(
