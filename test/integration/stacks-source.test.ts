@@ -50,6 +50,14 @@ describe('a compose file in a subdirectory with its own gitignored .env', () => 
     expect(refused.json.error.code).toBe('COMPOSE_NOT_CHOSEN');
     expect(refused.json.error.message).toMatch(/docker\/docker-compose\.yml/);
     expect(refused.json.error.hint).toMatch(/files: \[docker\/docker-compose\.yml\]/);
+    expect(refused.json.error.hint).toMatch(/compose: \{ embedded: true \}/);
+
+    // The hint's other way out, written as it says: envs's own Postgres instead of the compose file.
+    await fx.write({ 'envs.yaml': 'compose: { embedded: true }\n' });
+    await fx.commit('use the embedded Postgres');
+    const embedded = (await envsOk(fx.repo, fx.home, ['plan', 'feat/a', '--json'])).json;
+    expect(embedded.warnings).toContainEqual(expect.stringMatching(/embedded Postgres .* as envs\.yaml says/));
+    expect(embedded.source_files).toEqual([]);
 
     await fx.write({ 'envs.yaml': 'compose:\n  files: [docker/docker-compose.yml]\n' });
     await fx.commit('choose the compose file');
