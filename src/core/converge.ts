@@ -19,7 +19,7 @@ import { createRedactor } from './redact.ts';
 import { settledInOrder } from './settled.ts';
 import { ensureSharedRunning, serverOf, sharedDatabaseEnv } from './shared-db.ts';
 import type { RenderedSource } from './source.ts';
-import { diagnoseServices, isOneShotPolicy, waitForServices } from './wait.ts';
+import { diagnoseServices, oneShotServices, waitForServices } from './wait.ts';
 
 /** Bind conflicts (someone took a leased port) and pool overlaps are moved around this many times before giving up. */
 const MAX_MOVES = 3;
@@ -116,6 +116,7 @@ export async function converge(deps: Deps, record: EnvRecord, rendered: Rendered
   let leased = new Map<string, number>();
   let processPorts: Record<string, number> = {};
   let map: AddressMap | undefined;
+  const oneShots = oneShotServices(rendered.model.services, record.database?.service);
 
   await options.enter?.('ports');
   const first = await (options.leased ?? leaseFor(deps, record, rendered, options));
@@ -187,6 +188,7 @@ export async function converge(deps: Deps, record: EnvRecord, rendered: Rendered
         ? await diagnoseServices(deps, {
             project: record.project,
             services: rendered.model.services,
+            oneShots,
             scrub: (text) => redactor.text(text),
           })
         : undefined;
@@ -212,6 +214,7 @@ export async function converge(deps: Deps, record: EnvRecord, rendered: Rendered
     await waitForServices(deps, {
       project: record.project,
       services: rendered.model.services,
+      oneShots,
       deadline,
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
@@ -278,10 +281,8 @@ export async function converge(deps: Deps, record: EnvRecord, rendered: Rendered
       (s.ports ?? []).flatMap((p) => (p.app_protocol ? [[`${name}/${p.target}`, String(p.app_protocol)]] : [])),
     ),
   );
-  // By restart policy: Docker restarts the others, so an exited one of those is down, whatever its exit code.
-  record.oneShots = Object.keys(rendered.model.services)
-    .filter((name) => isOneShotPolicy(rendered.model.services[name]?.restart))
-    .sort();
+  // Jobs (oneShotServices): an exited one of the others is down, whatever its exit code.
+  record.oneShots = [...oneShots].sort();
   record.warnings = [...new Set([...warnings, ...vars.warnings])];
   record.sourceFiles = rendered.sourceFiles;
   record.projectDir = rendered.projectDir;

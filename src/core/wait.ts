@@ -18,6 +18,8 @@ export interface WaitOptions {
   project: string;
   /** The services of the env as rendered (restart policies, healthchecks). */
   services: Record<string, Service>;
+  /** Which of them are jobs whose exit 0 is "done" (`oneShotServices`). */
+  oneShots: ReadonlySet<string>;
   deadline: number;
   signal?: AbortSignal;
   onProgress?: Progress;
@@ -70,7 +72,9 @@ export async function waitForServices(deps: Deps, options: WaitOptions): Promise
     );
     const suspicious = containers.filter((c) => c.state !== 'running' || restarted.has(c.id));
     const details = new Map((await deps.engine.inspect(suspicious.map((c) => c.id))).map((d) => [d.id, d]));
-    const verdicts = containers.map((c) => judge(c, details.get(c.id), options.services[c.service] ?? {}, restarted, upFor));
+    const verdicts = containers.map((c) =>
+      judge(c, details.get(c.id), options.services[c.service] ?? {}, options.oneShots.has(c.service), restarted, upFor),
+    );
 
     const failed = verdicts.find((v) => v.kind === 'failed');
     if (failed && failed.kind === 'failed') throw await serviceFailed(deps, failed, options.scrub);
@@ -120,14 +124,21 @@ function timedOut(project: string, what: string[]): EnvsError {
  */
 export async function diagnoseServices(
   deps: Deps,
-  options: Pick<WaitOptions, 'project' | 'services' | 'scrub'>,
+  options: Pick<WaitOptions, 'project' | 'services' | 'oneShots' | 'scrub'>,
 ): Promise<EnvsError | undefined> {
   const containers = (await deps.engine.containers({ 'com.docker.compose.project': options.project })).filter(
     (c) => c.labels['com.docker.compose.oneoff'] !== 'True' && c.service in options.services,
   );
   const details = new Map((await deps.engine.inspect(containers.map((c) => c.id))).map((d) => [d.id, d]));
   for (const c of containers) {
-    const verdict = judge(c, details.get(c.id), options.services[c.service] ?? {}, new Set(), (d) => Date.now() - Date.parse(d.startedAt));
+    const verdict = judge(
+      c,
+      details.get(c.id),
+      options.services[c.service] ?? {},
+      options.oneShots.has(c.service),
+      new Set(),
+      (d) => Date.now() - Date.parse(d.startedAt),
+    );
     if (verdict.kind === 'failed') return serviceFailed(deps, verdict, options.scrub);
   }
   return undefined;
@@ -138,15 +149,42 @@ type Verdict =
   | { kind: 'waiting'; service: string; why: string }
   | { kind: 'failed'; service: string; id: string; why: string };
 
-/** A one-shot is a service Docker does not restart: `restart: no` (the default) or `on-failure`. */
-export function isOneShotPolicy(restart: unknown): boolean {
+/** A policy under which Docker does not restart a service that exited 0: `restart: no` (the default) or `on-failure`. */
+function isOneShotPolicy(restart: unknown): boolean {
   return restart === undefined || restart === 'no' || (typeof restart === 'string' && restart.startsWith('on-failure'));
+}
+
+/**
+ * The services that are jobs (migrators, seeders, setup), whose exit 0 is "done", not "down". Docker must not
+ * restart them (`restart: no`, Compose's default, or `on-failure`), and nothing may say they serve: another
+ * service waiting for them to complete (`condition: service_completed_successfully`) makes them jobs; a
+ * published port, a healthcheck, or being the env's database makes them servers, whose exit is an outage.
+ */
+export function oneShotServices(services: Record<string, Service>, database?: string): Set<string> {
+  const awaited = new Set<string>();
+  for (const service of Object.values(services)) {
+    const dependsOn = service.depends_on;
+    if (!dependsOn || typeof dependsOn !== 'object' || Array.isArray(dependsOn)) continue;
+    for (const [name, how] of Object.entries(dependsOn as Record<string, { condition?: unknown } | null>)) {
+      if (how?.condition === 'service_completed_successfully') awaited.add(name);
+    }
+  }
+  const serves = (name: string, service: Service) =>
+    name === database ||
+    (service.ports ?? []).length > 0 ||
+    (typeof service.healthcheck === 'object' && service.healthcheck !== null && !(service.healthcheck as { disable?: unknown }).disable);
+  return new Set(
+    Object.entries(services)
+      .filter(([name, service]) => isOneShotPolicy(service.restart) && (awaited.has(name) || !serves(name, service)))
+      .map(([name]) => name),
+  );
 }
 
 function judge(
   c: ContainerSummary,
   detail: ContainerDetail | undefined,
   service: Service,
+  oneShot: boolean,
   restarted: Set<string>,
   upFor: (d: ContainerDetail) => number,
 ): Verdict {
@@ -173,7 +211,7 @@ function judge(
     const code = detail?.exitCode ?? Number(/exited\((\d+)\)/.exec(c.state)?.[1] ?? Number.NaN);
     const policy = detail?.restartPolicy ?? String(service.restart ?? 'no');
     const restartsIt = policy === 'always' || policy === 'unless-stopped' || (policy.startsWith('on-failure') && code !== 0);
-    if (code === 0 && isOneShotPolicy(service.restart)) return { kind: 'done', service: name };
+    if (code === 0 && oneShot) return { kind: 'done', service: name };
     if (restartsIt) return { kind: 'waiting', service: name, why: `exited ${code}, restarting` };
     return { kind: 'failed', service: name, id: c.id, why: `exited with code ${code}` };
   }

@@ -78,6 +78,11 @@ describe('broken services are never reported as healthy', () => {
     # Exits 0 on SIGTERM, as a graceful server does: stopped by hand, it must not pass for a finished one-shot.
     command: ["sh", "-c", "trap 'exit 0' TERM; mkdir -p /www && echo app-up > /www/index.html && httpd -p 80 -h /www && while true; do sleep 1; done"]
     ports: ["8080:80"]
+  web:
+    image: ${images.busybox}
+    # Compose's default restart policy, as most files leave it; it publishes a port, so it is a server.
+    command: ["sh", "-c", "trap 'exit 0' TERM; mkdir -p /www && echo web-up > /www/index.html && httpd -p 80 -h /www && while true; do sleep 1; done"]
+    ports: ["8081:80"]
   seed:
     image: ${images.busybox}
     command: ["true"]
@@ -113,7 +118,8 @@ describe('broken services are never reported as healthy', () => {
     expect((await envsOk(fx.repo, fx.home, ['info', 'feat/stopped', '--json'])).json).toMatchObject({ status: 'running', problems: [] });
     await execa('docker', ['stop', await containerOf(env.project, 'app')]);
     const info = (await envsOk(fx.repo, fx.home, ['info', 'feat/stopped', '--json'])).json;
-    expect(info.status).toBe('stopped');
+    expect(info.status).toBe('partial'); // web still runs
+    expect(info.service_states.find((s: any) => s.service === 'app')).toMatchObject({ state: 'exited', one_shot: false });
     const { stdout } = await execa('docker', [
       'ps',
       '-a',
@@ -124,6 +130,18 @@ describe('broken services are never reported as healthy', () => {
     ]);
     expect(stdout).toMatch(/app-1 Exited \(0\)/);
     await envsOk(fx.repo, fx.home, ['destroy', 'feat/stopped']);
+    await expectNothingLeft(fx.label);
+  });
+
+  it('a server with no restart policy that exits 0 is down, not a finished job', async () => {
+    const env = (await envsOk(fx.repo, fx.home, ['create', 'feat/web-stopped', '--json'])).json;
+    await execa('docker', ['stop', await containerOf(env.project, 'web')]);
+    const info = (await envsOk(fx.repo, fx.home, ['info', 'feat/web-stopped', '--json'])).json;
+    expect(info.status).not.toBe('running');
+    const state = (name: string) => info.service_states.find((s: any) => s.service === name);
+    expect(state('web')).toMatchObject({ state: 'exited', exit_code: 0, one_shot: false });
+    expect(state('seed')).toMatchObject({ state: 'done', one_shot: true });
+    await envsOk(fx.repo, fx.home, ['destroy', 'feat/web-stopped']);
     await expectNothingLeft(fx.label);
   });
 });
