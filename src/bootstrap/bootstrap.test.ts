@@ -55,6 +55,31 @@ describe('runBootstrap', () => {
     expect(await readFile(log, 'utf8')).toContain('hunter22'); // the full log is the user's own (0600)
   });
 
+  it('names the commands by their envs.yaml key: a database seed is not called bootstrap', async () => {
+    const events: { step: string; message: string }[] = [];
+    await runBootstrap({
+      worktree: dir(),
+      commands: ['true'],
+      env: {},
+      logFile: join(dir(), 'seed.log'),
+      key: 'database.seed',
+      step: 'database',
+      onProgress: (e) => events.push(e),
+    });
+    expect(events.at(-1)).toEqual({
+      step: 'database',
+      message: expect.stringMatching(/^database\.seed done in \d+\.\d\d s \(1 command\)$/),
+    });
+    const failed = await runBootstrap({
+      worktree: dir(),
+      commands: ['exit 4'],
+      env: {},
+      logFile: join(dir(), 'seed.log'),
+      key: 'database.seed',
+    }).catch((e: unknown) => e);
+    expect((failed as EnvsError).hint).toMatch(/^Command 1 of 1 of `database\.seed` failed; fix it \(or `database\.seed` in envs\.yaml\)/);
+  });
+
   it('is cancelled with its process group', async () => {
     const controller = new AbortController();
     const running = runBootstrap({

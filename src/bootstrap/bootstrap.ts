@@ -17,6 +17,9 @@ export interface BootstrapOptions {
   onProgress?: Progress;
   /** Values to mask in the output tail of an error (the env's secrets). */
   redact?: Iterable<string>;
+  /** The commands' key in envs.yaml, for messages and the progress step: `bootstrap` (default), `database.seed`… */
+  key?: string;
+  step?: string;
 }
 
 export interface BootstrapResult {
@@ -34,16 +37,18 @@ export async function runBootstrap(options: BootstrapOptions): Promise<Bootstrap
   const env = { ...(options.baseEnv ?? process.env), ...options.env };
   const steps: BootstrapResult['steps'] = [];
   const total = options.commands.length;
+  const key = options.key ?? 'bootstrap';
+  const stepName = options.step ?? 'bootstrap';
   for (const [index, command] of options.commands.entries()) {
     const { file, args } = userArgv(command);
     const label = describeCommand(command);
     const step = await runStep(label, file, args, {
-      step: 'bootstrap',
+      step: stepName,
       cwd: options.worktree,
       env,
       logFile: options.logFile,
       code: 'BOOTSTRAP_FAILED',
-      hint: `Bootstrap command ${index + 1} of ${total} failed; fix it (or \`bootstrap:\` in envs.yaml) and run \`envs create <branch>\` again to resume.`,
+      hint: `Command ${index + 1} of ${total} of \`${key}\` failed; fix it (or \`${key}\` in envs.yaml) and run \`envs create <branch>\` again to resume.`,
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onProgress
         ? {
@@ -56,6 +61,9 @@ export async function runBootstrap(options: BootstrapOptions): Promise<Bootstrap
     steps.push(step);
   }
   const durationMs = performance.now() - started;
-  if (total > 0) options.onProgress?.({ step: 'bootstrap', message: `bootstrap done in ${seconds(durationMs)} (${total} commands)` });
+  if (total > 0) {
+    const commands = total === 1 ? '1 command' : `${total} commands`;
+    options.onProgress?.({ step: stepName, message: `${key} done in ${seconds(durationMs)} (${commands})` });
+  }
   return { steps, durationMs };
 }

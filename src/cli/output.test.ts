@@ -110,6 +110,23 @@ describe('human output cannot be forged by names', () => {
     });
     expectNoForgery(destroyed);
     expect(destroyed.trimEnd().split('\n')).toHaveLength(2);
+    // A tracked file --force only reverted is not "deleted".
+    const reverted = destroySummary({
+      name: 'n',
+      branch: 'feat/x',
+      project: 'p',
+      worktree: '/wt',
+      worktree_removed: true,
+      kept_refs: [],
+      branch_kept: true,
+      forced_files: [
+        { path: 'www/index.html', kind: 'modified' },
+        { path: 'untracked.txt', kind: 'untracked' },
+      ],
+      released_ports: [],
+    });
+    expect(reverted).toContain('--force discarded the changes to 1 tracked file(s): www/index.html');
+    expect(reverted).toContain('--force deleted 1 untracked or ignored file(s): untracked.txt');
     const doctor = doctorSummary({
       ok: false,
       checks: [{ name: 'compose model', ok: false, detail: forged('bad'), fix: forged('fix it') }],

@@ -169,13 +169,15 @@ export function destroySummary(result: DestroyResult): string {
   const lines = [
     `✓ destroyed ${p(result.branch)} (env ${p(result.name)}): containers, volumes, networks, ports${result.worktree_removed ? ' and worktree' : ''} removed; branch ${p(result.branch)} kept.`,
   ];
-  if (result.forced_files.length > 0)
-    lines.push(
-      `  --force deleted ${result.forced_files.length} file(s): ${result.forced_files
-        .slice(0, 5)
-        .map((f) => p(f.path))
-        .join(', ')}${result.forced_files.length > 5 ? ', …' : ''}`,
-    );
+  const few = (files: DestroyResult['forced_files']) =>
+    `${files
+      .slice(0, 5)
+      .map((f) => p(f.path))
+      .join(', ')}${files.length > 5 ? ', …' : ''}`;
+  const modified = result.forced_files.filter((f) => f.kind === 'modified');
+  const removed = result.forced_files.filter((f) => f.kind !== 'modified');
+  if (modified.length > 0) lines.push(`  --force discarded the changes to ${modified.length} tracked file(s): ${few(modified)}`);
+  if (removed.length > 0) lines.push(`  --force deleted ${removed.length} untracked or ignored file(s): ${few(removed)}`);
   return `${lines.join('\n')}\n`;
 }
 

@@ -727,11 +727,14 @@ async function resetShared(
   await runDatabaseCommands(deps, record, databaseCommands(options.config, false), options);
 }
 
+/** `database.migrate`, then on a fresh database `database.seed`, with the key they have in envs.yaml (for messages). */
 function databaseCommands(config: Config, fresh: boolean) {
-  return [
-    ...(config.database?.migrate ? [config.database.migrate] : []),
-    ...(fresh && config.database?.seed ? [config.database.seed] : []),
-  ];
+  const migrate = config.database?.migrate;
+  const seed = fresh ? config.database?.seed : undefined;
+  return {
+    commands: [...(migrate ? [migrate] : []), ...(seed ? [seed] : [])],
+    key: migrate && seed ? 'database.migrate/seed' : migrate ? 'database.migrate' : 'database.seed',
+  };
 }
 
 async function runDatabaseCommands(
@@ -740,13 +743,15 @@ async function runDatabaseCommands(
   commands: ReturnType<typeof databaseCommands>,
   options: { logFile: string; onProgress?: Progress; signal?: AbortSignal },
 ): Promise<void> {
-  if (commands.length === 0) return;
-  options.onProgress?.({ step: 'database', message: `running database.migrate/seed for ${record.database?.service ?? 'the database'}` });
+  if (commands.commands.length === 0) return;
+  options.onProgress?.({ step: 'database', message: `running ${commands.key} for ${record.database?.service ?? 'the database'}` });
   await deps.app.bootstrap({
+    key: commands.key,
+    step: 'database',
     worktree: record.worktree,
     baseEnv: deps.env,
     redact: Object.values(record.secrets),
-    commands,
+    commands: commands.commands,
     env: record.env,
     logFile: options.logFile,
     ...(options.signal ? { signal: options.signal } : {}),

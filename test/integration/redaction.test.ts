@@ -204,7 +204,7 @@ describe('names cannot forge human output', () => {
     const forced = await envsOk(fx.repo, fx.home, ['destroy', branch, '--force']);
     expectNotForged(forced.stdout);
     expectNotForged(forced.stderr);
-    expect(forced.stdout).toContain('--force deleted 1 file(s): notes\\x0aerror');
+    expect(forced.stdout).toContain('--force deleted 1 untracked or ignored file(s): notes\\x0aerror');
     await expectNothingLeft(fx.label);
   });
 
