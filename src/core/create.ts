@@ -17,7 +17,7 @@ import { type CreateOptions, type EnvPlan, planCreate } from './plan.ts';
 import type { EnvRecord, Phase } from './record.ts';
 import { settledInOrder } from './settled.ts';
 import { createFromTemplate, credentialsOf, ensureSharedRunning, ensureSharedServer, envDatabaseName, serverOf } from './shared-db.ts';
-import { removeResources } from './teardown.ts';
+import { removeResources, removeStaleTasks } from './teardown.ts';
 import { type EnvView, viewOf } from './view.ts';
 
 export interface CreateRunOptions extends CreateOptions {
@@ -85,6 +85,7 @@ async function applyCreate(deps: Deps, plan: EnvPlan, options: CreateRunOptions,
   let leasing: Promise<Leased> | undefined;
   try {
     await enter('worktree');
+    if (plan.resume) await removeStaleTasks(deps, record.project);
     // The database's clone, the leases and a look at which images the engine has need no worktree: they are
     // made while git adds one (rollback removes and releases them too). A pull waits for converge.
     made.resources = true;

@@ -69,6 +69,18 @@ function describe(r: LabeledResources): string {
 }
 
 /**
+ * Containers envs ran itself for an env (a clone's holder, a task) that an interrupted run left behind (Ctrl-C
+ * exits at once, as a kill would): they carry the env's labels but not Compose's. Running ones are left alone
+ * (a self-removing task still at work). create removes them when it resumes the env.
+ */
+export async function removeStaleTasks(deps: Pick<Deps, 'engine'>, project: string): Promise<void> {
+  const left = (await deps.engine.containers({ [LABEL.project]: project })).filter(
+    (c) => c.labels['com.docker.compose.project'] === undefined && c.state !== 'running',
+  );
+  if (left.length > 0) await deps.engine.remove({ containers: left.map((c) => c.id), volumes: [], networks: [], images: [] });
+}
+
+/**
  * The containers, volumes and networks the Supabase CLI made for an env (`supabase start` run through
  * `envs exec`): they carry `com.supabase.cli.project=<the env's own project id>`, unique to the env.
  */

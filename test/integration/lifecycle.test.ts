@@ -43,10 +43,20 @@ describe('a create that fails half-way leaves nothing half-made', () => {
     },
   );
 
-  it('a killed create is resumed by running create again', async () => {
+  it('a killed create is resumed by running create again, removing what its own containers left', async () => {
     await envs(fx.repo, fx.home, ['create', 'feat/resume'], { ENVS_FAILPOINT: 'after-ports' });
+    // What Ctrl-C during a clone's layout leaves: envs's holder container (the env's labels, not Compose's), created.
+    const [partial] = (await envsOk(fx.repo, fx.home, ['list', '--json'])).json;
+    const labels = { 'dev.envs.managed': 'true', 'dev.envs.project': partial.project, 'dev.envs.home': fx.home };
+    const { stdout: holder } = await execa('docker', [
+      'create',
+      ...[...Object.entries(labels).map(([k, v]) => `${k}=${v}`), fx.label].flatMap((l) => ['--label', l]),
+      images.busybox,
+      'true',
+    ]);
     const resumed = await envsOk(fx.repo, fx.home, ['create', 'feat/resume', '--json']);
     expect(resumed.json.status).toBe('running');
+    expect((await execa('docker', ['ps', '-aq', '--no-trunc', '--filter', `id=${holder.trim()}`])).stdout).toBe('');
     expect(await httpGet(resumed.json.ports[0].published)).not.toBe('');
     await envsOk(fx.repo, fx.home, ['destroy', 'feat/resume']);
     await expectNothingLeft(fx.label);
