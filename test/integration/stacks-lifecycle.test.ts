@@ -47,6 +47,12 @@ describe('one-shot services and disabled healthchecks', () => {
       expect(env.status).toBe('running');
       expect(await httpGet(env.ports.find((p: any) => p.service === 'app').published)).toBe('app-up');
     }
+    // No router here (ENVS_PROXY=off): `open` gives the address that answers, and says why.
+    const opened = await envsOk(fx.repo, fx.home, ['open', 'feat/a']);
+    const appPort = a.ports.find((p: any) => p.service === 'app').published;
+    expect(opened.stdout.trim()).toBe(`http://127.0.0.1:${appPort}/`);
+    expect(opened.stderr).toMatch(/preview router is not running/);
+    expect((await envsOk(fx.repo, fx.home, ['open', 'feat/a', '--json'])).json).toMatchObject({ routed: false });
     const listed = (await envsOk(fx.repo, fx.home, ['list', '--json'])).json;
     expect(listed.map((e: any) => [e.branch, e.status, e.problems])).toEqual([
       ['feat/a', 'running', []],

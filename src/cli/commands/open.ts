@@ -24,12 +24,20 @@ export function defineOpen(program: Command, define: Define): void {
             hint: 'Publish an HTTP port in the compose file, add a host process with a port, or set `preview: <service>` in envs.yaml.',
           });
         }
-        await ensureRouter(ctx);
+        // With ENVS_PROXY=off and no router running, the router's URL would be refused: the target's own one works.
+        const routed = (await ensureRouter(ctx)) !== undefined;
+        const target = Object.entries(view.urls).find(([, u]) => u === url)?.[0];
+        const direct = target ? view.direct_urls[target] : undefined;
+        const shown = routed || !direct ? url : direct;
+        if (!routed && !ctx.json) {
+          const instead = direct ? `; this is ${target}'s own address` : '';
+          ctx.out.stderr(`warning: the preview router is not running (ENVS_PROXY=off)${instead}. \`envs proxy start\` serves ${url}\n`);
+        }
         if (options.browser) {
           const { run } = await import('../../process/run.ts');
-          await run(process.platform === 'darwin' ? 'open' : 'xdg-open', [url], { signal: ctx.signal });
+          await run(process.platform === 'darwin' ? 'open' : 'xdg-open', [shown], { signal: ctx.signal });
         }
-        ctx.result({ name: view.name, url, urls: view.urls }, (r) => `${r.url}\n`);
+        ctx.result({ name: view.name, url: shown, routed, urls: view.urls }, (r) => `${r.url}\n`);
       }),
     );
 }
