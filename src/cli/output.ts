@@ -221,7 +221,7 @@ export function pruneSummary(result: PruneResult): string {
   const verb = result.dry_run ? 'would prune' : 'pruned';
   for (const e of result.pruned) {
     const branch = e.branch_deleted === true ? '; branch deleted' : e.branch_note ? `; branch ${p(e.branch)} ${p(e.branch_note)}` : '';
-    lines.push(`✓ ${verb}  ${p(e.branch)} (env ${p(e.name)}): ${p(e.reason)}${branch}`);
+    lines.push(`${result.dry_run ? '·' : '✓'} ${verb}  ${p(e.branch)} (env ${p(e.name)}): ${p(e.reason)}${branch}`);
   }
   for (const e of result.kept) lines.push(`· kept    ${p(e.branch)} (env ${p(e.name)}): ${p(e.reason)}`);
   for (const e of result.failed) lines.push(`✗ failed  ${p(e.branch)} (env ${p(e.name)}): ${block(redactText(e.error?.message ?? ''))}`);

@@ -52,7 +52,9 @@ describe('destroy never loses work without --force', () => {
     // Commit the edit and move the secret away: node_modules alone does not block.
     await fx.git('-C', env.worktree, 'commit', '-qam', 'edit');
     await rename(join(env.worktree, '.env.local'), join(fx.root, 'saved.env'));
-    await envsOk(fx.repo, fx.home, ['destroy', 'feat/ignored']);
+    // Run from inside the worktree (by name): it goes, and the user is told their directory went with it.
+    const inside = await envsOk(join(env.worktree, 'node_modules'), fx.home, ['destroy', 'feat/ignored']);
+    expect(inside.stdout).toMatch(/note: your current directory was inside the removed worktree/);
     expect(existsSync(env.worktree)).toBe(false);
     // The commit made in the env survives on its branch.
     expect(await fx.git('log', '-1', '--format=%s', 'feat/ignored')).toBe('edit');

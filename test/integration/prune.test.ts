@@ -109,7 +109,7 @@ describe('prune --merged: the merge matrix', () => {
     expectDecisions(dry);
     const dryHuman = await envsOk(fx.repo, fx.home, ['prune', '--merged', '--dry-run']);
     expect(dryHuman.stdout).toMatch(
-      /^✓ would prune {2}feat\/squash \(env [a-z0-9-]+\): merged: main already has the branch's whole change \(squash\)$/m,
+      /^· would prune {2}feat\/squash \(env [a-z0-9-]+\): merged: main already has the branch's whole change \(squash\)$/m,
     );
     expect(dryHuman.stdout).toMatch(/^· kept {4}feat\/dirty \(env [a-z0-9-]+\): merged \(squash\), but its worktree has work/m);
     expect(dryHuman.stdout).toMatch(/^5 would prune, 5 kept \(base main\) — dry run, nothing was changed\.$/m);

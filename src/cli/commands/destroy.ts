@@ -1,3 +1,4 @@
+import { isAbsolute, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { DestroyResult } from '../../core/destroy.ts';
 import { printable } from '../../core/naming.ts';
@@ -22,14 +23,19 @@ export function defineDestroy(program: Command, define: Define): void {
           onProgress: ctx.progress,
           ...(ctx.onEvent ? { onEvent: ctx.onEvent } : {}),
         });
-        ctx.result(result, (r) => destroySummary(r) + destroyNotes(r));
+        ctx.result(result, (r) => destroySummary(r) + destroyNotes(r, ctx.cwd));
       }),
     );
 }
 
 /** What destroy left alone or kept, beyond the summary line. */
-function destroyNotes(result: DestroyResult): string {
+function destroyNotes(result: DestroyResult, cwd: string): string {
   const lines: string[] = [];
+  // The shell that ran this is left in a directory that is gone (prune refuses this case; a named destroy goes on).
+  const inside = relative(result.worktree, resolve(cwd));
+  if (result.worktree_removed && !inside.startsWith('..') && !isAbsolute(inside)) {
+    lines.push('  note: your current directory was inside the removed worktree, which no longer exists: cd elsewhere.');
+  }
   if (result.worktree_note) lines.push(`  ${printable(result.worktree_note)}`);
   if (result.kept_refs.length > 0) {
     lines.push('  --force kept commits only the worktree had (restore with `git branch <name> <ref>`):');
