@@ -176,6 +176,10 @@ async function applyCreate(deps: Deps, plan: EnvPlan, options: CreateRunOptions,
     // An install still running must not write into what the rollback removes.
     installAbort.abort();
     await Promise.all([installing?.catch(() => {}), preparing?.catch(() => {}), leasing?.catch(() => {})]);
+    // Cancelled (Ctrl-C ends the CLI at once; an MCP client's cancel reaches here, the server living on): left as
+    // the CLI leaves it, an interrupted create that `create` resumes or `destroy` removes. A rollback would run
+    // on clients bound to the aborted signal and fail half-way.
+    if (options.signal?.aborted) throw error;
     if (options.keepOnFailure || plan.resume) {
       record.status = 'failed';
       record.error = EnvsError.is(error) ? error.message : String(error);

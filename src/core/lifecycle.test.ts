@@ -252,6 +252,10 @@ describe('create: the database probe beside the stack wait', () => {
     cancel.abort();
     expect(first).toBe('still waiting');
     expect(await creating).toBe('CANCELLED');
+    // Cancelled, not failed: no rollback on clients bound to the aborted signal; left for `create` to resume.
+    const left = [...fakes.records.values()].find((r) => r.branch === 'feat/y');
+    expect(left).toMatchObject({ status: 'creating', phase: 'compose-up' });
+    expect(fakes.calls.some((c) => c.startsWith('worktree remove'))).toBe(false);
   });
 
   it('reports the wait’s failure, not the probe’s, and stops the probe', async () => {
