@@ -47,3 +47,36 @@ describe('runAction --json', () => {
     expect(out.stderr).toBe('› git worktree add /wt/x\\x0aerror: forged\\x1b[31m\n');
   });
 });
+
+describe('runAction --events ndjson', () => {
+  it('Ctrl-C ends the phase under way with failed CANCELLED, then the error line, and exits 130', async () => {
+    const { out, sink } = capture();
+    let exited: number | undefined;
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    void runAction(
+      { cwd: '/', env: {}, out: sink, exit: ((code: number) => void (exited = code)) as (code: number) => never },
+      { events: 'ndjson', command: 'create' },
+      async (ctx) => {
+        ctx.onEvent?.({ event: 'phase', command: 'create', env: 'e', name: 'worktree', status: 'start', ms: 0 });
+        ctx.onEvent?.({ event: 'phase', command: 'create', env: 'e', name: 'worktree', status: 'done', ms: 3 });
+        ctx.onEvent?.({ event: 'phase', command: 'create', env: 'e', name: 'compose-up', status: 'start', ms: 0 });
+        started();
+        await new Promise(() => {}); // compose up, interrupted
+      },
+    );
+    await running;
+    process.emit('SIGINT', 'SIGINT');
+    expect(exited).toBe(130);
+    const events = out.stderr
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(events.slice(-2)).toEqual([
+      { event: 'phase', command: 'create', env: 'e', name: 'compose-up', status: 'failed', ms: expect.any(Number), code: 'CANCELLED' },
+      expect.objectContaining({ event: 'error', code: 'CANCELLED' }),
+    ]);
+  });
+});

@@ -1,7 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { Progress } from '../core/converge.ts';
 import type { Deps } from '../core/deps.ts';
-import type { OnEvent } from '../core/events.ts';
+import type { EnvsEvent, OnEvent, PhaseEvent } from '../core/events.ts';
 import { printableJson } from '../core/naming.ts';
 import { EnvsError } from '../errors.ts';
 import { openEnvs } from '../wire.ts';
@@ -68,8 +68,16 @@ export async function runAction(
   const controller = new AbortController();
   const jsonMode = Boolean(flags.json);
   // Events mode: stderr carries only JSON lines, so that a reader can parse every line of it.
+  // The phase under way, so that a Ctrl-C (which exits at once) still ends it with `failed`, as the contract says.
+  let open: { event: PhaseEvent; started: number } | undefined;
+  const write = (event: EnvsEvent) => options.out.stderr(`${printableJson(JSON.stringify(event))}\n`);
   const onEvent: OnEvent | undefined =
-    flags.events === 'ndjson' ? (event) => options.out.stderr(`${printableJson(JSON.stringify(event))}\n`) : undefined;
+    flags.events === 'ndjson'
+      ? (event) => {
+          if (event.event === 'phase') open = event.status === 'start' ? { event, started: performance.now() } : undefined;
+          write(event);
+        }
+      : undefined;
   const reportError = (error: unknown) => {
     if (jsonMode && !printed) json(options.out, errorJson(error));
     else if (!onEvent) options.out.stderr(errorText(error));
@@ -84,6 +92,10 @@ export async function runAction(
       hint: 'Whatever was under way stopped where it was: run the same command again to finish it (`envs list` shows an interrupted create as partial; `envs destroy` removes it).',
       exitCode: SIGNAL_EXIT[signal as keyof typeof SIGNAL_EXIT] ?? 130,
     });
+    if (onEvent && open) {
+      write({ ...open.event, status: 'failed', ms: Math.round(performance.now() - open.started), code: cancelled.code });
+      open = undefined;
+    }
     if (onEvent) reportError(cancelled);
     else if (jsonMode && !printed) json(options.out, errorJson(cancelled));
     else options.out.stderr(`\n${errorText(cancelled)}`);
