@@ -63,6 +63,8 @@ describe('adopting a worktree someone else made', () => {
     await writeFile(join(path, 'notes.md'), 'work');
     const refused = await envs(fx.repo, fx.home, ['destroy', 'feat/agent', '--worktree', '--json']);
     expect(refused.json.error.code).toBe('DIRTY_WORKTREE');
+    // The way out it names removes the worktree, as asked: without --worktree, --force would keep it.
+    expect(refused.json.error.hint).toContain('envs destroy feat/agent --worktree --force');
     expect((await envsOk(fx.repo, fx.home, ['info', 'feat/agent', '--json'])).json.status).toBe('running');
 
     await envsOk(fx.repo, fx.home, ['destroy', 'feat/agent', '--worktree', '--force']);
