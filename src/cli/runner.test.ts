@@ -57,7 +57,14 @@ describe('runAction --events ndjson', () => {
       started = resolve;
     });
     void runAction(
-      { cwd: '/', env: {}, out: sink, exit: ((code: number) => void (exited = code)) as (code: number) => never },
+      {
+        cwd: '/',
+        env: {},
+        out: sink,
+        exit: ((code: number) => {
+          exited = code;
+        }) as (code: number) => never,
+      },
       { events: 'ndjson', command: 'create' },
       async (ctx) => {
         ctx.onEvent?.({ event: 'phase', command: 'create', env: 'e', name: 'worktree', status: 'start', ms: 0 });
