@@ -1,3 +1,4 @@
+import { stripVTControlCharacters } from 'node:util';
 import { showLog } from '../bootstrap/logs.ts';
 import { processStates } from '../bootstrap/processes.ts';
 import { composeLogsCommand } from '../compose/logs.ts';
@@ -37,7 +38,7 @@ export async function recentLogs(
   for (const proc of wantedProcesses) {
     let text = '';
     await showLog(proc.log, { write: (lines) => (text += lines), tail: options.tail, signal: options.signal });
-    result.processes[proc.name] = text;
+    result.processes[proc.name] = stripVTControlCharacters(text); // an agent reads text, not a terminal's controls
   }
   if (wantedServices.length === 0) return result;
   await deps.engine.info(); // an unreachable engine is DOCKER_UNAVAILABLE, not Compose's own words
@@ -62,7 +63,7 @@ export async function recentLogs(
       `docker compose logs failed for ${record.branch}: ${logs.stderr.trim().split('\n').slice(-3).join(' ')}`,
     );
   }
-  result.services = logs.stdout;
+  result.services = stripVTControlCharacters(logs.stdout); // Compose writes \e[2K before each line even with --no-color
   result.truncated = Boolean(logs.truncated);
   return result;
 }

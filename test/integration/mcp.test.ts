@@ -144,6 +144,7 @@ describe('envs mcp over stdio on the real engine', () => {
 
     const logs = await ok('logs', { env: 'feat/mcp', name: 'web', tail: 20 });
     expect(logs.services).toContain('hello-from-compose');
+    expect(logs.services).not.toMatch(/\x1b/); // text for an agent, no terminal controls
 
     const down = await ok('down', { env: 'feat/mcp' });
     expect(down.status).toBe('stopped');
