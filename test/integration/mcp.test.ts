@@ -233,5 +233,7 @@ describe('envs mcp as a process', () => {
     expect(result.exitCode).toBe(1);
     expect(result.stdout).toBe('');
     expect(result.stderr).toMatch(/git/i);
+    expect(result.stderr).toMatch(/--repo <dir>/); // this command's option, not -C
+    expect(result.stderr).not.toMatch(/-C <dir>/);
   });
 });

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { EnvsError } from '../../errors.ts';
 import type { Define } from '../program.ts';
 
 export function defineMcp(program: Command, define: Define): void {
@@ -20,6 +21,12 @@ export function defineMcp(program: Command, define: Define): void {
           allowForce: Boolean(options.allowForce),
           signal: ctx.signal,
           stderr: (text) => ctx.out.stderr(text),
+        }).catch((error: unknown) => {
+          // The repository is this command's --repo (an MCP client's config names it), not -C.
+          if (EnvsError.is(error) && error.code === 'NOT_A_GIT_REPO' && error.hint) {
+            throw new EnvsError(error.code, error.message, { hint: error.hint.replace(/-C <dir>/g, '--repo <dir>') });
+          }
+          throw error;
         });
       }),
     );
