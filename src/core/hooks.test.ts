@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ComposeModel } from '../compose/model.ts';
 import { type Fakes, makeFakes } from '../testing/fakes.ts';
 import { createEnv } from './create.ts';
-import { parseCreatePayload, parseRemovePayload, worktreeRemoveHook } from './hooks.ts';
+import { parseCreatePayload, parseRemovePayload, worktreeCreateHook, worktreeRemoveHook } from './hooks.ts';
 
 describe('Claude Code hook payloads', () => {
   it('reads both spellings of the name and the base, ignoring unknown fields', () => {
@@ -52,6 +52,14 @@ describe('WorktreeRemove while an agent works there', () => {
   });
   afterEach(async () => {
     await fakes.cleanup();
+  });
+
+  it("names a payload's unknown base as the payload's, not as a --from the user never typed", async () => {
+    await expect(worktreeCreateHook(fakes.deps, { name: 'otter', base: 'deadbeef' })).rejects.toMatchObject({
+      code: 'UNKNOWN_REF',
+      message: expect.stringMatching(/^The payload's base deadbeef: no such branch, tag or commit/),
+    });
+    expect(await fakes.deps.records.list()).toEqual([]);
   });
 
   it('refuses (AGENT_RUNNING): a hook must not kill an agent someone started with `envs agent`; nothing changes', async () => {

@@ -118,11 +118,20 @@ export async function worktreeCreateHook(
     return { path: existing.worktree, branch };
   }
   const state = await deps.git.branchState(branch);
+  const from = payload.base && !state.local ? payload.base : undefined;
   const view = await createEnv(deps, {
     branch,
-    ...(payload.base && !state.local ? { from: payload.base } : {}),
+    ...(from ? { from } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+  }).catch((error: unknown) => {
+    // The base came from Claude Code's payload, not from a --from the user typed.
+    if (from && EnvsError.is(error) && error.code === 'UNKNOWN_REF') {
+      throw new EnvsError('UNKNOWN_REF', `The payload's base ${printable(from)}: no such branch, tag or commit in ${deps.git.repo.root}.`, {
+        hint: 'Claude Code starts a worktree from a commit of this repository: `git fetch` if it exists only on the remote.',
+      });
+    }
+    throw error;
   });
   return { path: view.worktree, branch, view };
 }
