@@ -17,8 +17,9 @@ export interface BootstrapOptions {
   onProgress?: Progress;
   /** Values to mask in the output tail of an error (the env's secrets). */
   redact?: Iterable<string>;
-  /** The commands' key in envs.yaml, for messages and the progress step: `bootstrap` (default), `database.seed`… */
+  /** The commands' key in envs.yaml, for messages: `bootstrap` (default), `database.seed`… */
   key?: string;
+  /** The progress events' step (default `bootstrap`). */
   step?: string;
 }
 

@@ -271,6 +271,7 @@ function refuseLoss(record: EnvRecord, risk: WorkAtRisk, containersGone: boolean
     'DIRTY_WORKTREE',
     `${branch}'s worktree has work that destroy would delete${containersGone ? ' (its containers are already removed; the worktree was kept)' : ''}:\n${shown.join('\n')}`,
     {
+      // Here an adopted env's worktree goes only because --worktree asked for it: the way out says it too.
       hint: `Commit, stash or move it (the branch is kept)${risk.commits.length > 0 ? ', put commits on a branch or push them' : ''}, or run \`envs destroy ${branch}${record.adopted ? ' --worktree' : ''} --force\` to delete it${risk.commits.length > 0 ? ` (its commits are then kept under refs/envs/${record.name}/)` : ''}. ${containersGone ? 'Run destroy again to finish.' : 'Nothing was changed.'}`,
       details: { files: risk.files, commits: risk.commits },
     },

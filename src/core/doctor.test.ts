@@ -1,9 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EngineInfo } from './deps.ts';
-import { runDoctor } from './doctor.ts';
+import { REQUIRED, runDoctor } from './doctor.ts';
 
 let home: string;
 beforeAll(async () => {
@@ -22,6 +22,11 @@ const deps = (nodeVersion: string) => ({
 });
 
 describe('runDoctor', () => {
+  it("asks for the Node.js package.json's engines ask for", async () => {
+    const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { engines: { node: string } };
+    expect(pkg.engines.node).toBe(`>=${REQUIRED.node.replace(/\.0$/, '')}`);
+  });
+
   it('holds Node.js to the version package.json asks for (22.18), not to any 22', async () => {
     const old = await runDoctor(deps('22.17.1'));
     const node = old.checks.find((c) => c.name === 'node');

@@ -66,7 +66,7 @@ export async function runDoctor(deps: DoctorDeps): Promise<DoctorResult> {
       'node',
       async () => deps.nodeVersion,
       REQUIRED.node,
-      'Install Node.js 22.18 or later (24 LTS recommended), e.g. with nvm, fnm or your package manager.',
+      `Install Node.js ${REQUIRED.node.replace(/\.0$/, '')} or later (24 LTS recommended), e.g. with nvm, fnm or your package manager.`,
     ),
     versionCheck('git', deps.gitVersion, REQUIRED.git, 'Install git 2.36 or later.'),
     versionCheck(

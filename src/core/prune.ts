@@ -1,5 +1,3 @@
-import { realpath } from 'node:fs/promises';
-import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { EnvsError } from '../errors.ts';
 import type { Progress } from './converge.ts';
 import type { Deps } from './deps.ts';
@@ -8,6 +6,7 @@ import { destroyEnv, destroyRefusal } from './destroy.ts';
 import type { DirtyFile, LostCommit } from './dirty.ts';
 import { type MergeCode, mergeDecision } from './merge-decision.ts';
 import { printable } from './naming.ts';
+import { isWithin } from './within.ts';
 
 export interface PruneOptions {
   /** The branch merges go into; default: the repository's default branch. */
@@ -94,7 +93,7 @@ export async function pruneMerged(deps: Deps, options: PruneOptions = {}): Promi
       entry.merged_by = decision.code as PruneEntry['merged_by'];
       // Removing the directory the user's shell (or agent) stands in leaves it in a deleted directory: a bulk
       // command does not do that; `envs destroy` by name still does, as asked.
-      if (await inside(deps.cwd, record.worktree)) {
+      if (await isWithin(deps.cwd, record.worktree)) {
         entry.code = 'cwd';
         entry.reason = `merged (${decision.code}), but it is where envs runs (${printable(deps.cwd)}): run prune from elsewhere, or destroy it by name`;
         return { record, entry, tip: undefined };
@@ -183,13 +182,6 @@ const KEEP_CODES: Record<string, KeepCode> = {
   ENV_BUSY: 'busy',
   ENGINE_MISMATCH: 'engine-mismatch',
 };
-
-/** Whether `path` is `dir` or below it (symlinks resolved where the paths exist). */
-async function inside(path: string, dir: string): Promise<boolean> {
-  const real = (p: string) => realpath(p).catch(() => resolve(p));
-  const rel = relative(await real(dir), await real(path));
-  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
-}
 
 function firstLine(text: string): string {
   const line = text.split('\n')[0] ?? '';

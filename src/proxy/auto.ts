@@ -39,9 +39,15 @@ export async function ensureRouter(ctx: AutoContext): Promise<number | undefined
   return status.running ? status.port : port;
 }
 
-/** The preview URL of a view (the one on `<host>.localhost` itself, not under it). */
+/** The preview target of a view: its name and its URL (the one on `<host>.localhost` itself, not under it). */
+export function previewTarget(view: Pick<EnvView, 'urls'>): { name: string; url: string } | undefined {
+  const found = Object.entries(view.urls).find(([, url]) => /^http:\/\/[a-z0-9-]+\.localhost:\d+$/.test(url));
+  return found ? { name: found[0], url: found[1] } : undefined;
+}
+
+/** The preview URL of a view. */
 export function previewUrl(view: Pick<EnvView, 'urls'>): string | undefined {
-  return Object.values(view.urls).find((url) => /^http:\/\/[a-z0-9-]+\.localhost:\d+$/.test(url));
+  return previewTarget(view)?.url;
 }
 
 /**

@@ -1,7 +1,7 @@
-import { isAbsolute, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { DestroyResult } from '../../core/destroy.ts';
 import { printable } from '../../core/naming.ts';
+import { isWithin } from '../../core/within.ts';
 import { destroySummary } from '../output.ts';
 import type { Define } from '../program.ts';
 import { commandFrom, SPECS } from '../specs.ts';
@@ -23,17 +23,17 @@ export function defineDestroy(program: Command, define: Define): void {
           onProgress: ctx.progress,
           ...(ctx.onEvent ? { onEvent: ctx.onEvent } : {}),
         });
-        ctx.result(result, (r) => destroySummary(r) + destroyNotes(r, ctx.cwd));
+        // The shell that ran this is left in a directory that is gone (prune refuses this case; a named destroy goes on).
+        const cwdGone = result.worktree_removed && (await isWithin(ctx.cwd, result.worktree));
+        ctx.result(result, (r) => destroySummary(r) + destroyNotes(r, cwdGone));
       }),
     );
 }
 
 /** What destroy left alone or kept, beyond the summary line. */
-function destroyNotes(result: DestroyResult, cwd: string): string {
+function destroyNotes(result: DestroyResult, cwdGone: boolean): string {
   const lines: string[] = [];
-  // The shell that ran this is left in a directory that is gone (prune refuses this case; a named destroy goes on).
-  const inside = relative(result.worktree, resolve(cwd));
-  if (result.worktree_removed && !inside.startsWith('..') && !isAbsolute(inside)) {
+  if (cwdGone) {
     lines.push('  note: your current directory was inside the removed worktree, which no longer exists: cd elsewhere.');
   }
   if (result.worktree_note) lines.push(`  ${printable(result.worktree_note)}`);

@@ -23,8 +23,10 @@ export function defineMcp(program: Command, define: Define): void {
           stderr: (text) => ctx.out.stderr(text),
         }).catch((error: unknown) => {
           // The repository is this command's --repo (an MCP client's config names it), not -C.
-          if (EnvsError.is(error) && error.code === 'NOT_A_GIT_REPO' && error.hint) {
-            throw new EnvsError(error.code, error.message, { hint: error.hint.replace(/-C <dir>/g, '--repo <dir>') });
+          if (EnvsError.is(error) && error.code === 'NOT_A_GIT_REPO') {
+            throw new EnvsError(error.code, error.message, {
+              hint: "Start it with --repo <dir> naming your project's checkout (in the MCP client's config), or from inside one.",
+            });
           }
           throw error;
         });

@@ -12,26 +12,27 @@ export function defineOpen(program: Command, define: Define): void {
     .action(
       define<[string, { browser?: boolean; json?: boolean }]>(async (ctx, env, options) => {
         const opening = ctx.open();
-        const [{ infoEnv }, { ensureRouter, previewUrl }] = await Promise.all([
+        const [{ infoEnv }, { ensureRouter, previewTarget }] = await Promise.all([
           import('../../core/list.ts'),
           import('../../proxy/auto.ts'),
         ]);
         const deps = await opening;
         const view = await infoEnv(deps, env, { cwd: ctx.cwd });
-        const url = previewUrl(view);
-        if (!url) {
+        const preview = previewTarget(view);
+        if (!preview) {
           throw new EnvsError('NO_PREVIEW', `Env ${view.name} has no HTTP service or host process with a port to preview.`, {
             hint: 'Publish an HTTP port in the compose file, add a host process with a port, or set `preview: <service>` in envs.yaml.',
           });
         }
         // With ENVS_PROXY=off and no router running, the router's URL would be refused: the target's own one works.
         const routed = (await ensureRouter(ctx)) !== undefined;
-        const target = Object.entries(view.urls).find(([, u]) => u === url)?.[0];
-        const direct = target ? view.direct_urls[target] : undefined;
-        const shown = routed || !direct ? url : direct;
+        const direct = view.direct_urls[preview.name];
+        const shown = routed || !direct ? preview.url : direct;
         if (!routed && !ctx.json) {
-          const instead = direct ? `; this is ${target}'s own address` : '';
-          ctx.out.stderr(`warning: the preview router is not running (ENVS_PROXY=off)${instead}. \`envs proxy start\` serves ${url}\n`);
+          const instead = direct ? `; this is ${preview.name}'s own address` : '';
+          ctx.out.stderr(
+            `warning: the preview router is not running (ENVS_PROXY=off)${instead}. \`envs proxy start\` serves ${preview.url}\n`,
+          );
         }
         if (options.browser) {
           const { run } = await import('../../process/run.ts');

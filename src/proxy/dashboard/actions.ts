@@ -1,3 +1,4 @@
+import { stripVTControlCharacters } from 'node:util';
 import { run } from '../../process/run.ts';
 
 /**
@@ -68,15 +69,12 @@ export async function recentLogs(cli: Cli, repo: string, name: string, lines = 2
   const error = result.exitCode === 0 ? undefined : cliError(parseJson(result.stdout));
   if (error) return { ok: false, text: [error.message, error.hint].filter(Boolean).join('\n') };
   // Compose draws its progress with terminal escapes even into a pipe; a <pre> would show them as garbage.
-  const plain = result.stdout.replace(ANSI, '');
+  const plain = stripVTControlCharacters(result.stdout);
   const text = plain.length > LOG_LIMIT ? `…\n${plain.slice(-LOG_LIMIT)}` : plain;
   if (result.exitCode !== 0)
     return { ok: false, text: `${text}${lastLines(result.stderr, 10)}`.trim() || `envs logs exited ${result.exitCode}` };
   return { ok: true, text };
 }
-
-// CSI and OSC sequences (colours, line clears, titles).
-const ANSI = /\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)/g;
 
 function parseJson(text: string): unknown {
   try {
